@@ -1,0 +1,233 @@
+"""The interfaces of the wood, in one small module.
+
+Value objects (frozen, self-validating) that cross room boundaries:
+`Order`, `Fill`, `Gossip`, `ModelCall`, `Action`, `Observation`, and the
+backend's `CompletionRequest` / `Completion`. Plus the two one-method
+plug-in protocols: a `Policy` decides, a `Backend` completes.
+
+Nothing here touches the wood's mutable state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from woodmarket.errors import ActionError
+
+SIDES = ("buy", "sell")
+MAX_GOSSIP_CHARS = 160
+MAX_THOUGHT_CHARS = 200
+
+
+def _whole(name: str, value: object, minimum: int) -> None:
+    # bool is an int subclass; True pebbles is a bug, not a price.
+    if type(value) is not int or value < minimum:
+        raise ActionError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One limit order in a good's call auction: whole quantity, whole price."""
+
+    creature: str
+    side: str
+    good: str
+    qty: int
+    price: int
+
+    def __post_init__(self) -> None:
+        if self.side not in SIDES:
+            raise ActionError(f"order side must be buy or sell, got {self.side!r}")
+        _whole("order quantity", self.qty, 1)
+        _whole("order price", self.price, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The original traces dataset's `offers` item shape."""
+        return {
+            "creature": self.creature,
+            "side": self.side,
+            "good": self.good,
+            "price": self.price,
+            "qty": self.qty,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Order:
+        return cls(d["creature"], d["side"], d["good"], d["qty"], d["price"])
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """Goods moved from seller to buyer at the auction's uniform price."""
+
+    good: str
+    price: int
+    qty: int
+    buyer: str
+    seller: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "good": self.good,
+            "price": self.price,
+            "qty": self.qty,
+            "buyer": self.buyer,
+            "seller": self.seller,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Gossip:
+    """One line of gossip, to one creature or to `all`; delivered next turn."""
+
+    to: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if not self.to:
+            raise ActionError("gossip needs a recipient (a creature name or 'all')")
+        if not self.text or "\n" in self.text or len(self.text) > MAX_GOSSIP_CHARS:
+            raise ActionError(
+                f"gossip must be one non-empty line of at most {MAX_GOSSIP_CHARS} characters"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """What one model call cost and said; kept in the trace, never in state."""
+
+    model: str
+    backend: str
+    system: str
+    user: str
+    response: str
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    generated_tokens: int = 0
+    latency_ms: float = 0.0
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "system": self.system,
+            "user": self.user,
+            "response": self.response,
+            "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
+            "generated_tokens": self.generated_tokens,
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a creature does in one turn: orders, an optional gossip line and thought.
+
+    An invalid decision is still an Action: `valid=False`, no orders, and
+    `reason` saying what was wrong. The turn never crashes on a decision.
+    """
+
+    orders: tuple[Order, ...] = ()
+    gossip: Gossip | None = None
+    thought: str = ""
+    valid: bool = True
+    reason: str = ""
+    call: ModelCall | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.thought) > MAX_THOUGHT_CHARS or "\n" in self.thought:
+            raise ActionError(f"thought must be one line of at most {MAX_THOUGHT_CHARS} characters")
+
+    @classmethod
+    def hold(cls, reason: str = "", call: ModelCall | None = None) -> Action:
+        """Do nothing this turn; with a reason, the decision counts as invalid."""
+        return cls(valid=not reason, reason=reason, call=call)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Everything one creature may know at decision time, and nothing more.
+
+    Built by the observe phase from public facts and the creature's own
+    state. Private facts (truth of tips, the financier's book, hidden legend
+    parameters) must never reach it: a test scans every observation.
+    """
+
+    turn: int
+    creature: str
+    species: str
+    role: str
+    personality: str
+    produces: tuple[str, ...]
+    pebbles: int
+    stores: Mapping[str, int]
+    goods: tuple[str, ...]
+    foods: tuple[str, ...]
+    fuel: str
+    burn: int
+    wants: Mapping[str, int]
+    short_of: Mapping[str, int]
+    mood: int
+    prices: Mapping[str, int]
+    history: Mapping[str, tuple[int, ...]]
+    news: tuple[str, ...]
+    headlines: tuple[str, ...]
+    heard: tuple[str, ...]
+    whispers: tuple[str, ...]
+    feelings: str
+    others: tuple[str, ...]
+    max_orders: int
+    max_qty: int
+    bands: Mapping[str, tuple[int, int]]
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Decides a creature's action from its observation.
+
+    `concurrent` policies (model-backed) are asked in parallel threads;
+    the others are called inline, since a thread costs more than a rule.
+    """
+
+    concurrent: bool
+
+    def decide(self, observation: Observation) -> Action: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """One chat completion: static system prompt first, turn facts last."""
+
+    system: str
+    user: str
+    grammar: str | None = None
+    max_tokens: int = 32
+    temperature: float = 0.0
+    seed: int = 0
+    slot: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A backend's answer with its token accounting."""
+
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    generated_tokens: int = 0
+    latency_ms: float = 0.0
+    finish_reason: str = ""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Reaches a model: one request in, one completion out; raises BackendError."""
+
+    def complete(self, request: CompletionRequest) -> Completion: ...
