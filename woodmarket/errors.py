@@ -1,12 +1,12 @@
 """The exception tree of woodmarket.
 
-    WoodmarketError
-    ├── ScenarioError      a scenario or legend file is broken: names file, key, expectation
-    ├── ActionError        an action, order or financier command is invalid
-    ├── LedgerError        an invariant (conservation, no overdraw) broke: the run stops
-    ├── BackendError       a model server failed, timed out or answered nonsense
-    ├── ModelMissing       a bundled model is not installed or is corrupt
-    └── ReplayError        a recorded run cannot be replayed (missing or unreadable files)
+WoodmarketError
+├── ScenarioError      a scenario or legend file is broken: names file, key, expectation
+├── ActionError        an action, order or financier command is invalid
+├── LedgerError        an invariant (conservation, no overdraw) broke: the run stops
+├── BackendError       a model server failed, timed out or answered nonsense
+├── ModelMissing       a bundled model is not installed or is corrupt
+└── ReplayError        a recorded run cannot be replayed (missing or unreadable files)
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Policies: what decides a creature's action each turn (`decide(observation) -> Action`)."""

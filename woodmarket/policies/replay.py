@@ -1,0 +1,53 @@
+"""The replay policy: a creature's recorded decisions, played back turn by turn.
+
+A run's `decision` records hold every action as it was taken (and, for
+model-driven creatures, the raw model output). Playing them back with the
+same scenario and seed must reproduce the run exactly; `replay.py` checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from woodmarket.errors import ReplayError
+from woodmarket.types import Action, Gossip, ModelCall, Observation, Order
+
+
+def action_from_record(r: Mapping[str, Any]) -> Action:
+    """Rebuild the Action a decision record describes (validating it again)."""
+    gossip = r.get("gossip")
+    call = r.get("call")
+    return Action(
+        orders=tuple(Order.from_dict(o) for o in r["offers"]),
+        gossip=None if gossip is None else Gossip(gossip["to"], gossip["text"]),
+        thought=r.get("thought", ""),
+        valid=r["valid"],
+        reason=r.get("reason", ""),
+        call=None if call is None else ModelCall(**call),
+    )
+
+
+class ReplayPolicy:
+    label = "replay"
+    concurrent = False
+
+    def __init__(self, creature: str, decisions: Mapping[int, Mapping[str, Any]]) -> None:
+        self.creature = creature
+        self.decisions = decisions
+
+    def decide(self, obs: Observation) -> Action:
+        record = self.decisions.get(obs.turn)
+        if record is None:
+            raise ReplayError(f"no recorded decision for {self.creature} on turn {obs.turn}")
+        return action_from_record(record)
+
+
+def replay_policies(
+    records: list[Mapping[str, Any]], names: tuple[str, ...]
+) -> dict[str, ReplayPolicy]:
+    table: dict[str, dict[int, Mapping[str, Any]]] = {n: {} for n in names}
+    for r in records:
+        if r["kind"] == "decision" and r["creature"] in table:
+            table[r["creature"]][r["turn"]] = r
+    return {n: ReplayPolicy(n, table[n]) for n in names}

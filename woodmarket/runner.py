@@ -1,0 +1,49 @@
+"""The runner: build a wood for a run, run it into a folder, summarise.
+
+Shared by the CLI, the Python API and replay, so that a recorded run and
+its replay are configured by exactly the same code from the same meta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from woodmarket.metrics import Tracker
+from woodmarket.scenario import Scenario
+from woodmarket.traces import RunFolder
+from woodmarket.turn import TurnState
+from woodmarket.types import Policy
+from woodmarket.wood import Wood
+
+
+def build_wood(
+    scenario: Scenario, seed: int, policies: dict[str, Policy] | None, meta: dict[str, Any]
+) -> Wood:
+    """A wood configured from a run's meta (the part of run.json that shapes play)."""
+    return Wood(scenario, seed, policies)
+
+
+def run(
+    wood: Wood,
+    turns: int,
+    out: str | Path | None = None,
+    meta: dict[str, Any] | None = None,
+    on_turn: Callable[[TurnState], None] | None = None,
+) -> dict[str, Any]:
+    """Run `turns` turns; with `out`, write the run folder. Returns the summary."""
+    tracker = Tracker(wood)
+    wood.listeners.append(tracker)
+    folder = RunFolder.create(out, wood, {"turns": turns, **(meta or {})}) if out else None
+    try:
+        for _ in range(turns):
+            state = wood.step()
+            if on_turn is not None:
+                on_turn(state)
+    finally:
+        # Even on a crash the finished turns are on disk; the summary says how far it got.
+        summary = tracker.summary()
+        if folder is not None:
+            folder.finish(summary)
+    return summary

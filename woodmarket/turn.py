@@ -1,0 +1,240 @@
+"""The turn: a short list of phases, each a plain function over the wood.
+
+    events -> observe -> decide -> clear -> live -> settle -> narrate -> record
+
+Seams (`before_decide`, `after_clear`, `settle`) run registered handlers
+at their named points; legend effects and the financier's book attach
+there. Tracing and UIs attach as listeners that the record phase calls
+with the finished `TurnState`, never inline.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from woodmarket.living import LIVING
+from woodmarket.market import Clearing, Rejection, band, call_auction, check_orders
+from woodmarket.narrator import headline
+from woodmarket.types import Action, Observation, Order
+from woodmarket.wood import HISTORY, Wood
+
+NEWS_TURNS = 2  # news stays on creatures' minds this many turns
+_pool: ThreadPoolExecutor | None = None
+
+
+@dataclass(slots=True)
+class TurnState:
+    """What one turn produced. Built fresh each turn; listeners read it."""
+
+    turn: int
+    overrides: dict[str, Action] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    observations: dict[str, Observation] = field(default_factory=dict)
+    actions: dict[str, Action] = field(default_factory=dict)
+    accepted: list[Order] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    clearings: dict[str, Clearing] = field(default_factory=dict)
+    opening: dict[str, int] = field(default_factory=dict)
+    headline: str = ""
+    # Public happenings of the turn (a legend landing) that the narrator leads with.
+    public: list[str] = field(default_factory=list)
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        self.records.append({"turn": self.turn, "kind": kind, **fields})
+
+    @property
+    def fills(self) -> list:
+        return [f for c in self.clearings.values() for f in c.fills]
+
+
+def events(wood: Wood, t: TurnState) -> None:
+    wood.memory.deliver()
+    t.opening = dict(wood.prices)
+    wood.seams.run("before_decide", wood, t)
+
+
+def observe(wood: Wood, t: TurnState) -> None:
+    t.observations = {n: observation(wood, n, t.turn) for n in wood.names}
+
+
+def observation(wood: Wood, name: str, turn: int) -> Observation:
+    """What `name` may know now: its own state and public facts only."""
+    c = wood.creatures[name]
+    rules = wood.scenario.market
+    mem = wood.memory
+    return Observation(
+        turn=turn,
+        creature=name,
+        species=c.spec.species,
+        role=c.spec.role,
+        personality=c.spec.personality,
+        produces=tuple(g for g, n in c.spec.produces.items() if n),
+        pebbles=c.account.pebbles,
+        stores=dict(c.account.stores),
+        goods=wood.goods,
+        foods=wood.foods,
+        fuel=wood.fuel,
+        burn=wood.burn(turn),
+        wants=wood.wants(c, turn),
+        short_of=wood.short_of(c, turn),
+        mood=c.mood,
+        prices=dict(wood.prices),
+        history={g: tuple(h[-HISTORY:]) for g, h in wood.history.items()},
+        news=tuple(text for when, text in wood.news if turn - when < NEWS_TURNS),
+        headlines=tuple(wood.headlines[-2:]),
+        heard=tuple(mem.heard.get(name, ())),
+        whispers=tuple(mem.whispers.get(name, ())),
+        feelings=mem.summary(name),
+        others=tuple(n for n in wood.names if n != name),
+        max_orders=rules.max_orders,
+        max_qty=rules.max_qty,
+        bands={g: band(p, rules.band) for g, p in wood.prices.items()},
+    )
+
+
+def _ask(wood: Wood, name: str, obs: Observation) -> Action:
+    try:
+        action = wood.policies[name].decide(obs)
+    except Exception as exc:  # a policy bug must not stop the wood; it is traced
+        return Action.hold(f"policy error: {type(exc).__name__}: {exc}")
+    strays = [o for o in action.orders if o.creature != name]
+    if strays:
+        return Action.hold(
+            f"orders placed for another creature ({strays[0].creature})", action.call
+        )
+    return action
+
+
+def decide(wood: Wood, t: TurnState) -> None:
+    global _pool
+    names = wood.names
+    asked = [n for n in names if n not in t.overrides]
+    parallel = [n for n in asked if getattr(wood.policies[n], "concurrent", False)]
+    futures = {}
+    if parallel:
+        _pool = _pool or ThreadPoolExecutor(max_workers=16, thread_name_prefix="decide")
+        futures = {n: _pool.submit(_ask, wood, n, t.observations[n]) for n in parallel}
+    # Ordered by creature, never by completion: runs must not depend on timing.
+    for n in names:
+        if n in t.overrides:
+            t.actions[n] = t.overrides[n]
+        elif n in futures:
+            t.actions[n] = futures[n].result()
+        else:
+            t.actions[n] = _ask(wood, n, t.observations[n])
+    for n in names:
+        a = t.actions[n]
+        label = "external" if n in t.overrides else getattr(wood.policies[n], "label", "policy")
+        t.emit("decision", creature=n, policy=label, **decision_fields(a))
+        g = a.gossip
+        if g is not None and (g.to == "all" or (g.to in wood.creatures and g.to != n)):
+            heard_by = wood.memory.say(n, g)
+            t.emit("gossip", creature=n, to=g.to, text=g.text, listeners=heard_by)
+
+
+def decision_fields(a: Action) -> dict[str, Any]:
+    """An action as trace fields: the original dataset's columns plus ours."""
+    out: dict[str, Any] = {
+        "valid": a.valid,
+        "reason": a.reason,
+        "offers": [o.to_dict() for o in a.orders],
+        "gossip": None if a.gossip is None else {"to": a.gossip.to, "text": a.gossip.text},
+        "thought": a.thought,
+    }
+    if a.call is not None:
+        out["call"] = a.call.to_dict()
+    return out
+
+
+def clear(wood: Wood, t: TurnState) -> None:
+    rules = wood.scenario.market
+    orders = [o for n in wood.names for o in t.actions[n].orders] + wood.outside_orders
+    wood.outside_orders = []
+    t.accepted, t.rejected = check_orders(
+        orders,
+        goods=wood.goods,
+        references=wood.prices,
+        holdings=wood.ledger.accounts,
+        max_orders=rules.max_orders,
+        max_qty=rules.max_qty,
+        band_width=rules.band,
+    )
+    rejected = {id(r.order): r.reason for r in t.rejected}
+    for o in orders:
+        reason = rejected.get(id(o), "")
+        t.emit("order", **o.to_dict(), status="rejected" if reason else "accepted", reason=reason)
+    by_good: dict[str, list[Order]] = {g: [] for g in wood.goods}
+    for o in t.accepted:
+        by_good[o.good].append(o)
+    ledger, memory = wood.ledger, wood.memory
+    for g in wood.goods:
+        last = wood.prices[g]
+        result = call_auction(g, by_good[g], last, wood.rng("market", g))
+        t.clearings[g] = result
+        for f in result.fills:
+            ledger.pay(f.buyer, f.seller, f.price * f.qty)
+            ledger.move(f.seller, f.buyer, g, f.qty)
+            t.emit("fill", **f.to_dict())
+            # A trade against a creature sours it on its counterparty.
+            memory.feel(f.buyer, f.seller, -3 if f.price > last else 1)
+            memory.feel(f.seller, f.buyer, -3 if f.price < last else 1)
+        wood.prices[g] = result.reference
+    wood.seams.run("after_clear", wood, t)
+
+
+def live(wood: Wood, t: TurnState) -> None:
+    for phase in LIVING:
+        phase(wood, t)
+
+
+def settle(wood: Wood, t: TurnState) -> None:
+    wood.seams.run("settle", wood, t)
+
+
+def narrate(wood: Wood, t: TurnState) -> None:
+    t.headline = headline(wood, t)
+    wood.headlines.append(t.headline)
+    t.emit("headline", text=t.headline)
+
+
+def record(wood: Wood, t: TurnState) -> None:
+    wood.ledger.check(t.turn)
+    for g in wood.goods:
+        c = t.clearings[g]
+        wood.history[g].append(wood.prices[g])
+        t.emit(
+            "price",
+            good=g,
+            reference=wood.prices[g],
+            traded=c.traded,
+            clearing=c.price,
+            volume=c.volume,
+            demand=c.demand,
+            supply=c.supply,
+        )
+    t.emit("holdings", holders=holdings(wood))
+    wood.turn = t.turn
+    for listener in wood.listeners:
+        listener(t)
+
+
+def holdings(wood: Wood) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, acct in wood.ledger.accounts.items():
+        row: dict[str, Any] = {"pebbles": acct.pebbles, "stores": dict(acct.stores)}
+        if name in wood.creatures:
+            row["mood"] = wood.creatures[name].mood
+        out[name] = row
+    return out
+
+
+PHASES = (events, observe, decide, clear, live, settle, narrate, record)
+
+
+def run_turn(wood: Wood, overrides: dict[str, Action] | None = None) -> TurnState:
+    t = TurnState(turn=wood.turn + 1, overrides=dict(overrides or {}))
+    for phase in PHASES:
+        phase(wood, t)
+    return t
