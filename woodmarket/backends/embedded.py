@@ -1,0 +1,248 @@
+"""Backends room: llama.cpp in-process through xllamacpp.
+
+`EmbeddedBackend` holds one llama.cpp server (xllamacpp's `Server`) with a
+slot per creature it serves; each creature's requests are pinned to its
+slot with `id_slot` and `cache_prompt`, so its static prompt prefix stays
+in that slot's KV cache from turn to turn. `get_embedded` shares one server
+per model file between creatures. This module touches only the model
+server it starts; it knows nothing of the wood.
+
+Facts about xllamacpp this relies on (checked against 2026.10.11549):
+- `Server.handle_chat_completions(dict)` releases the GIL and goes straight
+  to llama.cpp's route handlers, which llama-server runs from its own HTTP
+  thread pool: concurrent calls from Python threads are safe and are batched
+  together by the server loop. Requests for a busy slot wait for it.
+- Failures come back as a payload `{"error": {...}}`, not as exceptions.
+- An `id_slot` outside the server's slots is silently ignored (any free slot
+  is used), so slots are checked here.
+- The server also listens on a loopback port even when only used in-process;
+  it gets a random API key so no other local process can use it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from woodmarket import models
+from woodmarket.backends._chat import chat_body, parse_chat
+from woodmarket.errors import BackendError
+from woodmarket.types import Completion, CompletionRequest
+
+__all__ = [
+    "DEFAULT_N_CTX",
+    "EmbeddedBackend",
+    "build_params",
+    "close_all",
+    "default_threads",
+    "get_embedded",
+]
+
+DEFAULT_N_CTX = 2048
+
+
+def default_threads() -> int:
+    """The cores this process may run on (a container's share, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def import_xllamacpp() -> Any:
+    try:
+        import xllamacpp  # type: ignore[import-untyped]  # ships no stubs
+    except ImportError as e:
+        raise BackendError(
+            "the embedded backend needs xllamacpp: pip install 'woodmarket[models]'"
+        ) from e
+    return xllamacpp
+
+
+def build_params(
+    model_path: Path,
+    n_parallel: int,
+    *,
+    n_ctx: int = DEFAULT_N_CTX,
+    threads: int | None = None,
+    chat_template: str | None = None,
+    port: int = 0,
+    api_key: str | None = None,
+) -> Any:
+    """xllamacpp `CommonParams` for serving `model_path` with `n_parallel` slots.
+
+    `n_ctx` is per slot: llama.cpp splits its context evenly between slots,
+    so the server is given `n_ctx * n_parallel`.
+    """
+    if n_parallel < 1:
+        raise BackendError(f"n_parallel must be at least 1, got {n_parallel}")
+    if n_ctx < 64:
+        raise BackendError(f"n_ctx must be at least 64 tokens per slot, got {n_ctx}")
+    xl = import_xllamacpp()
+    threads = threads or default_threads()
+    p = xl.CommonParams()
+    p.model.path = str(model_path)
+    p.n_parallel = n_parallel
+    p.n_ctx = n_ctx * n_parallel
+    p.cpuparams.n_threads = threads
+    p.cpuparams_batch.n_threads = threads
+    p.port = port  # 0: the OS picks a free port, reported by listening_address
+    p.verbosity = -1  # llama.cpp's log is noise in a game's terminal
+    if api_key:
+        p.api_keys = [api_key]
+    if chat_template is None:
+        info = models.info_for(model_path)
+        chat_template = info.chat_template if info else ""
+    if chat_template:
+        # A built-in template name is only understood by the non-Jinja path.
+        p.use_jinja = False
+        p.chat_template = chat_template
+    return p
+
+
+class EmbeddedBackend:
+    """A llama.cpp server in this process with one slot per creature.
+
+    `model` is a registry key (`smollm2`, `gemma3`) or a `.gguf` path.
+    `n_ctx` is the context of each slot. Safe to call from many threads.
+    """
+
+    backend_name = "embedded"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        n_parallel: int = 1,
+        *,
+        n_ctx: int = DEFAULT_N_CTX,
+        threads: int | None = None,
+        chat_template: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.model_path = models.resolve(model)
+        info = models.info_for(self.model_path)
+        self.name = name or (info.key if info else self.model_path.stem)
+        self.n_parallel = n_parallel
+        self.n_ctx = n_ctx
+        self.threads = threads or default_threads()
+        params = build_params(
+            self.model_path,
+            n_parallel,
+            n_ctx=n_ctx,
+            threads=self.threads,
+            chat_template=chat_template,
+            api_key=secrets.token_hex(16),
+        )
+        try:
+            self._server: Any = import_xllamacpp().Server(params)
+        except Exception as e:  # xllamacpp raises RuntimeError with no detail
+            raise BackendError(
+                f"llama.cpp could not load {self.model_path} "
+                f"({n_parallel} slots x {n_ctx} tokens): {e}"
+            ) from e
+        self._cond = threading.Condition()
+        self._inflight = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return (
+            f"<EmbeddedBackend {self.name} slots={self.n_parallel} n_ctx={self.n_ctx} "
+            f"threads={self.threads}{state}>"
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @contextmanager
+    def _in_flight(self) -> Iterator[Any]:
+        # close() must not free the server under a running request.
+        with self._cond:
+            if self._closed:
+                raise BackendError(f"{self!r} is closed")
+            self._inflight += 1
+            server = self._server
+        try:
+            yield server
+        finally:
+            with self._cond:
+                self._inflight -= 1
+                self._cond.notify_all()
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        """One chat completion, pinned to `request.slot` when it is set."""
+        if request.slot is not None and not 0 <= request.slot < self.n_parallel:
+            raise BackendError(
+                f"slot {request.slot} is out of range: {self.name} has "
+                f"{self.n_parallel} slots (0..{self.n_parallel - 1})"
+            )
+        body = chat_body(request, model=self.name)
+        where = f"embedded llama.cpp ({self.name})"
+        with self._in_flight() as server:
+            start = time.perf_counter()
+            try:
+                payload = server.handle_chat_completions(body)
+            except Exception as e:
+                raise BackendError(f"{where}: {type(e).__name__}: {e}") from e
+            latency_ms = (time.perf_counter() - start) * 1000
+        return parse_chat(payload, model=self.name, latency_ms=latency_ms, where=where)
+
+    def close(self) -> None:
+        """Wait for running requests, then stop the server and free the model."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            while self._inflight:
+                self._cond.wait()
+            server, self._server = self._server, None
+        del server  # the last reference: xllamacpp stops its loop and joins
+
+    def __enter__(self) -> EmbeddedBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_shared_lock = threading.Lock()
+_shared: dict[tuple[Path, int, int | None], EmbeddedBackend] = {}
+
+
+def get_embedded(
+    model: str | os.PathLike[str],
+    n_parallel: int = 1,
+    *,
+    n_ctx: int = DEFAULT_N_CTX,
+    threads: int | None = None,
+) -> EmbeddedBackend:
+    """The shared server for a model file, with at least `n_parallel` slots.
+
+    Creatures on the same model share one server (one copy of the weights,
+    one batch per step). Asking for more slots than the shared server has
+    starts a larger one for later callers; holders of the old one keep it.
+    """
+    path = models.resolve(model)
+    key = (path, n_ctx, threads)
+    with _shared_lock:
+        backend = _shared.get(key)
+        if backend is None or backend.closed or backend.n_parallel < n_parallel:
+            backend = EmbeddedBackend(path, n_parallel, n_ctx=n_ctx, threads=threads)
+            _shared[key] = backend
+        return backend
+
+
+def close_all() -> None:
+    """Close every shared server (tests, the end of a run)."""
+    with _shared_lock:
+        backends = list(_shared.values())
+        _shared.clear()
+    for backend in backends:
+        backend.close()
