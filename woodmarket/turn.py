@@ -56,49 +56,80 @@ def events(wood: Wood, t: TurnState) -> None:
 
 
 def observe(wood: Wood, t: TurnState) -> None:
-    t.observations = {n: observation(wood, n, t.turn) for n in wood.names}
+    public = Public.now(wood, t.turn)
+    t.observations = {n: observation(wood, n, t.turn, public) for n in wood.names}
 
 
-def observation(wood: Wood, name: str, turn: int) -> Observation:
+@dataclass(frozen=True, slots=True)
+class Public:
+    """The facts every creature sees alike this turn, built once and shared read-only."""
+
+    prices: dict[str, int]
+    history: dict[str, tuple[int, ...]]
+    bands: dict[str, tuple[int, int]]
+    news: tuple[str, ...]
+    headlines: tuple[str, ...]
+    burn: int
+
+    @classmethod
+    def now(cls, wood: Wood, turn: int) -> Public:
+        width = wood.scenario.market.band
+        return cls(
+            prices=dict(wood.prices),
+            history={g: tuple(h[-HISTORY:]) for g, h in wood.history.items()},
+            bands={g: band(p, width) for g, p in wood.prices.items()},
+            news=tuple(text for when, text in wood.news if turn - when < NEWS_TURNS),
+            headlines=tuple(wood.headlines[-2:]),
+            burn=wood.burn(turn),
+        )
+
+
+def observation(wood: Wood, name: str, turn: int, public: Public | None = None) -> Observation:
     """What `name` may know now: its own state and public facts only."""
+    public = public or Public.now(wood, turn)
     c = wood.creatures[name]
     rules = wood.scenario.market
     mem = wood.memory
+    wants = wood.wants(c, turn)
     return Observation(
         turn=turn,
         creature=name,
         species=c.spec.species,
         role=c.spec.role,
         personality=c.spec.personality,
-        produces=tuple(g for g, n in c.spec.produces.items() if n),
+        produces=wood.makes[name],
         pebbles=c.account.pebbles,
         stores=dict(c.account.stores),
         goods=wood.goods,
         foods=wood.foods,
         fuel=wood.fuel,
-        burn=wood.burn(turn),
-        wants=wood.wants(c, turn),
-        short_of=wood.short_of(c, turn),
+        burn=public.burn,
+        wants=wants,
+        short_of=wood.short_of(c, turn, wants),
         mood=c.mood,
-        prices=dict(wood.prices),
-        history={g: tuple(h[-HISTORY:]) for g, h in wood.history.items()},
-        news=tuple(text for when, text in wood.news if turn - when < NEWS_TURNS),
-        headlines=tuple(wood.headlines[-2:]),
+        prices=public.prices,
+        history=public.history,
+        news=public.news,
+        headlines=public.headlines,
         heard=tuple(mem.heard.get(name, ())),
         whispers=tuple(mem.whispers.get(name, ())),
         feelings=mem.summary(name),
-        others=tuple(n for n in wood.names if n != name),
+        others=wood.others(name),
         max_orders=rules.max_orders,
         max_qty=rules.max_qty,
-        bands={g: band(p, rules.band) for g, p in wood.prices.items()},
+        bands=public.bands,
     )
 
 
 def _ask(wood: Wood, name: str, obs: Observation) -> Action:
     try:
-        action = wood.policies[name].decide(obs)
+        return wood.policies[name].decide(obs)
     except Exception as exc:  # a policy bug must not stop the wood; it is traced
         return Action.hold(f"policy error: {type(exc).__name__}: {exc}")
+
+
+def _own(name: str, action: Action) -> Action:
+    """An action, from a policy or from outside, may only place its creature's orders."""
     strays = [o for o in action.orders if o.creature != name]
     if strays:
         return Action.hold(
@@ -125,7 +156,7 @@ def decide(wood: Wood, t: TurnState) -> None:
         else:
             t.actions[n] = _ask(wood, n, t.observations[n])
     for n in names:
-        a = t.actions[n]
+        a = t.actions[n] = _own(n, t.actions[n])
         label = "external" if n in t.overrides else getattr(wood.policies[n], "label", "policy")
         t.emit("decision", creature=n, policy=label, **decision_fields(a))
         g = a.gossip

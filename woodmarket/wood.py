@@ -80,6 +80,10 @@ class Wood:
             for c in scenario.creatures
         }
         self.names = tuple(self.creatures)
+        self.makes = {
+            c.name: tuple(g for g, n in c.produces.items() if n) for c in scenario.creatures
+        }
+        self._others: dict[str, tuple[str, ...]] = {}
         self.prices = {g.name: g.price for g in scenario.goods}
         self.history: dict[str, list[int]] = {g: [p] for g, p in self.prices.items()}
         self.news: list[str] = []
@@ -126,6 +130,13 @@ class Wood:
 
         return run_turn(self, actions)
 
+    def others(self, name: str) -> tuple[str, ...]:
+        """Every creature but `name`, in scenario order (cached: names never change)."""
+        found = self._others.get(name)
+        if found is None:
+            found = self._others[name] = tuple(n for n in self.names if n != name)
+        return found
+
     def burn(self, turn: int) -> int:
         """Firewood each creature burns on `turn`; rises through winter."""
         rules = self.scenario.living
@@ -141,15 +152,14 @@ class Wood:
             out[self.fuel] = 2 * self.burn(turn)
         return out
 
-    def short_of(self, creature: Creature, turn: int) -> dict[str, int]:
+    def short_of(
+        self, creature: Creature, turn: int, wants: dict[str, int] | None = None
+    ) -> dict[str, int]:
         """Goods below want that the creature does not make itself (never buy those)."""
         stores = creature.account.stores
         made = creature.spec.produces
-        return {
-            g: w - stores[g]
-            for g, w in self.wants(creature, turn).items()
-            if stores[g] < w and not made.get(g)
-        }
+        wants = self.wants(creature, turn) if wants is None else wants
+        return {g: w - stores[g] for g, w in wants.items() if stores[g] < w and not made.get(g)}
 
     def wealth(self, name: str) -> int:
         """Pebbles plus stores marked at reference prices."""
