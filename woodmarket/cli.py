@@ -43,6 +43,7 @@ def _default_out(scenario: str, seed: int) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from woodmarket.casts import describe, parse_cast
     from woodmarket.runner import build_wood, run
     from woodmarket.scenario import load_scenario
 
@@ -51,17 +52,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(args.scenario, args.seed)
     if out.exists() and any(out.iterdir()):
         raise WoodmarketError(f"--out {out}: folder exists and is not empty")
-    meta = {"cast": "standin", "scenario_arg": str(args.scenario)}
+    seats = parse_cast(args.cast, tuple(c.name for c in scenario.creatures))
+    meta = {"cast": args.cast, "seats": describe(seats), "scenario_arg": str(args.scenario)}
+    if args.gambit:
+        meta.update(gambit=args.gambit, mechanism=args.mechanism)
+    elif args.mechanism:
+        raise WoodmarketError("--mechanism overrides a gambit's legend; add --gambit NAME")
     wood = build_wood(scenario, args.seed, None, meta)
     goods = wood.goods
     width = max(len(g) for g in goods)
-    header = f"{'turn':>4}  " + "  ".join(f"{g:>{width}}" for g in goods) + "  trades  headline"
+    header = f"{'turn':>4}  " + "  ".join(f"{g:>{width}}" for g in goods)
+    header += "  trades  valid  headline"
     bar = tqdm(total=turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
     bar.write(header)
 
     def show(state) -> None:
         prices = "  ".join(f"{wood.prices[g]:>{width}}" for g in goods)
-        bar.write(f"{state.turn:>4}  {prices}  {len(state.fills):>6}  {state.headline}")
+        valid = f"{sum(a.valid for a in state.actions.values())}/{len(state.actions)}"
+        bar.write(f"{state.turn:>4}  {prices}  {len(state.fills):>6}  {valid:>5}  {state.headline}")
         bar.update(1)
 
     try:
@@ -73,6 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n{summary['turns']} turns; valid actions {valid}; "
         f"Gini {summary['gini_start']:.2f} -> {summary['gini_end']:.2f}"
     )
+    if "financier" in wood.extensions:
+        fin = wood.extensions["financier"]
+        print(f"financier: {fin.pebbles} pebbles, gambit P&L {fin.pnl():+d}; {fin.objective()}")
     print(f"run folder: {out}")
     return 0
 
@@ -91,6 +102,63 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from woodmarket.casts import COUNCIL, parse_cast
+    from woodmarket.models import list_models
+    from woodmarket.scenario import load_scenario
+
+    names = tuple(c.name for c in load_scenario("oona").creatures)
+    council = parse_cast("council", names)
+    rows = list_models()
+    print(f"{'model':<9} {'lab':<13} {'licence':<22} {'MB':>6}  {'sha256':<8}  creatures (council)")
+    broken = 0
+    for row in rows:
+        users = ", ".join(s.creature for s in council if s.model == row["key"])
+        status = "ok" if row["verified"] else "MISSING"
+        broken += not row["verified"]
+        print(
+            f"{row['key']:<9} {row['lab']:<13} {row['licence']:<22} {row['size_mb']:>6.1f}  "
+            f"{status:<8}  {users}"
+        )
+        print(f"          {row['title']}: {row['path']}")
+        if not row["verified"]:
+            print(f"          install: {row['install']}")
+    print(
+        f"\ncouncil = {' + '.join(COUNCIL)}; any GGUF path works as single:PATH or in a cast file"
+    )
+    return 1 if broken else 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from woodmarket.play import main
+
+    return main(args)
+
+
+def cmd_gambit(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from woodmarket.gambits import resolve_gambit
+    from woodmarket.scenario import load_scenario
+    from woodmarket.table1 import WORLDS, as_json, render, table1
+
+    scenario = load_scenario(args.scenario)
+    resolve_gambit(args.gambit)
+    turns = args.turns or scenario.turns
+    seeds = range(args.seed_start, args.seed_start + args.seeds)
+    bar = tqdm(total=len(seeds) * len(WORLDS), desc="runs", file=sys.stderr, leave=False)
+    try:
+        results = table1(scenario, args.gambit, seeds, WORLDS, args.cast, turns, bar)
+    finally:
+        bar.close()
+    print(render(results, args.gambit, args.cast, scenario, turns))
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_json(results), indent=2) + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="woodmarket",
@@ -105,11 +173,50 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     r.add_argument("--out", default=None, help="run folder (default runs/SCENARIO-seedS-TIME)")
+    r.add_argument(
+        "--cast",
+        default="standin",
+        help="standin | council | single:MODEL | replay:DIR | FILE.toml (default standin)",
+    )
+    r.add_argument("--gambit", default=None, help="a scripted financier gambit, e.g. showcase")
+    r.add_argument(
+        "--mechanism",
+        choices=("rumor", "glut", "settle", "none"),
+        default=None,
+        help="override the gambit's legend mechanism (none: the gambit without its legend)",
+    )
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("replay", help="re-run a run folder from its records and check every turn")
     rp.add_argument("folder", help="a run folder written by `woodmarket run`")
     rp.set_defaults(func=cmd_replay)
+
+    m = sub.add_parser("models", help="list the bundled models, verify them (sha256)")
+    m.set_defaults(func=cmd_models)
+
+    pl = sub.add_parser("play", help="play the financier in the terminal")
+    pl.add_argument("--scenario", default="oona", help="bundled name (oona) or a TOML path")
+    pl.add_argument("--seed", type=_seed, default=0, help="the wood's seed (default 0)")
+    pl.add_argument("--turns", type=_positive, default=None, help="season length (scenario's)")
+    pl.add_argument("--cast", default="standin", help="who drives the creatures (default standin)")
+    pl.add_argument(
+        "--mechanism",
+        choices=("rumor", "glut", "settle"),
+        default=None,
+        help="override every legend's mechanism in this game",
+    )
+    pl.add_argument("--out", default=None, help="run folder (default runs/play-SCENARIO-...)")
+    pl.set_defaults(func=cmd_play)
+
+    g = sub.add_parser("gambit", help="Table 1: one gambit across mechanisms and seeds")
+    g.add_argument("gambit", help="showcase, oversized or mania")
+    g.add_argument("--cast", default="standin", help="who drives the creatures (default standin)")
+    g.add_argument("--seeds", type=_positive, default=20, help="seeds per world (default 20)")
+    g.add_argument("--seed-start", type=_seed, default=0, help="first seed (default 0)")
+    g.add_argument("--scenario", default="oona", help="bundled name (oona) or a TOML path")
+    g.add_argument("--turns", type=_positive, default=None, help="turns per run (scenario's)")
+    g.add_argument("--json", default=None, help="also write the per-seed outcomes here")
+    g.set_defaults(func=cmd_gambit)
     return p
 
 

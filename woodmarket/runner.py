@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from woodmarket.casts import apply_cast, parse_cast
 from woodmarket.metrics import Tracker
 from woodmarket.scenario import Scenario
 from woodmarket.traces import RunFolder
@@ -21,8 +22,20 @@ from woodmarket.wood import Wood
 def build_wood(
     scenario: Scenario, seed: int, policies: dict[str, Policy] | None, meta: dict[str, Any]
 ) -> Wood:
-    """A wood configured from a run's meta (the part of run.json that shapes play)."""
-    return Wood(scenario, seed, policies)
+    """A wood configured from a run's meta (the part of run.json that shapes play).
+
+    `policies` given (a replay) win over the meta's `cast`; otherwise the
+    cast spec in the meta picks each creature's policy (default: stand-in).
+    """
+    wood = Wood(scenario, seed, policies)
+    cast = meta.get("cast", "standin")
+    if policies is None and cast != "standin":
+        apply_cast(wood, parse_cast(cast, wood.names))
+    # The financier (a gambit's script, a played run) is configured from meta too.
+    from woodmarket.financier import configure
+
+    configure(wood, meta)
+    return wood
 
 
 def run(

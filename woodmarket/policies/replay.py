@@ -1,7 +1,8 @@
 """The replay policy: a creature's recorded decisions, played back turn by turn.
 
-A run's `decision` records hold every action as it was taken (and, for
-model-driven creatures, the raw model output). Playing them back with the
+A run's `decision` records hold every action as it was taken and, for
+model-driven creatures, the raw model output, which is parsed again against
+the replayed observation (no model is loaded). Playing them back with the
 same scenario and seed must reproduce the run exactly; `replay.py` checks.
 """
 
@@ -40,7 +41,16 @@ class ReplayPolicy:
         record = self.decisions.get(obs.turn)
         if record is None:
             raise ReplayError(f"no recorded decision for {self.creature} on turn {obs.turn}")
-        return action_from_record(record)
+        recorded = action_from_record(record)
+        call = recorded.call
+        if call is None or call.error:
+            return recorded
+        # A model's decision is replayed from its raw output, parsed again
+        # against the replayed observation: if the wood drifted, so does this.
+        from woodmarket.policies.actions import parse
+
+        again = parse(call.response, obs)
+        return Action(again.orders, again.gossip, again.thought, again.valid, again.reason, call)
 
 
 def replay_policies(

@@ -1,0 +1,244 @@
+"""Casts: which policy drives each creature, and how its model is reached.
+
+    standin          the rule-based stand-in for every creature
+    single:MODEL     one model drives all creatures (a registry key such as
+                     `smollm2`, or a path to any GGUF file)
+    council          the bundled labs share the creatures: SmolLM2 (Hugging
+                     Face) and Gemma 3 (Google), alternating in scenario order
+    replay:DIR       the recorded decisions of a run folder
+    FILE.toml        a cast file: per creature a policy, model and backend
+
+A cast file (errors name the file and key):
+
+    [defaults]                      # optional, applies to every creature
+    backend = "openai"              # embedded | openai
+    base_url = "http://127.0.0.1:8080/v1"
+    api_key_env = "MY_KEY"          # the key is read from this variable at call time
+
+    [creatures.Oona]
+    policy = "llm"                  # llm | standin (default llm)
+    model = "gpt-oss-20b"
+
+    [creatures.Rusk]
+    policy = "standin"
+
+Creatures a cast file does not name keep the stand-in. Embedded creatures on
+the same model share one in-process server, each pinned to its own slot.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from woodmarket.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from woodmarket.types import Policy
+    from woodmarket.wood import Wood
+
+COUNCIL = ("smollm2", "gemma3")
+BACKENDS = ("embedded", "openai")
+_SEAT_KEYS = {
+    "policy",
+    "model",
+    "backend",
+    "base_url",
+    "api_key_env",
+    "temperature",
+    "max_tokens",
+    "timeout_s",
+    "retries",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """How one creature decides."""
+
+    creature: str
+    policy: str = "standin"  # standin | llm | replay
+    model: str = ""
+    backend: str = "embedded"
+    base_url: str = ""
+    api_key_env: str = ""
+    temperature: float = 0.0
+    max_tokens: int = 0
+    timeout_s: float = 30.0
+    retries: int = 2
+
+    def describe(self) -> dict[str, Any]:
+        """For run.json: everything but secrets (only the variable's name is kept)."""
+        out: dict[str, Any] = {"policy": self.policy}
+        if self.policy == "llm":
+            out |= {"model": self.model, "backend": self.backend}
+            if self.backend == "openai":
+                out |= {"base_url": self.base_url, "api_key_env": self.api_key_env}
+        return out
+
+
+def parse_cast(spec: str, names: tuple[str, ...]) -> list[Seat]:
+    """Seats for `names` from a cast spec (see the module docstring)."""
+    if spec == "standin":
+        return [Seat(n) for n in names]
+    if spec == "council":
+        return [Seat(n, "llm", COUNCIL[i % len(COUNCIL)]) for i, n in enumerate(names)]
+    if spec.startswith("single:"):
+        model = spec.removeprefix("single:")
+        if not model:
+            raise ScenarioError("--cast", spec, "single:MODEL with a model key or GGUF path")
+        return [Seat(n, "llm", model) for n in names]
+    if spec.startswith("replay:"):
+        return [Seat(n, "replay", spec.removeprefix("replay:")) for n in names]
+    if spec.endswith(".toml"):
+        return _cast_file(Path(spec), names)
+    raise ScenarioError(
+        "--cast", spec, "standin, council, single:MODEL, replay:DIR or a cast FILE.toml"
+    )
+
+
+def _cast_file(path: Path, names: tuple[str, ...]) -> list[Seat]:
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(where, "(file)", "a cast file; none there") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(where, "(syntax)", f"valid TOML: {exc}") from None
+    defaults = data.get("defaults", {})
+    creatures = data.get("creatures", {})
+    if not isinstance(defaults, dict):
+        raise ScenarioError(where, "defaults", "a table")
+    if not isinstance(creatures, dict):
+        raise ScenarioError(where, "creatures", "a table of [creatures.NAME] tables")
+    for name in creatures:
+        if name not in names:
+            raise ScenarioError(where, f"creatures.{name}", f"one of {', '.join(names)}")
+    seats = []
+    for n in names:
+        if n not in creatures:
+            seats.append(Seat(n))
+            continue
+        table = creatures[n]
+        if not isinstance(table, dict):
+            raise ScenarioError(where, f"creatures.{n}", "a table")
+        seats.append(_seat(where, n, {**defaults, **table}))
+    return seats
+
+
+def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
+    def key(k: str) -> str:
+        return f"creatures.{name}.{k}"
+
+    unknown = sorted(set(table) - _SEAT_KEYS)
+    if unknown:
+        raise ScenarioError(where, key(unknown[0]), f"one of {', '.join(sorted(_SEAT_KEYS))}")
+    for k in ("policy", "model", "backend", "base_url", "api_key_env"):
+        if k in table and not isinstance(table[k], str):
+            raise ScenarioError(where, key(k), "a string")
+    policy = table.get("policy", "llm")
+    if policy not in ("llm", "standin"):
+        raise ScenarioError(where, key("policy"), f"llm or standin, got {policy!r}")
+    if policy == "standin":
+        return Seat(name)
+    backend = table.get("backend", "embedded")
+    if backend not in BACKENDS:
+        raise ScenarioError(where, key("backend"), f"embedded or openai, got {backend!r}")
+    if not table.get("model"):
+        raise ScenarioError(
+            where, key("model"), "a model name (a key, a GGUF path, or a served name)"
+        )
+    if backend == "openai" and not table.get("base_url"):
+        raise ScenarioError(
+            where, key("base_url"), "the server's URL, e.g. http://127.0.0.1:8080/v1"
+        )
+    for k, kind in (("temperature", (int, float)), ("timeout_s", (int, float))):
+        if k in table and (isinstance(table[k], bool) or not isinstance(table[k], kind)):
+            raise ScenarioError(where, key(k), "a number")
+    for k in ("max_tokens", "retries"):
+        if k in table and (isinstance(table[k], bool) or not isinstance(table[k], int)):
+            raise ScenarioError(where, key(k), "a whole number")
+    return Seat(
+        name,
+        "llm",
+        table["model"],
+        backend,
+        table.get("base_url", ""),
+        table.get("api_key_env", ""),
+        float(table.get("temperature", 0.0)),
+        int(table.get("max_tokens", 0)),
+        float(table.get("timeout_s", 30.0)),
+        int(table.get("retries", 2)),
+    )
+
+
+def apply_cast(wood: Wood, seats: list[Seat]) -> None:
+    """Replace the wood's policies per seat (stand-in seats keep their stream)."""
+    wood.policies.update(build_policies(wood, seats))
+
+
+def build_policies(wood: Wood, seats: list[Seat]) -> dict[str, Policy]:
+    from woodmarket.policies.standin import StandinPolicy
+
+    out: dict[str, Policy] = {}
+    embedded: dict[str, list[Seat]] = {}
+    for s in seats:
+        if s.policy == "llm" and s.backend == "embedded":
+            embedded.setdefault(s.model, []).append(s)
+    slots = {s.creature: i for group in embedded.values() for i, s in enumerate(group)}
+    replays: dict[str, Policy] = {}
+    for s in seats:
+        if s.policy == "standin":
+            out[s.creature] = StandinPolicy(wood.rng("policy", s.creature))
+        elif s.policy == "replay":
+            if not replays:
+                replays = _replay_policies(s.model, wood.names)
+            out[s.creature] = replays[s.creature]
+        else:
+            out[s.creature] = _llm(wood, s, slots.get(s.creature), len(embedded.get(s.model, ())))
+    return out
+
+
+def _replay_policies(folder: str, names: tuple[str, ...]) -> dict[str, Policy]:
+    from woodmarket.policies.replay import replay_policies
+    from woodmarket.traces import read_trace
+
+    return dict(replay_policies(list(read_trace(folder)), names))
+
+
+def _llm(wood: Wood, seat: Seat, slot: int | None, sharing: int) -> Policy:
+    from woodmarket.policies.llm import DEFAULT_MAX_TOKENS, LLMPolicy
+    from woodmarket.types import Backend
+
+    backend: Backend
+    if seat.backend == "embedded":
+        from woodmarket.backends.embedded import get_embedded
+
+        backend = get_embedded(seat.model, max(1, sharing))
+        model = getattr(backend, "name", seat.model)
+    else:
+        from woodmarket.backends.openai import OpenAIBackend
+
+        backend = OpenAIBackend(
+            seat.base_url,
+            seat.model,
+            api_key_env=seat.api_key_env or None,
+            timeout_s=seat.timeout_s,
+            retries=seat.retries,
+        )
+        model, slot = seat.model, None
+    return LLMPolicy(
+        backend,
+        model=model,
+        backend_name=seat.backend,
+        slot=slot,
+        max_tokens=seat.max_tokens or DEFAULT_MAX_TOKENS,
+        temperature=seat.temperature,
+        seed=wood.seed,
+    )
+
+
+def describe(seats: list[Seat]) -> dict[str, dict[str, Any]]:
+    return {s.creature: s.describe() for s in seats}
