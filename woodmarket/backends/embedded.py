@@ -94,6 +94,10 @@ def build_params(
     p.cpuparams_batch.n_threads = threads
     p.port = port  # 0: the OS picks a free port, reported by listening_address
     p.verbosity = -1  # llama.cpp's log is noise in a game's terminal
+    # Sliding-window models (Gemma 3) cannot roll a trimmed SWA cache back to
+    # a shared prefix, so without a full-size one every prompt is processed
+    # from scratch. At a few thousand tokens per slot it costs little memory.
+    p.swa_full = True
     if api_key:
         p.api_keys = [api_key]
     if chat_template is None:
