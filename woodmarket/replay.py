@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import ReplayError, ScenarioError
+from woodmarket.financier import replay_moves
 from woodmarket.policies.replay import replay_policies
 from woodmarket.runner import build_wood
 from woodmarket.scenario import parse_scenario
@@ -63,6 +64,8 @@ def replay(folder: str | Path) -> ReplayReport:
     )
     names = tuple(c.name for c in scenario.creatures)
     wood = build_wood(scenario, meta["seed"], replay_policies(records, names), meta)
+    # The moves a player typed are decisions too: they run again in their turns.
+    replay_moves(wood, records)
     checked = 0
     for t in recorded_turns:
         state = wood.step()

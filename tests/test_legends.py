@@ -1,0 +1,178 @@
+"""Legends: files load or fail clearly; each mechanism does what Table 1 needs."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from woodmarket.errors import ActionError, ScenarioError
+from woodmarket.financier import Financier
+from woodmarket.legends import LegendBook, bundled, parse_legend, resolve, settle_price
+from woodmarket.runner import build_wood
+from woodmarket.scenario import load_scenario
+from woodmarket.wood import Wood
+
+SEEDS = range(12)
+GOOD_LEGEND = """
+id = "x_run"
+title = "A Run"
+episode = "A bank run."
+target = "honey"
+rumor = "The vault is empty."
+tips = ["Oona keeps the honey."]
+mechanism = "settle"
+[settle]
+factor = 0.5
+delay = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario("oona")
+
+
+def test_the_bundled_legends_cover_the_episodes_the_article_names(scenario):
+    legends = bundled()
+    wanted = {
+        "oona_run": "honey",
+        "acorn_mania": "acorns",
+        "hollow_log": "berries",
+        "drought": "mushrooms",
+        "winter_rumor": "firewood",
+        "corner": "firewood",
+    }
+    assert {k: legends[k].target for k in wanted} == wanted
+    for lg in legends.values():
+        assert lg.target in scenario.good_names
+        assert lg.tips and lg.rumor and lg.episode and lg.title
+    assert "1929" in legends["oona_run"].episode
+    assert "ulip" in legends["acorn_mania"].episode
+    assert "South Sea" in legends["hollow_log"].episode
+    assert "Hunt" in legends["corner"].episode
+    assert legends["oona_run"].factor == Fraction(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (('target = "honey"\n', ""), "target"),
+        (("factor = 0.5", "factor = -1"), "settle.factor"),
+        (('mechanism = "settle"', 'mechanism = "magic"'), "mechanism"),
+        (('tips = ["Oona keeps the honey."]', "tips = []"), "tips"),
+        (("delay = 1", 'delay = "soon"'), "settle.delay"),
+        (('id = "x_run"', 'id = "X Run"'), "id"),
+        (("[settle]", "[settle"), "(syntax)"),
+    ],
+)
+def test_a_broken_legend_names_file_key_and_expectation(change, key):
+    text = GOOD_LEGEND.replace(*change)
+    with pytest.raises(ScenarioError) as err:
+        parse_legend(text, "legends/broken.toml")
+    assert err.value.path == "legends/broken.toml"
+    assert err.value.key == key
+    assert err.value.expected
+
+
+def test_a_legend_file_on_disk_resolves_by_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD_LEGEND)
+    assert resolve(str(path)).id == "x_run"
+    with pytest.raises(ActionError, match="unknown legend 'nope'"):
+        resolve("nope")
+    with pytest.raises(ScenarioError, match="none there"):
+        resolve(str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.parametrize(
+    ("pre", "factor", "want"),
+    [(10, "1/2", 5), (9, "1/2", 4), (7, "1/2", 3), (1, "1/2", 1), (5, "3/2", 7), (3, "1/4", 1)],
+)
+def test_settle_rounds_half_down_and_never_below_one(pre, factor, want):
+    assert settle_price(pre, Fraction(factor)) == want
+
+
+def _path(scenario, seed, mechanism, gambit="showcase"):
+    wood = build_wood(scenario, seed, None, {"gambit": gambit, "mechanism": mechanism})
+    for _ in range(6):
+        wood.step()
+    return wood
+
+
+def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(scenario):
+    legend = bundled()["oona_run"]
+    for seed in SEEDS:
+        wood = _path(scenario, seed, "settle")
+        book = wood.extensions["legends"]
+        (s,) = book.sprung
+        assert (s.turn, s.reckoning) == (2, 3)
+        assert s.pre == wood.history["honey"][1]
+        assert wood.history["honey"][3] == settle_price(s.pre, legend.factor)
+        assert wood.extensions["financier"].pnl() > 0, seed
+
+
+def test_glut_lowers_the_stand_ins_price_of_the_target(scenario):
+    glut_at, base_at = [], []
+    for seed in SEEDS:
+        glut = _path(scenario, seed, "glut")
+        base = _path(scenario, seed, "none")
+        (s,) = glut.extensions["legends"].sprung
+        assert glut.history["honey"][3] < s.pre, seed
+        assert glut.ledger.tallies["honey"].windfall == 6 * len(glut.names)
+        glut_at.append(glut.history["honey"][3])
+        base_at.append(base.history["honey"][3])
+    assert sum(glut_at) < sum(base_at)
+
+
+def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(scenario):
+    for seed in SEEDS:
+        rumor = _path(scenario, seed, "rumor")
+        plain = Wood(scenario, seed)
+        for _ in range(6):
+            plain.step()
+        assert rumor.history == plain.history, seed
+        assert rumor.news  # the rumor was told
+        assert not plain.news
+
+
+def test_a_run_overrides_the_legends_mechanism(scenario):
+    wood = Wood(scenario, 1)
+    fin = Financier.attach(wood, override="rumor")
+    assert fin.command("spring oona_run").ok
+    for _ in range(4):
+        wood.step()
+    (s,) = wood.extensions["legends"].sprung
+    assert s.mechanism == "rumor"
+    plain = Wood(scenario, 1)
+    for _ in range(4):
+        plain.step()
+    assert wood.history == plain.history
+    with pytest.raises(ActionError, match="unknown mechanism"):
+        LegendBook.attach(Wood(scenario, 1), override="magic")
+
+
+def test_a_legend_is_told_once_and_only_about_real_goods(scenario, tmp_path):
+    wood = Wood(scenario, 0)
+    fin = Financier.attach(wood)
+    assert fin.command("spring oona_run").ok
+    again = fin.command("spring oona_run")
+    assert not again.ok and "already been told" in again.message
+    path = tmp_path / "gold.toml"
+    path.write_text(GOOD_LEGEND.replace('"honey"', '"gold"'))
+    odd = fin.command(f"spring {path}")
+    assert not odd.ok and "'gold', not a good here" in odd.message
+
+
+def test_the_reckoning_is_public_and_costs_the_financier_goodwill(scenario):
+    wood = build_wood(scenario, 3, None, {"gambit": "showcase", "mechanism": "settle"})
+    heads = [wood.step().headline for _ in range(3)]
+    assert "The Run on Oona's Hoard" in heads[1]
+    assert "comes true" in heads[2] and "Honey crashes" in heads[2]
+    # Oona held honey through the crash: she is colder than the tip alone left her.
+    assert wood.memory.score("Oona", "financier") < 0
+    # Seed 4: under the stand-in a rumor leaves honey where it was.
+    soured = build_wood(scenario, 4, None, {"gambit": "showcase", "mechanism": "rumor"})
+    heads = [soured.step().headline for _ in range(3)]
+    assert soured.history["honey"][3] >= soured.history["honey"][1]
+    assert "The honey gamble had soured" in heads[2]

@@ -1,0 +1,309 @@
+"""Legends: Wood Legends as data, and the book that lands them at the seams.
+
+This room reads legend files (`woodmarket/legends/*.toml`, or any path),
+resolves ids through a small registry, and keeps the `LegendBook`: the
+legends sprung in one wood and their effects. The book may touch the
+wood's news, reference prices (at the `settle` seam only), creatures'
+stores (a glut, through `ledger.windfall`), sentiment toward the financier,
+and the turn's public happenings and trace records. Nothing else.
+
+A legend file::
+
+    id = "oona_run"
+    title = "The Run on Oona's Hoard"
+    episode = "The bank runs of 1929-1933 ..."   # the history it retells
+    target = "honey"                             # the good it moves
+    rumor = "Word spreads that ..."              # what every creature hears
+    tips = ["...", "..."]                        # true facts the financier may whisper
+    mechanism = "settle"                         # rumor | glut | settle (a run may override)
+    [settle]
+    factor = 0.5                                 # reference = pre-legend price x factor
+    delay = 1                                    # lands at the settlement of turn t + delay
+    [glut]
+    qty = 6                                      # units of the target into every creature
+
+Mechanisms, for a legend sprung for turn t:
+- `rumor`: the rumor enters the news on turn t; nothing else moves.
+- `glut`: the rumor, and `qty` units of the target windfall into every
+  creature's stores at the `before_decide` seam of turn t.
+- `settle`: the rumor, and at the `settle` seam of turn t + delay (after
+  clearing) the target's reference price becomes the pre-legend price
+  (the reference when the legend was sprung) times `factor`, rounded half
+  down to a whole pebble and never below 1: 9 x 0.5 = 4.5 -> 4, 5 x 1.5 =
+  7.5 -> 7. The factor is read exactly (0.5 is 1/2), never as a float.
+
+At turn t + delay (the reckoning, whatever the mechanism) the book tells
+the wood, as a public happening, whether the target crashed or the gamble
+soured, and every creature that lost on its stores of the target grows
+colder toward the financier. The parameters (factor, delay, qty) and the
+mechanism stay in this book and the trace; observations never see them.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from woodmarket.errors import ActionError, ScenarioError
+
+if TYPE_CHECKING:
+    from woodmarket.turn import TurnState
+    from woodmarket.wood import Wood
+
+MECHANISMS = ("rumor", "glut", "settle")
+LEGEND_DIR = Path(__file__).parent / "legends"
+FINANCIER = "financier"
+DEFAULT_FACTOR = Fraction(1, 2)
+DEFAULT_DELAY = 1
+DEFAULT_QTY = 6
+CRASH_PCT = 20  # a fall of at least this share of the pre-legend price reads as a crash
+
+
+@dataclass(frozen=True, slots=True)
+class Legend:
+    """One Wood Legend, validated. `factor` is exact; `path` names its file."""
+
+    id: str
+    title: str
+    episode: str
+    target: str
+    rumor: str
+    tips: tuple[str, ...]
+    mechanism: str
+    factor: Fraction = DEFAULT_FACTOR
+    delay: int = DEFAULT_DELAY
+    qty: int = DEFAULT_QTY
+    path: str = ""
+
+
+def settle_price(pre: int, factor: Fraction) -> int:
+    """pre x factor, rounded half down to a whole pebble, at least 1."""
+    return max(1, math.ceil(Fraction(pre) * factor - Fraction(1, 2)))
+
+
+def _get(path: str, table: dict[str, Any], key: str, kind: type, prefix: str = "") -> Any:
+    if key not in table:
+        raise ScenarioError(path, prefix + key, f"missing; expected {_kind(kind)}")
+    value = table[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ScenarioError(
+            path, prefix + key, f"expected {_kind(kind)}, got {type(value).__name__}"
+        )
+    return value
+
+
+def _kind(kind: type) -> str:
+    return {str: "a string", int: "a whole number", list: "a list", dict: "a table"}.get(
+        kind, kind.__name__
+    )
+
+
+def _text(path: str, table: dict[str, Any], key: str) -> str:
+    value = _get(path, table, key, str)
+    if not value.strip():
+        raise ScenarioError(path, key, "a non-empty string")
+    return value.strip()
+
+
+def parse_legend(text: str, path: str = "<legend>") -> Legend:
+    """A legend from TOML text; a broken file raises ScenarioError(path, key, expected)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
+    legend_id = _text(path, data, "id")
+    if not legend_id.replace("_", "").isalnum() or not legend_id.islower():
+        raise ScenarioError(path, "id", f"lower-case letters, digits and _; got {legend_id!r}")
+    tips = _get(path, data, "tips", list)
+    if not tips or not all(isinstance(s, str) and s.strip() and "\n" not in s for s in tips):
+        raise ScenarioError(path, "tips", "a non-empty list of one-line strings")
+    mechanism = _text(path, data, "mechanism")
+    if mechanism not in MECHANISMS:
+        raise ScenarioError(path, "mechanism", f"one of {', '.join(MECHANISMS)}; got {mechanism!r}")
+    settle = data.get("settle", {})
+    glut = data.get("glut", {})
+    for name, table in (("settle", settle), ("glut", glut)):
+        if not isinstance(table, dict):
+            raise ScenarioError(path, name, "a table")
+    factor = DEFAULT_FACTOR
+    if "factor" in settle:
+        raw = settle["factor"]
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+            raise ScenarioError(path, "settle.factor", f"a number above 0, got {raw!r}")
+        factor = Fraction(str(raw))  # 0.5 means exactly 1/2
+    delay = _get(path, settle, "delay", int, "settle.") if "delay" in settle else DEFAULT_DELAY
+    if delay < 0:
+        raise ScenarioError(path, "settle.delay", f"a whole number >= 0, got {delay}")
+    qty = _get(path, glut, "qty", int, "glut.") if "qty" in glut else DEFAULT_QTY
+    if qty < 1:
+        raise ScenarioError(path, "glut.qty", f"a whole number >= 1, got {qty}")
+    return Legend(
+        id=legend_id,
+        title=_text(path, data, "title"),
+        episode=_text(path, data, "episode"),
+        target=_text(path, data, "target"),
+        rumor=_text(path, data, "rumor"),
+        tips=tuple(s.strip() for s in tips),
+        mechanism=mechanism,
+        factor=factor,
+        delay=delay,
+        qty=qty,
+        path=path,
+    )
+
+
+def load_legend(path: str | Path) -> Legend:
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(shown, "(file)", "a legend file; none there") from None
+    return parse_legend(text, shown)
+
+
+@cache
+def bundled() -> dict[str, Legend]:
+    """The bundled legends by id, in file-name order; ids must be unique."""
+    out: dict[str, Legend] = {}
+    for path in sorted(LEGEND_DIR.glob("*.toml")):
+        legend = load_legend(path)
+        if legend.id in out:
+            raise ScenarioError(str(path), "id", f"a unique id; {legend.id!r} is taken")
+        out[legend.id] = legend
+    return out
+
+
+def resolve(name: str) -> Legend:
+    """A bundled legend's id, or a path to a legend TOML file."""
+    legends = bundled()
+    if name in legends:
+        return legends[name]
+    if name.endswith(".toml"):
+        return load_legend(name)
+    raise ActionError(f"unknown legend {name!r}; legends are {', '.join(legends)}")
+
+
+@dataclass(slots=True)
+class Sprung:
+    """A legend in play: when it was sprung, how, and what the target did."""
+
+    legend: Legend
+    mechanism: str
+    turn: int
+    pre: int
+    reckoning: int
+    after: int | None = None
+
+
+@dataclass
+class LegendBook:
+    """The legends sprung in one wood. Lives in `wood.extensions["legends"]`.
+
+    `override` replaces every legend's own mechanism (how a run reproduces
+    Table 1); `None` keeps each legend's.
+    """
+
+    override: str | None = None
+    pending: list[Legend] = field(default_factory=list)
+    sprung: list[Sprung] = field(default_factory=list)
+
+    @classmethod
+    def attach(cls, wood: Wood, override: str | None = None) -> LegendBook:
+        """The wood's book, created and hooked to the seams on first use."""
+        book = wood.extensions.get("legends")
+        if book is None:
+            if override is not None and override not in MECHANISMS:
+                raise ActionError(f"unknown mechanism {override!r}; use {', '.join(MECHANISMS)}")
+            book = wood.extensions["legends"] = cls(override)
+            wood.seams.add("before_decide", book.before_decide)
+            wood.seams.add("settle", book.settle)
+        return book
+
+    def mechanism_of(self, legend: Legend) -> str:
+        return self.override or legend.mechanism
+
+    def spring(self, wood: Wood, legend: Legend, t: TurnState | None = None) -> str:
+        """Tell a legend for the coming turn (now, when called inside turn `t`'s events)."""
+        if legend.target not in wood.goods:
+            raise ActionError(f"legend {legend.id} targets {legend.target!r}, not a good here")
+        if any(s.legend.id == legend.id for s in self.sprung) or legend in self.pending:
+            raise ActionError(f"{legend.title} has already been told in this wood")
+        if t is None:
+            self.pending.append(legend)
+        else:
+            self._land(wood, t, legend)
+        return f"{legend.title} is told in the wood this turn"
+
+    def before_decide(self, wood: Wood, t: TurnState) -> None:
+        for legend in self.pending:
+            self._land(wood, t, legend)
+        self.pending = []
+
+    def _land(self, wood: Wood, t: TurnState, legend: Legend) -> None:
+        mech = self.mechanism_of(legend)
+        g = legend.target
+        s = Sprung(legend, mech, t.turn, wood.prices[g], t.turn + legend.delay)
+        self.sprung.append(s)
+        wood.news.append((t.turn, legend.rumor))
+        t.public.append(f"{legend.title}: the tale is on every tongue")
+        t.emit(
+            "legend",
+            event="sprung",
+            id=legend.id,
+            mechanism=mech,
+            target=g,
+            price=s.pre,
+            reckoning=s.reckoning,
+        )
+        if mech == "glut":
+            for name in wood.names:
+                wood.ledger.windfall(name, g, legend.qty)
+            t.emit("legend", event="glut", id=legend.id, target=g, qty=legend.qty)
+
+    def settle(self, wood: Wood, t: TurnState) -> None:
+        for s in self.sprung:
+            if s.reckoning != t.turn:
+                continue
+            g = s.legend.target
+            if s.mechanism == "settle":
+                cleared = wood.prices[g]
+                wood.prices[g] = settle_price(s.pre, s.legend.factor)
+                t.emit(
+                    "legend",
+                    event="settled",
+                    id=s.legend.id,
+                    target=g,
+                    cleared=cleared,
+                    reference=wood.prices[g],
+                )
+            s.after = wood.prices[g]
+            t.public.append(_reckoning_line(s))
+            _blame(wood, t, s)
+
+
+def _reckoning_line(s: Sprung) -> str:
+    """Public words for how the tale ended; the narrator adds the turn's price move."""
+    g, title, pre, after = s.legend.target, s.legend.title, s.pre, s.after or 0
+    if after <= pre * (100 - CRASH_PCT) // 100:
+        return f"{title} comes true: {g} is dumped"
+    if after < pre:
+        return f"{g.capitalize()} barely slips after {title}"
+    return f"The {g} gamble had soured: {g} holds up after {title}"
+
+
+def _blame(wood: Wood, t: TurnState, s: Sprung) -> None:
+    """Creatures whose stores of the target lost value grow colder toward the financier."""
+    drop = s.pre - (s.after or 0)
+    if drop <= 0:
+        return
+    for name, c in wood.creatures.items():
+        loss = c.account.stores[s.legend.target] * drop
+        if loss > 0:
+            delta = -min(40, 10 + loss // 4)
+            wood.memory.feel(name, FINANCIER, delta)
+            t.emit("sentiment", holder=name, about=FINANCIER, delta=delta, why="legend loss")

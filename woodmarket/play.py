@@ -1,0 +1,278 @@
+"""The terminal game: the financier's loop in plain text over stdin and stdout.
+
+This room draws the wood (creatures, stores, mood, feelings toward the
+financier, prices with a short history, headlines, gossip, the
+scoreboard) and turns typed lines into financier commands or turns. It
+changes the wood only through `Financier.command` and `wood.step`, and
+writes the run folder like `woodmarket run` does, so `woodmarket replay`
+can re-run a played game. Lines fit in 100 columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
+from woodmarket.gambits import FIRST_TRADE
+from woodmarket.legends import bundled
+from woodmarket.memory import bucket
+from woodmarket.metrics import Tracker
+from woodmarket.traces import RunFolder
+from woodmarket.turn import TurnState
+from woodmarket.wood import Wood
+
+WIDTH = 100
+HISTORY_SHOWN = 6
+
+HELP = f"""\
+Commands (one per line):
+  f                             the first trade: {" and ".join(FIRST_TRADE)}
+  short GOOD QTY                short a good against the house (50% initial margin)
+  cover GOOD                    close your short on GOOD at the reference price
+  order buy|sell GOOD QTY PRICE a real order in this turn's auction, with your pebbles/stores
+  whisper CREATURE TIP          TIP: a number from `tips`, a legend id, or free text (a rumor)
+  spring LEGEND                 tell a legend in the wood this turn (see `legends`)
+  tips [GOOD]                   the true tips you can whisper
+  legends                       the legends you can spring
+  board                         show the wood again
+  next                          let the turn run (also: n)
+  help, quit                    this text (also: ?); leave the game (also: q)
+The showcase: f, next, spring oona_run, next, next, cover honey."""
+
+
+class Game:
+    """One played wood: reads command lines, returns what to print."""
+
+    def __init__(self, wood: Wood, turns: int, folder: RunFolder | None = None) -> None:
+        self.wood = wood
+        self.turns = turns
+        self.folder = folder
+        self.fin: Financier = wood.extensions["financier"]
+        self.tracker = Tracker(wood)
+        wood.listeners.append(self.tracker)
+        self.last: TurnState | None = None
+        self.done = False
+
+    @property
+    def over(self) -> bool:
+        return self.wood.turn >= self.turns
+
+    def handle(self, line: str) -> str:
+        """Carry out one line; sets `done` when the player leaves or the season ends."""
+        words = line.split()
+        if not words:
+            return ""
+        verb = words[0].lower()
+        simple: dict[str, Callable[[], str]] = {
+            "help": lambda: HELP,
+            "?": lambda: HELP,
+            "board": self.board,
+            "legends": self.legends,
+            "next": self.next_turn,
+            "n": self.next_turn,
+            "quit": self.quit,
+            "q": self.quit,
+            "f": self.first_trade,
+        }
+        if verb in simple and len(words) == 1:
+            return simple[verb]()
+        if verb == "tips" and len(words) <= 2:
+            return self.tips(words[1] if len(words) == 2 else None)
+        if self.over:
+            return "The season is over: only board, help and quit remain."
+        out = self.fin.command(line)
+        return ("ok: " if out.ok else "refused: ") + out.message
+
+    def first_trade(self) -> str:
+        if self.over:
+            return "The season is over."
+        if self.fin.positions.get("honey") or any(
+            w.to == "Oona" and w.true for w in self.fin.whispered
+        ):
+            return "The first trade is made already; try `spring oona_run` next."
+        lines = []
+        for cmd in FIRST_TRADE:
+            out = self.fin.command(cmd)
+            lines.append(f"{cmd}: " + ("ok: " if out.ok else "refused: ") + out.message)
+        lines.append("Now `next`, then `spring oona_run`, and cover honey after it lands.")
+        return "\n".join(lines)
+
+    def next_turn(self) -> str:
+        if self.over:
+            return self.quit()
+        self.last = self.wood.step()
+        if self.over:
+            return self.board() + "\n\n" + self.finish()
+        return self.board()
+
+    def quit(self) -> str:
+        self.done = True
+        return self.finish()
+
+    def finish(self) -> str:
+        self.done = True
+        lines = ["The season is over." if self.over else "You leave the wood.", self.scoreboard()]
+        if self.folder is not None:
+            if self.fin.unrecorded:
+                # Moves after the last turn: on record for the reader, never replayed.
+                turn = self.wood.turn + 1
+                self.folder.writer.write([{"turn": turn, **r} for r in self.fin.unrecorded])
+                self.fin.unrecorded = []
+            summary = self.tracker.summary()
+            summary["financier"] = {
+                "pebbles": self.fin.pebbles,
+                "worth": self.fin.worth(),
+                "pnl": self.fin.pnl(),
+                "objective": self.fin.objective(),
+            }
+            self.folder.finish(summary)
+            lines.append(f"run folder: {self.folder.path} (woodmarket replay {self.folder.path})")
+            self.folder = None
+        return "\n".join(lines)
+
+    # -- drawing ---------------------------------------------------------
+
+    def board(self) -> str:
+        wood = self.wood
+        title = f"== {wood.scenario.name}: turn {wood.turn} of {self.turns} "
+        parts = [title + "=" * max(0, WIDTH - len(title)), self.fin.objective(), ""]
+        parts += [*self._creatures(), "", *self._prices(), ""]
+        parts += [*self._news(), "", self.scoreboard()]
+        return "\n".join(parts)
+
+    def _creatures(self) -> list[str]:
+        wood = self.wood
+        goods = wood.goods
+        head = f"{'creature':<10}{'species':<10}{'pebbles':>8} "
+        rows = [head + "".join(f"{g:>10}" for g in goods) + f"{'mood':>6}  toward you"]
+        for name, c in wood.creatures.items():
+            feel = bucket(wood.memory.score(name, FINANCIER)) or "-"
+            stores = "".join(f"{c.account.stores[g]:>10}" for g in goods)
+            rows.append(
+                f"{name:<10}{c.spec.species:<10}{c.account.pebbles:>8} {stores}{c.mood:>6}  {feel}"
+            )
+        return rows
+
+    def _prices(self) -> list[str]:
+        rows = [f"prices (last {HISTORY_SHOWN} turns, oldest first)"]
+        for g in self.wood.goods:
+            h = self.wood.history[g][-HISTORY_SHOWN - 1 : -1]
+            past = " ".join(f"{p:>3}" for p in h)
+            rows.append(f"  {g:<10}{self.wood.prices[g]:>4}   {past}")
+        return rows
+
+    def _news(self) -> list[str]:
+        wood = self.wood
+        rows = ["headlines"]
+        heads = wood.headlines[-3:]
+        first = wood.turn - len(heads) + 1
+        rows += [f"  {first + i:>2}: {h}" for i, h in enumerate(heads)] or ["  (none yet)"]
+        recent = [text for when, text in wood.news if wood.turn - when < 2]
+        rows += [f"  news: {text}" for text in recent]
+        gossip = [r for r in (self.last.records if self.last else []) if r["kind"] == "gossip"]
+        if gossip:
+            rows.append("gossip")
+            rows += [f"  {r['creature']} -> {r['to']}: {r['text']}" for r in gossip[-4:]]
+        return [_clip(r) for r in rows]
+
+    def scoreboard(self) -> str:
+        fin = self.fin
+        rank, of = fin.rank()
+        rows = [
+            f"you, the financier: {fin.pebbles} pebbles, worth {fin.worth()}, "
+            f"P&L {fin.pnl():+d}, rank {rank} of {of}; free for margin {fin.free_pebbles()}"
+        ]
+        for good, p in sorted(fin.positions.items()):
+            rows.append(
+                f"  short {p.qty} {good}: entry {p.entry}, mark {p.mark}, P&L {p.pnl:+d}, "
+                f"maintenance {ceil_pct(p.qty * p.mark, MAINTENANCE_PCT)}"
+            )
+        held = {g: n for g, n in fin.stores.items() if n}
+        if held:
+            rows.append("  stores: " + ", ".join(f"{n} {g}" for g, n in held.items()))
+        orders = [o for o in self.wood.outside_orders if o.creature == FINANCIER]
+        for o in orders:
+            rows.append(f"  order: {o.side} {o.qty} {o.good} at {o.price} (this turn)")
+        if fin.closed:
+            rows.append(f"  realized P&L {fin.realized():+d} over {len(fin.closed)} closed shorts")
+        for w in fin.whispered[-3:]:
+            kind = "tip (true)" if w.true else "rumor (unverified)"
+            if w.verdict:
+                kind = f"rumor ({w.verdict})"
+            status = "" if w.delivered else ", refused"
+            rows.append(_clip(f"  whisper to {w.to}, turn {w.turn}, {kind}{status}: {w.text}"))
+        return "\n".join(rows)
+
+    def tips(self, good: str | None) -> str:
+        if good is not None and good not in self.wood.goods:
+            return f"unknown good {good!r}; goods are {', '.join(self.wood.goods)}"
+        all_tips = self.fin.tips()
+        rows = ["tips you can whisper (all true): whisper CREATURE N"]
+        for i, tip in enumerate(all_tips, 1):
+            if good is None or good in tip.text.lower() or tip.key.startswith(f"state.{good}."):
+                rows.append(_clip(f"  {i:>2}  {tip.text}"))
+        rows.append("any other text is whispered as a rumor, and may prove false")
+        return "\n".join(rows)
+
+    def legends(self) -> str:
+        book = self.fin.book
+        rows = ["legends you can spring: spring ID"]
+        for lg in bundled().values():
+            told = any(s.legend.id == lg.id for s in book.sprung)
+            mech = book.mechanism_of(lg)
+            mark = " (told)" if told else ""
+            rows.append(_clip(f"  {lg.id:<13} {lg.title}: {lg.target}, {mech}{mark}"))
+        return "\n".join(rows)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= WIDTH else text[: WIDTH - 3] + "..."
+
+
+def _default_out(scenario: str, seed: int) -> Path:
+    stem = Path(scenario).stem
+    return Path("runs") / f"play-{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def main(args: argparse.Namespace) -> int:
+    """`woodmarket play`: build the wood from meta, then read lines until done."""
+    from woodmarket.runner import build_wood
+    from woodmarket.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    turns = args.turns or scenario.turns
+    meta: dict[str, Any] = {
+        "cast": args.cast,
+        "scenario_arg": str(args.scenario),
+        "financier": True,
+        "mode": "play",
+        "turns": turns,
+    }
+    if args.mechanism:
+        meta["mechanism"] = args.mechanism
+    wood = build_wood(scenario, args.seed, None, meta)
+    out = Path(args.out) if args.out else _default_out(args.scenario, args.seed)
+    folder = RunFolder.create(out, wood, meta)
+    game = Game(wood, turns, folder)
+    print("You are the financier, working from the shadows. Type help for commands.")
+    print(game.board())
+    try:
+        while not game.done:
+            try:
+                line = input("> ")
+            except EOFError:
+                print(game.quit())
+                break
+            reply = game.handle(line)
+            if reply:
+                print(reply)
+            sys.stdout.flush()
+    finally:
+        if game.folder is not None:
+            game.finish()
+    return 0
