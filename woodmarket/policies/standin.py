@@ -14,6 +14,7 @@ import random
 from woodmarket.types import Action, Observation, Order
 
 HOARD = 3  # holding more than HOARD x want of a good counts as surplus
+PURSE = 40  # every PURSE pebbles held deepen the larder by one unit of each good
 
 
 class StandinPolicy:
@@ -29,9 +30,16 @@ class StandinPolicy:
         sells: list[tuple[int, Order]] = []
         budget = obs.pebbles
         cap = obs.max_qty
-        for good, short in sorted(obs.short_of.items(), key=lambda kv: (-kv[1], kv[0])):
+        # A fat purse keeps a deeper larder, which puts pebbles back in circulation.
+        deeper = obs.pebbles // PURSE
+        wanted = {
+            g: w + deeper - obs.stores[g]
+            for g, w in obs.wants.items()
+            if g not in obs.produces and obs.stores[g] < w + deeper
+        }
+        for good, short in sorted(wanted.items(), key=lambda kv: (-kv[1], kv[0])):
             ref, (lo, hi) = obs.prices[good], obs.bands[good]
-            price = min(hi, ref + short // 3 + (rand() < 0.5))
+            price = min(hi, ref + obs.short_of.get(good, 0) // 3 + (rand() < 0.5))
             qty = min(short, cap, budget // price)
             if qty > 0:
                 budget -= qty * price
@@ -40,7 +48,7 @@ class StandinPolicy:
             have, want = obs.stores[good], obs.wants.get(good, 0)
             made = good in obs.produces
             extra = have - want if made else have - HOARD * want - 1
-            if extra <= 0 or good in obs.short_of:
+            if extra <= 0 or good in wanted:
                 continue
             ref, (lo, hi) = obs.prices[good], obs.bands[good]
             price = max(lo, ref - (extra > 2 * want + 2) - (rand() < 0.3))
