@@ -124,3 +124,16 @@ def test_dead_server_turns_decisions_into_holds(tmp_path):
     others = [r for r in read_trace(out) if r["kind"] == "decision" and r["creature"] != "Oona"]
     assert all(r["valid"] for r in others)  # the turn went on for everyone else
     assert replay(out).ok
+
+
+@pytest.mark.models
+def test_models_command_lists_and_verifies(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("smollm2", "gemma3", "Hugging Face", "Google", "Apache-2.0", "Gemma Terms"):
+        assert needle in out
+    rows = [line for line in out.splitlines() if line.startswith(("smollm2", "gemma3"))]
+    assert len(rows) == 2 and all(" ok " in row for row in rows)
+    # Every creature of the council appears under exactly one model.
+    named = " ".join(rows)
+    assert all(named.count(n) == 1 for n in NAMES)
