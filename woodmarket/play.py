@@ -131,7 +131,8 @@ class Game:
                 "objective": self.fin.objective(),
             }
             self.folder.finish(summary)
-            lines.append(f"run folder: {self.folder.path} (woodmarket replay {self.folder.path})")
+            lines.append(f"run folder: {self.folder.path}")
+            lines.append(f"replay it:  woodmarket replay {self.folder.path}")
             self.folder = None
         return "\n".join(lines)
 

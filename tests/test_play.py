@@ -1,0 +1,149 @@
+"""The terminal game, driven like a player through a pseudo-terminal, and its replay."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pexpect
+import pytest
+
+from woodmarket.play import WIDTH, Game
+from woodmarket.replay import replay
+from woodmarket.runner import build_wood
+from woodmarket.scenario import load_scenario
+from woodmarket.traces import RunFolder, read_trace
+
+PROMPT = "\r\n> "  # at a line start: headlines carry arrows like "9 -> 5"
+
+
+def _spawn(tmp_path, *extra):
+    out = tmp_path / "played"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "woodmarket.cli", "play", "--seed", "2", "--out", str(out), *extra],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, WIDTH),
+        cwd=str(tmp_path),
+    )
+    child.expect_exact(PROMPT)
+    return child, out
+
+
+def _say(child, line):
+    child.sendline(line)
+    child.expect_exact(PROMPT)
+    return child.before
+
+
+def test_the_showcase_played_by_hand(tmp_path):
+    child, out = _spawn(tmp_path)
+    board = child.before
+    assert "turn 0 of 15" in board and "objective: 140 pebbles by turn 12" in board
+    assert "Oona" in board and "honey" in board and "toward you" in board
+    assert "short honey 8" in _say(child, "help")
+    said = _say(child, "f")  # the one-key first trade
+    assert "short 8 honey at 10" in said and "whispered to Oona" in said
+    assert "turn 1 of 15" in _say(child, "next")
+    assert "The Run on Oona's Hoard is told" in _say(child, "spring oona_run")
+    _say(child, "next")
+    crash = _say(child, "next")
+    assert "comes true" in crash and "Honey crashes" in crash
+    assert "objective met" in crash
+    assert "P&L +40" in _say(child, "cover honey")
+    assert "refused: unknown good 'hony'" in _say(child, "short hony 3")
+    assert "refused: unknown creature 'Oon'" in _say(child, "whisper Oon psst")
+    assert "refused: nothing to cover" in _say(child, "cover acorns")
+    assert "rumor whispered to Rusk" in _say(child, "whisper Rusk honey will soar")
+    assert "Oona is the only creature who makes honey" in _say(child, "tips honey")
+    child.sendline("quit")
+    child.expect_exact("run folder:")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    moves = [
+        (r["turn"], r["command"], r["ok"])
+        for r in read_trace(out)
+        if r["kind"] == "financier" and r["source"] == "player"
+    ]
+    assert moves[:3] == [
+        (1, "short honey 8", True),
+        (1, "whisper Oona oona_run", True),
+        (2, "spring oona_run", True),
+    ]
+    assert (4, "cover honey", True) in moves and (4, "short hony 3", False) in moves
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["financier"]["pnl"] == 40
+    report = replay(out)
+    assert report.ok and report.turns == 3
+
+
+def test_the_season_ends_and_every_line_fits(tmp_path):
+    child, out = _spawn(tmp_path, "--turns", "2")
+    seen = child.before
+    seen += _say(child, "next")
+    child.sendline("next")
+    child.expect_exact("The season is over.")
+    child.expect(pexpect.EOF)
+    seen += child.before
+    wide = [line for line in seen.splitlines() if len(line.rstrip("\r")) > WIDTH]
+    assert [line for line in wide if str(out) not in line] == []  # only the folder's path
+    assert replay(out).ok
+
+
+def test_end_of_input_leaves_cleanly(tmp_path):
+    child, out = _spawn(tmp_path)
+    _say(child, "short honey 2")
+    child.sendeof()
+    child.expect_exact("You leave the wood.")
+    child.expect(pexpect.EOF)
+    assert (out / "summary.json").exists()
+    # A move typed before any turn ran is still on the record.
+    assert [r["command"] for r in read_trace(out) if r["kind"] == "financier"] == ["short honey 2"]
+
+
+def _played(tmp_path, lines, seed=1):
+    scenario = load_scenario("oona")
+    meta = {"cast": "standin", "financier": True, "mode": "play", "turns": 5}
+    wood = build_wood(scenario, seed, None, meta)
+    folder = RunFolder.create(tmp_path / "game", wood, meta)
+    game = Game(wood, 5, folder)
+    replies = [game.handle(line) for line in lines]
+    if not game.done:
+        game.quit()  # closes the trace, as leaving the game does
+    return game, folder.path, replies
+
+
+def test_replay_runs_the_players_moves_again(tmp_path):
+    lines = ["f", "next", "spring oona_run", "order buy acorns 3 5", "next", "next"]
+    lines += ["cover honey", "whisper Pip berries will crash", "next", "quit"]
+    game, out, replies = _played(tmp_path, lines)
+    assert game.done and replies[-1].startswith("You leave the wood.")
+    assert replay(out).ok
+    # Change one recorded move: the replayed book no longer matches the record.
+    path = out / "trace.jsonl"
+    text = path.read_text().replace('"command":"short honey 8"', '"command":"short honey 4"')
+    path.write_text(text)
+    report = replay(out)
+    assert not report.ok and report.mismatch_turn is not None and "holdings" in report.detail
+
+
+def test_the_board_shows_the_wood_and_the_scoreboard(tmp_path):
+    game, _, replies = _played(tmp_path, ["f", "next", "board", "f"])
+    board = replies[-2]
+    lines = board.splitlines()
+    assert all(len(line) <= WIDTH for line in lines)
+    assert lines[0].startswith("== Oona's Wood: turn 1 of 5")
+    for name in game.wood.names:
+        assert any(line.startswith(name) for line in lines)
+    assert "prices (last 6 turns" in board and "headlines" in board
+    assert "short 8 honey: entry 10" in board and "tip (true)" in board
+    assert "rank" in board and "free for margin" in board
+    assert "first trade is made already" in replies[-1]
+
+
+@pytest.mark.parametrize("line", ["", "   "])
+def test_blank_lines_do_nothing(tmp_path, line):
+    game, _, replies = _played(tmp_path, [line])
+    assert replies == [""] and game.wood.turn == 0
