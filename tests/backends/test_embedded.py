@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 
@@ -113,6 +114,24 @@ def test_close_stops_the_backend() -> None:
     assert backend.closed and "closed" in repr(backend)
     with pytest.raises(BackendError, match="closed"):
         backend.complete(CompletionRequest(system="", user="Hi", max_tokens=2))
+
+
+def test_close_waits_for_a_running_request() -> None:
+    backend = EmbeddedBackend("smollm2", 1, n_ctx=256, threads=1)
+    result: list[Completion] = []
+    worker = threading.Thread(
+        target=lambda: result.append(
+            backend.complete(CompletionRequest(system="", user="Tell a story.", max_tokens=24))
+        )
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not backend._inflight and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    backend.close()  # must not free the server under the running request
+    worker.join(timeout=60)
+    assert len(result) == 1 and result[0].generated_tokens >= 1
+    assert backend.closed
 
 
 def test_unknown_model_is_model_missing_before_any_load() -> None:

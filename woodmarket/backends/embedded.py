@@ -25,7 +25,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -187,16 +187,27 @@ class EmbeddedBackend:
                 f"slot {request.slot} is out of range: {self.name} has "
                 f"{self.n_parallel} slots (0..{self.n_parallel - 1})"
             )
-        body = chat_body(request, model=self.name)
-        where = f"embedded llama.cpp ({self.name})"
+        start = time.perf_counter()
+        payload = self.chat(chat_body(request, model=self.name))
+        latency_ms = (time.perf_counter() - start) * 1000
+        return parse_chat(payload, model=self.name, latency_ms=latency_ms, where=self._where)
+
+    @property
+    def _where(self) -> str:
+        return f"embedded llama.cpp ({self.name})"
+
+    def chat(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """llama.cpp's raw answer to a chat-completions body, `timings` included.
+
+        For benchmarks and diagnostics; the engine uses `complete`. Error
+        payloads are returned as they are, not raised.
+        """
         with self._in_flight() as server:
-            start = time.perf_counter()
             try:
-                payload = server.handle_chat_completions(body)
+                payload: dict[str, Any] = server.handle_chat_completions(dict(body))
             except Exception as e:
-                raise BackendError(f"{where}: {type(e).__name__}: {e}") from e
-            latency_ms = (time.perf_counter() - start) * 1000
-        return parse_chat(payload, model=self.name, latency_ms=latency_ms, where=where)
+                raise BackendError(f"{self._where}: {type(e).__name__}: {e}") from e
+        return payload
 
     def close(self) -> None:
         """Wait for running requests, then stop the server and free the model."""
