@@ -86,7 +86,7 @@ class Wood:
         self._others: dict[str, tuple[str, ...]] = {}
         self.prices = {g.name: g.price for g in scenario.goods}
         self.history: dict[str, list[int]] = {g: [p] for g, p in self.prices.items()}
-        self.news: list[str] = []
+        self.news: list[tuple[int, str]] = []  # (turn told, text)
         self.headlines: list[str] = []
         self.memory = Memory(self.names)
         self.seams = Seams()
