@@ -150,6 +150,10 @@ def test_a_run_overrides_the_legends_mechanism(scenario):
     assert wood.history == plain.history
     with pytest.raises(ActionError, match="unknown mechanism"):
         LegendBook.attach(Wood(scenario, 1), override="magic")
+    untouched = Wood(scenario, 1)
+    with pytest.raises(ActionError, match="unknown mechanism 'magic'"):
+        Financier.attach(untouched, override="magic")
+    assert "financier" not in untouched.ledger.accounts
 
 
 def test_a_legend_is_told_once_and_only_about_real_goods(scenario, tmp_path):

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.ledger import HOUSE
-from woodmarket.legends import FINANCIER, LegendBook, bundled, resolve
+from woodmarket.legends import FINANCIER, MECHANISMS, LegendBook, bundled, resolve
 from woodmarket.market import band
 from woodmarket.memory import bucket
 from woodmarket.types import MAX_GOSSIP_CHARS, Order
@@ -174,6 +174,8 @@ class Financier:
         """
         if "financier" in wood.extensions:
             raise WoodmarketError("this wood already has a financier")
+        if override is not None and override not in MECHANISMS:
+            raise ActionError(f"unknown mechanism {override!r}; use {', '.join(MECHANISMS)}")
         pebbles = wood.scenario.financier.pebbles
         wood.ledger.open(FINANCIER, pebbles)
         if HOUSE not in wood.ledger.accounts:
