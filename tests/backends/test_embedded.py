@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -104,6 +107,17 @@ def test_shared_server_per_model(embedded_backend: EmbeddedBackend) -> None:
     b = embedded_backend
     assert embedded.get_embedded(b.model_path, 1, n_ctx=b.n_ctx) is b
     assert embedded.get_embedded(b.name, b.n_parallel, n_ctx=b.n_ctx) is b
+
+
+def test_in_process_server_refuses_other_local_callers(embedded_backend: EmbeddedBackend) -> None:
+    # xllamacpp binds a loopback port even in-process; a random key guards it.
+    url = embedded_backend._server.listening_address + "/v1/chat/completions"
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1})
+    request = urllib.request.Request(url, data=body.encode(), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=30)
+    assert err.value.code == 401
+    err.value.close()
 
 
 def test_close_stops_the_backend() -> None:
