@@ -6,7 +6,7 @@ its replay are configured by exactly the same code from the same meta.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from woodmarket.wood import Wood
 
 
 def build_wood(
-    scenario: Scenario, seed: int, policies: dict[str, Policy] | None, meta: dict[str, Any]
+    scenario: Scenario, seed: int, policies: Mapping[str, Policy] | None, meta: dict[str, Any]
 ) -> Wood:
     """A wood configured from a run's meta (the part of run.json that shapes play).
 

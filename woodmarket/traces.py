@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,7 +124,7 @@ def read_run(folder: str | Path) -> dict[str, Any]:
         raise ReplayError(f"{path}: not valid JSON: {exc}") from None
 
 
-def by_turn(records: Iterator[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+def by_turn(records: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     for r in records:
         out.setdefault(r["turn"], []).append(r)

@@ -11,7 +11,7 @@ another's draws, and two worlds with the same seed share their streams
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,7 @@ class Wood:
     """One world. Build it with `Wood.from_scenario`, advance it with `step`."""
 
     def __init__(
-        self, scenario: Scenario, seed: int = 0, policies: dict[str, Policy] | None = None
+        self, scenario: Scenario, seed: int = 0, policies: Mapping[str, Policy] | None = None
     ) -> None:
         self.scenario = scenario
         self.seed = seed
@@ -103,14 +103,14 @@ class Wood:
         missing = [n for n in self.names if n not in policies]
         if missing:
             raise KeyError(f"no policy for {', '.join(missing)}")
-        self.policies = policies
+        self.policies: dict[str, Policy] = dict(policies)
 
     @classmethod
     def from_scenario(
         cls,
         scenario: str | Path | Scenario = "oona",
         seed: int = 0,
-        policies: dict[str, Policy] | None = None,
+        policies: Mapping[str, Policy] | None = None,
     ) -> Wood:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)

@@ -8,7 +8,7 @@ same scenario and seed must reproduce the run exactly; `replay.py` checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from woodmarket.errors import ReplayError
@@ -54,7 +54,7 @@ class ReplayPolicy:
 
 
 def replay_policies(
-    records: list[Mapping[str, Any]], names: tuple[str, ...]
+    records: Sequence[Mapping[str, Any]], names: tuple[str, ...]
 ) -> dict[str, ReplayPolicy]:
     table: dict[str, dict[int, Mapping[str, Any]]] = {n: {} for n in names}
     for r in records:
