@@ -35,9 +35,10 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole-number seed, got {text!r}") from None
 
 
-def _default_out(scenario: str, seed: int) -> Path:
+def default_out(scenario: str, seed: int, prefix: str = "") -> Path:
+    """runs/[PREFIX-]SCENARIO-seedS-TIME: a fresh folder name per run."""
     stem = Path(scenario).stem
-    return Path("runs") / f"{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return Path("runs") / f"{prefix}{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -49,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     turns = args.turns or scenario.turns
-    out = Path(args.out) if args.out else _default_out(args.scenario, args.seed)
+    out = Path(args.out) if args.out else default_out(args.scenario, args.seed)
     if out.exists() and any(out.iterdir()):
         raise WoodmarketError(f"--out {out}: folder exists and is not empty")
     seats = parse_cast(args.cast, tuple(c.name for c in scenario.creatures))

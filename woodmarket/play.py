@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -235,11 +234,6 @@ def _clip(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 3] + "..."
 
 
-def _default_out(scenario: str, seed: int) -> Path:
-    stem = Path(scenario).stem
-    return Path("runs") / f"play-{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def main(args: argparse.Namespace) -> int:
     """`woodmarket play`: build the wood from meta, then read lines until done."""
     from woodmarket.runner import build_wood
@@ -257,7 +251,9 @@ def main(args: argparse.Namespace) -> int:
     if args.mechanism:
         meta["mechanism"] = args.mechanism
     wood = build_wood(scenario, args.seed, None, meta)
-    out = Path(args.out) if args.out else _default_out(args.scenario, args.seed)
+    from woodmarket.cli import default_out
+
+    out = Path(args.out) if args.out else default_out(args.scenario, args.seed, "play-")
     folder = RunFolder.create(out, wood, meta)
     game = Game(wood, turns, folder)
     print("You are the financier, working from the shadows. Type help for commands.")
