@@ -1,0 +1,601 @@
+"""The compact action syntax a model answers in: its grammar, parser and printer.
+
+This room turns model text into a validated `Action` and back. It reads an
+`Observation` and builds value objects from `woodmarket.types`; it touches
+no state of the wood.
+
+The syntax, one instruction per line (the canonical form `render` writes)::
+
+    buy 2 berries at 5        an order: side, quantity, good, "at", limit price
+    sell 3 honey at 10        (whole numbers; at most `max_orders` order lines)
+    hold                      no orders this turn (instead of order lines)
+    say all: honey is scarce  optional gossip, to `all` or one creature by name
+    think: winter is near     optional short thought
+
+Order lines (or `hold`) come first, then at most one `say` and one `think`.
+Quantity before the good reads as English ("buy 2 berries"), which is the
+order small models drift to anyway; and every word follows a space, so it
+is one token (" berries"), never a space token plus word pieces. With the
+bundled tokenizers (every digit its own token) an order line is about 7
+tokens, and a typical two-order answer about 16.
+
+Validity, shared by the grammar and the parser: the good is real; a
+creature never buys what it produces; the quantity is 1..`max_qty` and a
+sale never exceeds the stores on hand; the price lies in the good's band
+(inclusive); at most one order per good (so no self-trade and no price
+ladders); gossip goes to `all` or another creature; texts are one line.
+
+`grammar_for` writes a llama.cpp GBNF grammar that admits only such
+answers, with a cap on lines and a choice of free or stock gossip.
+`parse` is tolerant of what a grammar-less model writes (any case,
+singular or plural goods, `@` / `for` / `x` around numbers, the good
+before the quantity, bullets, bold, code fences, chatter around an order,
+several orders on one line) but clamps nothing: an invalid order is
+dropped and the reason recorded as "line N: ...". If no valid order
+remains and the reply was not an explicit `hold`, the result is
+`Action.hold(reason)`. It never raises on model output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from itertools import pairwise
+
+from woodmarket.types import MAX_GOSSIP_CHARS, MAX_THOUGHT_CHARS, Action, Gossip, Observation, Order
+
+__all__ = [
+    "GRAMMAR_TEXT_CHARS",
+    "TALK_MODES",
+    "grammar_for",
+    "int_range",
+    "order_problem",
+    "parse",
+    "phrases",
+    "render",
+]
+
+# Free gossip and thoughts are bounded in the grammar (the parser takes up
+# to the types' limits): every character a model writes is paid for in
+# generated tokens.
+GRAMMAR_TEXT_CHARS = 48
+# Tracking which goods already have an order costs one grammar rule per
+# subset of goods; beyond this many subsets fall back to a plain repeat
+# and let the parser drop a second order for a good.
+_MAX_GRAMMAR_STATES = 512
+# Notes beyond this many are summarised, so a flood of garbage cannot
+# make a reason longer than the reply.
+_MAX_NOTES = 6
+
+_SIDES = {"buy": "buy", "bid": "buy", "purchase": "buy", "sell": "sell"}
+_HOLDS = frozenset({"hold", "pass", "skip"})
+_SAYS = frozenset({"say", "tell", "gossip", "whisper", "shout"})
+_THINKS = frozenset({"think", "thought", "thinking", "note", "reason"})
+_EVERYONE = frozenset({"all", "everyone", "everybody"})
+# Words a model puts around quantity and price that carry no meaning here.
+_FILLER = frozenset(
+    "at for of each per a an the some x qty quantity price pebbles pebble p units unit "
+    "more and to with".split()
+)
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_BULLET = re.compile(r"^(?:[-*•>]+|\(?\d{1,2}[.)])\s+")
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z ]{0,15}:\s*")
+_WORDS = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_SIDE_WORD = re.compile(r"\b(buy|bid|purchase|sell)\b", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+
+# --------------------------------------------------------------------------
+# validity
+
+
+def _band(obs: Observation, good: str) -> tuple[int, int] | None:
+    band = obs.bands.get(good)
+    if band is None:
+        return None
+    lo, hi = max(1, int(band[0])), int(band[1])
+    return (lo, hi) if lo <= hi else None
+
+
+def order_problem(order: Order, obs: Observation) -> str:
+    """Why `order` is not valid for this creature now; "" when it is."""
+    good = order.good
+    if good not in obs.goods:
+        return f"unknown good '{good}'"
+    if order.creature != obs.creature:
+        return f"order for {order.creature}, not {obs.creature}"
+    if order.side == "buy" and good in obs.produces:
+        return f"never buy {good}: you make it"
+    if order.qty > obs.max_qty:
+        return f"quantity {order.qty} over the limit {obs.max_qty}"
+    if order.side == "sell" and order.qty > obs.stores.get(good, 0):
+        return f"sell {order.qty} {good} but have {obs.stores.get(good, 0)}"
+    band = _band(obs, good)
+    if band is None:
+        return f"no price band for {good}"
+    if not band[0] <= order.price <= band[1]:
+        return f"{good} price {order.price} outside {band[0]}..{band[1]}"
+    return ""
+
+
+# --------------------------------------------------------------------------
+# grammar
+
+
+def _digit_runs(lo: str, hi: str) -> list[str]:
+    """GBNF sequences matching the integers lo..hi, both with the same digit count."""
+    if len(lo) == 1:
+        return [f'"{lo}"' if lo == hi else f"[{lo}-{hi}]"]
+    if lo[0] == hi[0]:
+        return [f'"{lo[0]}" {rest}' for rest in _digit_runs(lo[1:], hi[1:])]
+    n = len(lo) - 1
+    runs: list[str] = []
+    low_tail, high_tail = lo[1:], hi[1:]
+    first, last = int(lo[0]), int(hi[0])
+    # Full decades in the middle collapse to one class per digit position.
+    if low_tail != "0" * n:
+        runs += [f'"{lo[0]}" {rest}' for rest in _digit_runs(low_tail, "9" * n)]
+        first += 1
+    if high_tail != "9" * n:
+        tail_runs = [f'"{hi[0]}" {rest}' for rest in _digit_runs("0" * n, high_tail)]
+        last -= 1
+    else:
+        tail_runs = []
+    if first <= last:
+        head = f'"{first}"' if first == last else f"[{first}-{last}]"
+        runs.append(f"{head} {' '.join(['[0-9]'] * n)}")
+    return runs + tail_runs
+
+
+def int_range(lo: int, hi: int) -> str:
+    """A GBNF alternation matching exactly the whole numbers lo..hi (no leading zeros)."""
+    if lo < 0 or hi < lo:
+        raise ValueError(f"bad range {lo}..{hi}")
+    runs: list[str] = []
+    for digits in range(len(str(lo)), len(str(hi)) + 1):
+        a = max(lo, 10 ** (digits - 1) if digits > 1 else 0)
+        b = min(hi, 10**digits - 1)
+        runs += _digit_runs(str(a), str(b))
+    return " | ".join(runs)
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+TALK_MODES = ("free", "phrases", "none")
+# Stock gossip a small model can pick in "phrases" mode, per good.
+_PHRASES = ("{} is scarce", "{} will rise", "{} will fall")
+_SAFE_TEXT = re.compile(r"[^A-Za-z0-9 ,.'!?-]")
+
+
+def phrases(obs: Observation) -> tuple[str, ...]:
+    """The gossip lines offered in "phrases" mode: stock lines, then what it heard.
+
+    Passing on news, gossip and whispers verbatim (cut to a few words) is
+    how rumours travel; stock lines let it start one.
+    """
+    out = [p.format(g) for g in obs.goods for p in _PHRASES]
+    for item in (*obs.whispers, *obs.news, *obs.heard):
+        if item in obs.heard and ": " in item:
+            item = item.split(": ", 1)[1]  # "Pip: honey is scarce" -> the words only
+        text = " ".join(_SAFE_TEXT.sub(" ", item).split())
+        if len(text) > GRAMMAR_TEXT_CHARS:
+            text = text[:GRAMMAR_TEXT_CHARS].rsplit(" ", 1)[0]
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _grammar_key(
+    obs: Observation, lines: int | None, talk: str, thoughts: bool
+) -> tuple[object, ...]:
+    """Only what changes the grammar: tradable goods, caps, bands, names, limits."""
+    if talk not in TALK_MODES:
+        raise ValueError(f"talk must be one of {TALK_MODES}, got {talk!r}")
+    goods = []
+    for good in obs.goods:
+        band = _band(obs, good)
+        if band is None:
+            continue
+        buy = good not in obs.produces
+        sell_cap = min(obs.max_qty, obs.stores.get(good, 0))
+        if buy or sell_cap > 0:
+            goods.append((good, buy, max(0, sell_cap), band))
+    others = tuple(n for n in obs.others if n != obs.creature)
+    orders = max(0, obs.max_orders if lines is None else min(lines, obs.max_orders))
+    cap = orders + 2 if lines is None else max(1, lines)
+    said = phrases(obs) if talk == "phrases" else talk
+    return (tuple(goods), obs.max_qty, orders, cap, others, said, thoughts)
+
+
+def grammar_for(
+    obs: Observation,
+    lines: int | None = None,
+    *,
+    talk: str = "free",
+    thoughts: bool = True,
+) -> str:
+    """The GBNF grammar of every valid answer for this creature now.
+
+    `lines` caps the answer's lines (orders, `say`, `think` together; `hold`
+    counts as one) below what the market allows: each line costs about
+    seven generated tokens and small models fill whatever room they are
+    given. `talk` is "free" (any short line), "phrases" (stock lines and
+    what the creature heard, see `phrases`) or "none"; `thoughts` offers a
+    `think` line.
+    """
+    return _grammar(_grammar_key(obs, lines, talk, thoughts))
+
+
+@lru_cache(maxsize=512)
+def _grammar(key: tuple[object, ...]) -> str:
+    goods, max_qty, orders, cap, others, talk, thoughts = key
+    rules: list[str] = []
+    order_rules: list[str] = []
+    qty_caps: set[int] = set()
+    for i, (good, buy, sell_cap, (lo, hi)) in enumerate(goods):
+        alts = []
+        if buy:
+            alts.append(f'"buy " q{max_qty} " {good} at " p{i}')
+            qty_caps.add(max_qty)
+        if sell_cap >= 1:
+            alts.append(f'"sell " q{sell_cap} " {good} at " p{i}')
+            qty_caps.add(sell_cap)
+        if alts:
+            rules.append(f"o{i} ::= " + " | ".join(alts))
+            rules.append(f"p{i} ::= {int_range(lo, hi)}")
+            order_rules.append(f"o{i}")
+    rules += [f"q{c} ::= {int_range(1, c)}" for c in sorted(qty_caps)]
+
+    extras = _extras(talk != "none", thoughts, rules)
+
+    def after(used: int) -> str:
+        # What may follow once `used` lines are written and no order can.
+        return f" {extras}{min(2, cap - used)}?" if extras and cap > used else ""
+
+    head = f'"hold"{after(1)}'
+    if order_rules and orders >= 1:
+        head += " | " + _orders(order_rules, orders, after, rules)
+    top = [f"root ::= {head}"]
+    if talk != "none":
+        if talk == "free":
+            text = f"[A-Za-z] [A-Za-z ,.'!?-]{{0,{GRAMMAR_TEXT_CHARS - 1}}}"
+        else:
+            text = "(" + " | ".join(_literal(t) for t in talk) + ")"
+        targets = " | ".join(_literal(name) for name in ("all", *others))
+        # The space after ':' is written glued to the first word (" honey"
+        # is one token; " " then "honey" is three).
+        top.append(f'say ::= "say " ({targets}) ": " {text}')
+    if thoughts:
+        # No digits: a small model's digits in free text run away ("2000000").
+        top.append(f'think ::= "think: " [A-Za-z] [A-Za-z ,.\'!?-]{{0,{GRAMMAR_TEXT_CHARS - 1}}}')
+    return "\n".join(top + sorted(rules, key=_rule_order)) + "\n"
+
+
+def _extras(talk: bool, thoughts: bool, rules: list[str]) -> str:
+    """Rules x1 (one more line) and x2 (two): a `say` line, then a `think` line."""
+    if not (talk or thoughts):
+        return ""
+    one = [alt for alt, on in (('"\\n" say', talk), ('"\\n" think', thoughts)) if on]
+    rules.append("x1 ::= " + " | ".join(one))
+    two = ['"\\n" say ("\\n" think)?' if thoughts else '"\\n" say'] if talk else []
+    rules.append("x2 ::= " + " | ".join([*two, *(['"\\n" think'] if thoughts else [])]))
+    return "x"
+
+
+def _rule_order(rule: str) -> tuple[str, int]:
+    name = rule.split(" ", 1)[0]
+    digits = name.lstrip("abcdefghijklmnopqrstuvwxyz-")
+    return (name[: len(name) - len(digits)], int(digits) if digits.isdigit() else -1)
+
+
+def _orders(
+    order_rules: list[str], limit: int, after: Callable[[int], str], rules: list[str]
+) -> str:
+    """The order lines: each good at most once, at most `limit` lines.
+
+    One rule per set of goods already used (a bit mask); when there would
+    be too many sets, any order may repeat and the parser drops repeats.
+    """
+    n = len(order_rules)
+    limit = min(n, limit)
+    if sum(_choose(n, k) for k in range(1, limit)) > _MAX_GRAMMAR_STATES:
+        rules.append("o ::= " + " | ".join(order_rules))
+        more = f' ("\\n" o){{0,{limit - 1}}}' if limit > 1 else ""
+        return f"o{more}"  # the extras cannot be placed exactly; none offered
+
+    def ref(mask: int) -> str:
+        used = bin(mask).count("1")
+        return f" m{mask}" if used < limit else after(used)
+
+    seen: set[int] = set()
+    pending = [1 << i for i in range(n)]
+    while pending:
+        mask = pending.pop()
+        used = bin(mask).count("1")
+        if mask in seen or used >= limit:
+            continue
+        seen.add(mask)
+        alts = []
+        for i in range(n):
+            if not mask & (1 << i):
+                alts.append(f"{order_rules[i]}{ref(mask | 1 << i)}")
+                pending.append(mask | 1 << i)
+        tail = after(used).strip().rstrip("?")
+        inner = f'"\\n" ({" | ".join(alts)})' + (f" | {tail}" if tail else "")
+        rules.append(f"m{mask} ::= ({inner})?")
+    return " | ".join(f"{order_rules[i]}{ref(1 << i)}" for i in range(n))
+
+
+def _choose(n: int, k: int) -> int:
+    out = 1
+    for j in range(k):
+        out = out * (n - j) // (j + 1)
+    return out
+
+
+# --------------------------------------------------------------------------
+# printing
+
+
+def render(action: Action) -> str:
+    """The canonical text of an action; `parse(render(a), obs) == a` for valid ones."""
+    lines = [f"{o.side} {o.qty} {o.good} at {o.price}" for o in action.orders] or ["hold"]
+    if action.gossip is not None:
+        lines.append(f"say {action.gossip.to}: {action.gossip.text}")
+    if action.thought:
+        lines.append(f"think: {action.thought}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# parsing
+
+
+class _Reader:
+    """One parse: the observation's lookups plus what has been read so far."""
+
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+        self.aliases = _aliases(obs.goods)
+        self.names = {n.lower(): n for n in obs.others if n != obs.creature}
+        self.orders: list[Order] = []
+        self.goods_used: set[str] = set()
+        self.gossip: Gossip | None = None
+        self.thought = ""
+        self.held = False
+        self.notes: list[str] = []
+
+    def note(self, lineno: int, message: str) -> None:
+        self.notes.append(f"line {lineno}: {message}")
+
+    # -- one segment of one line -------------------------------------------
+
+    def read(self, lineno: int, segment: str) -> None:
+        word, end = _first_word(segment)
+        rest = segment[end:]
+        if word in _SIDES:
+            self.order(lineno, _SIDES[word], rest)
+        elif word in _HOLDS:
+            self.held = True
+        elif word in _SAYS:
+            self.say(lineno, rest)
+        elif word in _THINKS:
+            self.think(lineno, rest)
+        elif (label := _LABEL.match(segment)) and segment[label.end() :].strip():
+            # "Action: buy honey 2 at 9" or "Answer: hold": read past the label.
+            self.read(lineno, segment[label.end() :])
+        else:
+            self.chatter(lineno, segment)
+
+    def chatter(self, lineno: int, segment: str) -> None:
+        # "I will buy honey 2 at 9" still counts; prose that merely mentions
+        # buying does not, unless it carries numbers like an attempted order.
+        m = _SIDE_WORD.search(segment)
+        if m is None:
+            return
+        side = _SIDES[m.group(1).lower()]
+        rest = segment[m.end() :]
+        order, problem = self.make_order(side, rest)
+        if order is not None:
+            self.accept(lineno, order)
+        elif re.search(r"\d", rest):
+            self.note(lineno, problem)
+
+    def order(self, lineno: int, side: str, rest: str) -> None:
+        order, problem = self.make_order(side, rest)
+        if order is None:
+            self.note(lineno, problem)
+        else:
+            self.accept(lineno, order)
+
+    def make_order(self, side: str, rest: str) -> tuple[Order | None, str]:
+        words = _WORDS.findall(rest.lower())
+        good = self.find_good(words)
+        if good is None:
+            unknown = next((w for w in words if w.isalpha() and w not in _FILLER), None)
+            if unknown is None:
+                return None, f"{side} without a good"
+            return None, f"unknown good '{unknown}'"
+        numbers = [w for w in words if w[0].isdigit()]
+        if len(numbers) < 2:
+            return None, f"{side} {good} needs a quantity and a price"
+        if len(numbers) > 2:
+            return None, f"{side} {good}: too many numbers ({' '.join(numbers)})"
+        if any("." in n for n in numbers):
+            return None, f"{side} {good}: quantity and price must be whole numbers"
+        qty, price = int(numbers[0]), int(numbers[1])
+        if qty < 1:
+            return None, f"{side} {good}: quantity {qty} below 1"
+        if price < 1:
+            return None, f"{side} {good}: price {price} below 1"
+        order = Order(self.obs.creature, side, good, qty, price)
+        problem = order_problem(order, self.obs)
+        return (None, problem) if problem else (order, "")
+
+    def find_good(self, words: list[str]) -> str | None:
+        for i, a in enumerate(words):
+            b = words[i + 1] if i + 1 < len(words) else ""
+            if (good := self.aliases.get(a + b)) is not None:
+                return good  # "fire wood"
+            if (good := self.aliases.get(a)) is not None:
+                return good
+        return None
+
+    def accept(self, lineno: int, order: Order) -> None:
+        if order.good in self.goods_used:
+            self.note(lineno, f"second order for {order.good}, dropped")
+        elif len(self.orders) >= self.obs.max_orders:
+            self.note(lineno, f"more than {self.obs.max_orders} orders, dropped")
+        else:
+            self.orders.append(order)
+            self.goods_used.add(order.good)
+
+    def say(self, lineno: int, rest: str) -> None:
+        if self.gossip is not None:
+            self.note(lineno, "only one gossip line, dropped")
+            return
+        rest = rest.strip().lstrip(",-").strip()
+        if rest.lower().startswith("to "):
+            rest = rest[3:]
+        if ":" in rest:
+            who, text = rest.split(":", 1)
+            who = who.strip()
+        else:
+            first, _, tail = rest.partition(" ")
+            bare = first.strip(",.!").lower()
+            if bare in _EVERYONE or bare in self.names:
+                who, text = first.strip(",.!"), tail
+            else:
+                who, text = "", rest
+        to = self.recipient(who)
+        if to is None:
+            self.note(lineno, f"gossip to unknown creature '{who}', dropped")
+            return
+        if to == "":
+            self.note(lineno, "gossip to yourself, dropped")
+            return
+        text = _unquote(text.strip())
+        if not text:
+            self.note(lineno, "empty gossip, dropped")
+            return
+        if len(text) > MAX_GOSSIP_CHARS:
+            self.note(lineno, f"gossip cut to {MAX_GOSSIP_CHARS} characters")
+            text = text[:MAX_GOSSIP_CHARS].rstrip()
+        self.gossip = Gossip(to, text)
+
+    def recipient(self, who: str) -> str | None:
+        """Canonical recipient; "" for oneself; None when nobody by that name."""
+        key = who.lower().strip().strip(".,!@")
+        if key in ("", *_EVERYONE):
+            return "all"
+        if key == self.obs.creature.lower():
+            return ""
+        return self.names.get(key)
+
+    def think(self, lineno: int, rest: str) -> None:
+        if self.thought:
+            self.note(lineno, "only one thought, dropped")
+            return
+        rest = rest.strip()
+        if rest[:1] in (":", "-"):
+            rest = rest[1:]
+        text = _unquote(rest.strip())
+        if len(text) > MAX_THOUGHT_CHARS:
+            self.note(lineno, f"thought cut to {MAX_THOUGHT_CHARS} characters")
+            text = text[:MAX_THOUGHT_CHARS].rstrip()
+        self.thought = text
+
+    # -- the whole reply -----------------------------------------------------
+
+    def result(self) -> Action:
+        notes = self.notes
+        if len(notes) > _MAX_NOTES:
+            notes = [*notes[:_MAX_NOTES], f"and {len(notes) - _MAX_NOTES} more"]
+        reason = "; ".join(notes)
+        if not self.orders and not self.held:
+            return Action.hold(reason or "no order and no hold found")
+        return Action(tuple(self.orders), self.gossip, self.thought, valid=True, reason=reason)
+
+
+def _aliases(goods: tuple[str, ...]) -> dict[str, str]:
+    """Spellings a model uses for each good: singular, plural, any case."""
+    out: dict[str, str] = {}
+    for good in goods:
+        g = good.lower()
+        forms = {g, g.replace(" ", "").replace("_", "").replace("-", "")}
+        if g.endswith("ies"):
+            forms.add(g[:-3] + "y")
+        elif g.endswith("s"):
+            forms.add(g[:-1])
+        elif g.endswith("y"):
+            forms.add(g[:-1] + "ies")
+        else:
+            forms.add(g + "s")
+        for form in forms:
+            out.setdefault(form, good)
+    for good in goods:
+        out[good.lower()] = good  # an exact name always wins over another's alias
+    return out
+
+
+def _first_word(segment: str) -> tuple[str, int]:
+    """The leading word, lower-cased, and where it ends; "" if the line starts otherwise."""
+    m = _FIRST_WORD.search(segment)
+    if m is None or segment[: m.start()].strip(" *_#>-.:") != "":
+        return "", 0
+    return m.group(0).lower(), m.end()
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1].strip()
+    return text
+
+
+def _clean(line: str) -> str:
+    line = line.replace("**", "").replace("`", "").strip()
+    line = _BULLET.sub("", line)
+    return line.strip()
+
+
+def _segments(line: str) -> list[str]:
+    """Split a line holding several orders ("buy a 1 at 2; sell b 3 at 4")."""
+    word, _ = _first_word(line)
+    if word in _SAYS or word in _THINKS:
+        return [line]
+    parts: list[str] = []
+    for chunk in line.split(";"):
+        starts = [m.start() for m in _SIDE_WORD.finditer(chunk)]
+        cuts = [0, *starts[1:], len(chunk)]
+        parts += [chunk[a:b].strip(" ,") for a, b in pairwise(cuts)]
+    return [p for p in (s.strip() for s in parts) if p]
+
+
+def parse(text: object, obs: Observation) -> Action:
+    """Read a model's reply into a valid Action; never raises.
+
+    Dropped lines are named in `reason` ("line 2: unknown good 'sap'").
+    """
+    try:
+        return _parse(text, obs)
+    except Exception as exc:  # a parser bug must cost one creature one turn, not the run
+        return Action.hold(f"unreadable reply ({type(exc).__name__})")
+
+
+def _parse(text: object, obs: Observation) -> Action:
+    if not isinstance(text, str) or not text.strip():
+        return Action.hold("empty reply")
+    reader = _Reader(obs)
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if _FENCE.match(raw):
+            continue
+        line = _clean(raw)
+        for segment in _segments(line):
+            reader.read(lineno, segment)
+    if reader.held and reader.orders:
+        reader.notes.append("hold ignored: the reply also has orders")
+    return reader.result()

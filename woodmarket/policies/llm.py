@@ -1,0 +1,280 @@
+"""The llm policy: a creature decided by a small language model behind a backend.
+
+This room builds the two prompts from an observation, asks the backend
+once per turn under the action grammar, and parses the reply into a
+validated `Action` carrying its `ModelCall`. It reads the observation and
+calls the backend; it touches no state of the wood.
+
+Prompt layout, shaped by llama.cpp's per-slot prompt cache and by what
+small models can use:
+- `system` is everything static for one creature: the rules of the wood,
+  the answer syntax with one worked example, the persona and what it
+  makes (and so never buys). Byte-identical turn after turn, so the slot
+  keeps it cached and each turn pays only for the `user` part.
+- `user` is the turn's facts, terse, in the worked example's layout:
+  pebbles and stores, the exact goods it is short of, prices with a
+  one-word trend, then the freshest talk (whispers, news, gossip heard,
+  headlines, feelings) cut to a small character budget. About 50 tokens
+  on the bundled tokenizers, about 60 with talk: the only prompt tokens
+  a turn pays for when the slot's cache holds the system part.
+
+The grammar caps an answer at `lines` lines (two by default) and, in the
+default "auto" talk mode, offers a gossip line only in a turn when the
+creature heard something, and then only stock lines or what it heard:
+small models write whatever they are offered, and their free text is
+noise. The sampling seed is derived from the policy's seed, the creature
+and the turn, so a run is reproducible given the same model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+
+from woodmarket.policies.actions import TALK_MODES, grammar_for, parse
+from woodmarket.types import Action, Backend, CompletionRequest, ModelCall, Observation
+
+__all__ = [
+    "DEFAULT_LINES",
+    "DEFAULT_MAX_TOKENS",
+    "LLMPolicy",
+    "call_seed",
+    "system_prompt",
+    "user_prompt",
+]
+
+# Characters of talk (news, gossip, ...) per turn: about 10 tokens on the
+# bundled tokenizers, which keeps a typical turn near 60 new prompt tokens.
+TALK_CHARS = 40
+# Room for the longest answer the default grammar admits even when the
+# sampler picks word pieces (seen: up to 38 tokens for two order lines);
+# a typical answer is 16 to 20.
+DEFAULT_MAX_TOKENS = 48
+# Lines (orders, gossip, thought) the grammar lets a model write per turn;
+# the market may allow more orders, but small models fill every line
+# offered and each costs about seven generated tokens.
+DEFAULT_LINES = 2
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _example(obs: Observation) -> tuple[str, str]:
+    """One worked example in this creature's own goods: facts, then the reply.
+
+    Built from static fields only (never this turn's numbers) so the
+    system prompt stays identical turn after turn.
+    """
+    made = [g for g in obs.goods if g in obs.produces]
+    buyable = [g for g in obs.goods if g not in obs.produces]
+    spare = made[0] if made else (buyable[-1] if buyable else obs.goods[0])
+    wanted = next((g for g in buyable if g != spare), spare)
+    # Made-up prices of the same shape as real ones: 4, 5, 6, ...
+    price = {g: 4 + i for i, g in enumerate(obs.goods)}
+    facts = (
+        f"30 pebbles, 9 {spare} at {price[spare]}\n"
+        f"Short 2 {wanted} at {price[wanted]}\n"
+        f"Also {', '.join(f'{g} at {price[g]}' for g in obs.goods if g not in (spare, wanted))}"
+    )
+    reply = f"buy 2 {wanted} at {price[wanted]}\nsell 3 {spare} at {price[spare]}"
+    return facts, reply
+
+
+def system_prompt(obs: Observation, *, thoughts: bool = False) -> str:
+    """The static prompt for one creature: identical every turn (prompt cache).
+
+    Uses only the observation's static fields (name, persona, goods, what
+    it makes), never this turn's numbers.
+    """
+    made = _join(list(obs.produces))
+    if made:
+        role = f"You make {made}: sell it, never buy it."
+    else:
+        role = "You make nothing: buy low, sell high."
+    fuel = f"; everyone burns {obs.fuel} each turn" if obs.fuel else ""
+    facts, reply = _example(obs)
+    return (
+        f"You are {obs.creature} the {obs.species}, {obs.role} of the wood. {obs.personality}\n"
+        f"Creatures trade {_join(list(obs.goods))} for pebbles. "
+        f"A meal takes two different foods{fuel}.\n"
+        f"{role}\n"
+        "Each turn you see what you have (goods with their prices), what you are short of, "
+        "the other prices and any news.\n"
+        "Buy what you are short of and sell what you can spare, near the price.\n"
+        "Reply with one order per line and nothing else, or hold to trade nothing.\n"
+        "After your orders you may pass on news in one line starting say all: "
+        "(or say NAME: for one creature)"
+        + (", and add one line starting think: for a short thought.\n" if thoughts else ".\n")
+        + f"Example facts:\n{facts}\n"
+        f"Example reply:\n{reply}"
+    )
+
+
+def _trend(obs: Observation, good: str) -> str:
+    past = obs.history.get(good, ())
+    now = obs.prices.get(good)
+    before = past[-2] if len(past) >= 2 and past[-1] == now else (past[-1] if past else None)
+    if now is None or before is None or before == now:
+        return ""
+    return " up" if now > before else " down"
+
+
+def _talk(obs: Observation, budget: int = TALK_CHARS) -> str:
+    """The freshest talk first, one item a line, cut to `budget` characters.
+
+    Whispers (to this creature alone) come first, then news, gossip heard
+    ("Pip: honey is scarce" already names its speaker), headlines and
+    feelings. Labels only where the line would be ambiguous without one.
+    """
+    items = [f"Whisper: {w}" for w in reversed(obs.whispers)]
+    items += list(reversed(obs.news))
+    items += list(reversed(obs.heard))
+    items += list(reversed(obs.headlines))
+    if obs.feelings and obs.feelings != "no strong feelings":
+        items.append(f"Feelings: {obs.feelings}")
+    out: list[str] = []
+    left = budget
+    for raw in items:
+        item = " ".join(raw.split()).rstrip(".")
+        if len(item) > left:
+            if not out:  # the freshest item is always shown, if only its start
+                out.append(item[: max(0, left - 3)].rsplit(" ", 1)[0] + "...")
+            break
+        out.append(item)
+        left -= len(item) + 1
+    return "\n".join(out)
+
+
+def _priced(obs: Observation, good: str, qty: int) -> str:
+    price = obs.prices.get(good)
+    if price is None:
+        return f"{qty} {good}"
+    return f"{qty} {good} at {price}{_trend(obs, good)}"
+
+
+def user_prompt(obs: Observation) -> str:
+    """This turn's facts, short and last (only this part is new to the cache).
+
+    Each good appears once with its price, in the shape of an order line
+    ("2 mushrooms at 6" -> "buy 2 mushrooms at 6"): goods on hand, goods
+    short of, then any other good's price.
+    """
+    short = {g: n for g in obs.goods if (n := obs.short_of.get(g, 0)) > 0}
+    have = {g: n for g in obs.goods if (n := obs.stores.get(g, 0)) > 0 and g not in short}
+    rest = [g for g in obs.goods if g not in short and g not in have and g in obs.prices]
+    # No full stops: the line breaks already separate, and each costs a token.
+    held = [_priced(obs, g, n) for g, n in have.items()]
+    lines = [", ".join([f"{obs.pebbles} pebbles", *held])]
+    if short:
+        lines.append("Short " + ", ".join(_priced(obs, g, n) for g, n in short.items()))
+    if rest:
+        lines.append("Also " + ", ".join(f"{g} at {obs.prices[g]}{_trend(obs, g)}" for g in rest))
+    talk = _talk(obs)
+    if talk:
+        lines.append(talk)
+    return "\n".join(lines)
+
+
+def call_seed(seed: int, creature: str, turn: int) -> int:
+    """A sampling seed per creature-turn, stable across processes (no hash())."""
+    digest = hashlib.blake2b(f"{seed}:{creature}:{turn}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
+class LLMPolicy:
+    """Decides by asking a model once per turn, under the action grammar.
+
+    Backend failures of any kind become a recorded `hold`; the turn goes on.
+    """
+
+    label = "llm"
+    concurrent = True
+
+    def __init__(
+        self,
+        backend: Backend,
+        model: str,
+        backend_name: str,
+        slot: int | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        temperature: float = 0.0,
+        seed: int = 0,
+        lines: int = DEFAULT_LINES,
+        talk: str = "auto",
+        thoughts: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.model = model
+        self.backend_name = backend_name
+        self.slot = slot
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self.lines = lines
+        self.talk = talk
+        self.thoughts = thoughts
+        if talk != "auto" and talk not in TALK_MODES:
+            raise ValueError(f"talk must be 'auto' or one of {TALK_MODES}, got {talk!r}")
+        if lines < 1:
+            raise ValueError(f"lines must be at least 1, got {lines}")
+
+    def __repr__(self) -> str:
+        return f"<LLMPolicy {self.model} via {self.backend_name} slot={self.slot}>"
+
+    def talk_mode(self, obs: Observation) -> str:
+        """The grammar's talk mode this turn (see `grammar_for`).
+
+        "auto": small models write a gossip line whenever one is offered,
+        and free text from them is noise, so they may pass on stock lines
+        or what they heard, and only in a turn when they heard something.
+        """
+        if self.talk != "auto":
+            return self.talk
+        return "phrases" if obs.news or obs.heard or obs.whispers else "none"
+
+    def request(self, obs: Observation) -> CompletionRequest:
+        """The exact request this policy sends for `obs` (also used by replay checks)."""
+        return CompletionRequest(
+            system=system_prompt(obs, thoughts=self.thoughts),
+            user=user_prompt(obs),
+            grammar=grammar_for(obs, self.lines, talk=self.talk_mode(obs), thoughts=self.thoughts),
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=call_seed(self.seed, obs.creature, obs.turn),
+            slot=self.slot,
+        )
+
+    def decide(self, observation: Observation) -> Action:
+        """One model call, parsed; never raises on the backend's behalf."""
+        request = self.request(observation)
+        start = time.perf_counter()
+        try:
+            completion = self.backend.complete(request)
+        except Exception as exc:  # BackendError or a backend bug: a hold, never a crash
+            error = f"{type(exc).__name__}: {exc}"
+            call = ModelCall(
+                model=self.model,
+                backend=self.backend_name,
+                system=request.system,
+                user=request.user,
+                response="",
+                latency_ms=round((time.perf_counter() - start) * 1000, 3),
+                error=error,
+            )
+            return Action.hold(f"backend: {error}", call=call)
+        call = ModelCall(
+            model=self.model,
+            backend=self.backend_name,
+            system=request.system,
+            user=request.user,
+            response=completion.text,
+            prompt_tokens=completion.prompt_tokens,
+            cached_tokens=completion.cached_tokens,
+            generated_tokens=completion.generated_tokens,
+            latency_ms=completion.latency_ms,
+        )
+        return dataclasses.replace(parse(completion.text, observation), call=call)
