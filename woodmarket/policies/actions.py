@@ -15,9 +15,11 @@ The syntax, one instruction per line (the canonical form `render` writes)::
 Order lines (or `hold`) come first, then at most one `say` and one `think`.
 Quantity before the good reads as English ("buy 2 berries"), which is the
 order small models drift to anyway; and every word follows a space, so it
-is one token (" berries"), never a space token plus word pieces. With the
-bundled tokenizers (every digit its own token) an order line is about 7
-tokens, and a typical two-order answer about 16.
+can be one token (" berries") rather than a space plus word pieces. With
+the bundled tokenizers (every digit its own token) an order line is 7
+tokens and a two-order answer 16, when the sampler keeps to whole words
+(Gemma 3 nearly always does; SmolLM2 under a grammar sometimes spells
+"b", "u", "y" and doubles that).
 
 Validity, shared by the grammar and the parser: the good is real; a
 creature never buys what it produces; the quantity is 1..`max_qty` and a

@@ -92,7 +92,8 @@ def system_prompt(obs: Observation, *, thoughts: bool = False) -> str:
     """
     made = _join(list(obs.produces))
     if made:
-        role = f"You make {made}: sell it, never buy it."
+        it = "them" if len(obs.produces) > 1 else "it"
+        role = f"You make {made}: sell {it}, never buy {it}."
     else:
         role = "You make nothing: buy low, sell high."
     fuel = f"; everyone burns {obs.fuel} each turn" if obs.fuel else ""
