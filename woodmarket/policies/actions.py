@@ -44,6 +44,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from woodmarket.types import MAX_GOSSIP_CHARS, MAX_THOUGHT_CHARS, Action, Gossip, Observation, Order
 
@@ -191,13 +192,22 @@ def phrases(obs: Observation) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _grammar_key(
-    obs: Observation, lines: int | None, talk: str, thoughts: bool
-) -> tuple[object, ...]:
+class _Key(NamedTuple):
     """Only what changes the grammar: tradable goods, caps, bands, names, limits."""
+
+    goods: tuple[tuple[str, bool, int, tuple[int, int]], ...]  # good, buyable, sell cap, band
+    max_qty: int
+    orders: int
+    cap: int
+    others: tuple[str, ...]
+    talk: str | tuple[str, ...]  # "free", "none" or the phrases on offer
+    thoughts: bool
+
+
+def _grammar_key(obs: Observation, lines: int | None, talk: str, thoughts: bool) -> _Key:
     if talk not in TALK_MODES:
         raise ValueError(f"talk must be one of {TALK_MODES}, got {talk!r}")
-    goods = []
+    goods: list[tuple[str, bool, int, tuple[int, int]]] = []
     for good in obs.goods:
         band = _band(obs, good)
         if band is None:
@@ -210,7 +220,7 @@ def _grammar_key(
     orders = max(0, obs.max_orders if lines is None else min(lines, obs.max_orders))
     cap = orders + 2 if lines is None else max(1, lines)
     said = phrases(obs) if talk == "phrases" else talk
-    return (tuple(goods), obs.max_qty, orders, cap, others, said, thoughts)
+    return _Key(tuple(goods), obs.max_qty, orders, cap, others, said, thoughts)
 
 
 def grammar_for(
@@ -233,7 +243,7 @@ def grammar_for(
 
 
 @lru_cache(maxsize=512)
-def _grammar(key: tuple[object, ...]) -> str:
+def _grammar(key: _Key) -> str:
     goods, max_qty, orders, cap, others, talk, thoughts = key
     rules: list[str] = []
     order_rules: list[str] = []
