@@ -82,6 +82,7 @@ def test_the_request_carries_grammar_slot_limits_and_a_derived_seed() -> None:
     (request,) = backend.requests
     assert request.slot == 3 and request.max_tokens == 40 and request.temperature == 0.2
     assert request.grammar == grammar_for(obs, DEFAULT_LINES, talk="none", thoughts=False)
+    assert request.grammar == pol.grammar(obs)
     assert request.seed == call_seed(11, "Pip", obs.turn)
     assert request == pol.request(obs)
 
@@ -219,6 +220,12 @@ def test_gossip_is_offered_only_when_something_was_heard() -> None:
     grammar = backend.requests[1].grammar or ""
     assert "say ::=" in grammar and '"A drought withers the berry bushes."' in grammar
     assert loud.gossip == Gossip("all", "honey will fall")
+    # One of the two lines is kept for gossip: never a second order instead.
+    rx = re.compile(grammar_regex(grammar))
+    assert rx.fullmatch("buy 1 berries at 5\nsay all: honey will fall")
+    assert rx.fullmatch("hold\nsay Pip: A drought withers the berry bushes.")
+    assert not rx.fullmatch("buy 1 berries at 5\nbuy 1 honey at 10")
+    assert not rx.fullmatch("buy 1 berries at 5\nbuy 1 honey at 10\nsay all: honey will fall")
 
 
 # --------------------------------------------------------------------------
@@ -271,9 +278,10 @@ def test_bundled_models_answer_valid_actions_in_few_tokens(live) -> None:
     )
     assert valid == len(observations)
     assert statistics.mean(new_tokens) <= 60
-    # 16 is two order lines in whole-word tokens; SmolLM2's sampler sometimes
-    # takes word pieces under the grammar ("b", "u", "y"), up to ~34.
-    assert statistics.mean(generated) <= 28
+    # 16 is two lines in whole-word tokens (Gemma 3: 16 to 23); under a
+    # grammar SmolLM2 sometimes spells in word pieces ("b", "u", "y"), up
+    # to about 38 (mean about 27 here).
+    assert statistics.mean(generated) <= 32
 
 
 @pytest.mark.models

@@ -170,7 +170,7 @@ def _literal(text: str) -> str:
 
 TALK_MODES = ("free", "phrases", "none")
 # Stock gossip a small model can pick in "phrases" mode, per good.
-_PHRASES = ("{} is scarce", "{} will rise", "{} will fall")
+_PHRASES = ("{} {} scarce", "{} will rise", "{} will fall")
 _SAFE_TEXT = re.compile(r"[^A-Za-z0-9 ,.'!?-]")
 
 
@@ -180,7 +180,8 @@ def phrases(obs: Observation) -> tuple[str, ...]:
     Passing on news, gossip and whispers verbatim (cut to a few words) is
     how rumours travel; stock lines let it start one.
     """
-    out = [p.format(g) for g in obs.goods for p in _PHRASES]
+    # "berries are scarce", "honey is scarce": plural goods end in s.
+    out = [p.format(g, "are" if g.endswith("s") else "is") for g in obs.goods for p in _PHRASES]
     for item in (*obs.whispers, *obs.news, *obs.heard):
         if item in obs.heard and ": " in item:
             item = item.split(": ", 1)[1]  # "Pip: honey is scarce" -> the words only
@@ -204,7 +205,9 @@ class _Key(NamedTuple):
     thoughts: bool
 
 
-def _grammar_key(obs: Observation, lines: int | None, talk: str, thoughts: bool) -> _Key:
+def _grammar_key(
+    obs: Observation, lines: int | None, orders: int | None, talk: str, thoughts: bool
+) -> _Key:
     if talk not in TALK_MODES:
         raise ValueError(f"talk must be one of {TALK_MODES}, got {talk!r}")
     goods: list[tuple[str, bool, int, tuple[int, int]]] = []
@@ -217,16 +220,20 @@ def _grammar_key(obs: Observation, lines: int | None, talk: str, thoughts: bool)
         if buy or sell_cap > 0:
             goods.append((good, buy, max(0, sell_cap), band))
     others = tuple(n for n in obs.others if n != obs.creature)
-    orders = max(0, obs.max_orders if lines is None else min(lines, obs.max_orders))
-    cap = orders + 2 if lines is None else max(1, lines)
+    limit = obs.max_orders
+    for cap_ in (lines, orders):
+        limit = limit if cap_ is None else min(limit, cap_)
+    limit = max(0, limit)
+    cap = limit + 2 if lines is None else max(1, lines)
     said = phrases(obs) if talk == "phrases" else talk
-    return _Key(tuple(goods), obs.max_qty, orders, cap, others, said, thoughts)
+    return _Key(tuple(goods), obs.max_qty, limit, cap, others, said, thoughts)
 
 
 def grammar_for(
     obs: Observation,
     lines: int | None = None,
     *,
+    orders: int | None = None,
     talk: str = "free",
     thoughts: bool = True,
 ) -> str:
@@ -235,11 +242,12 @@ def grammar_for(
     `lines` caps the answer's lines (orders, `say`, `think` together; `hold`
     counts as one) below what the market allows: each line costs about
     seven generated tokens and small models fill whatever room they are
-    given. `talk` is "free" (any short line), "phrases" (stock lines and
+    given. `orders` caps the order lines alone (so a line can be kept for
+    gossip). `talk` is "free" (any short line), "phrases" (stock lines and
     what the creature heard, see `phrases`) or "none"; `thoughts` offers a
     `think` line.
     """
-    return _grammar(_grammar_key(obs, lines, talk, thoughts))
+    return _grammar(_grammar_key(obs, lines, orders, talk, thoughts))
 
 
 @lru_cache(maxsize=512)

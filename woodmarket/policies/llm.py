@@ -18,12 +18,13 @@ small models can use:
   on the bundled tokenizers, about 60 with talk: the only prompt tokens
   a turn pays for when the slot's cache holds the system part.
 
-The grammar caps an answer at `lines` lines (two by default) and, in the
-default "auto" talk mode, offers a gossip line only in a turn when the
-creature heard something, and then only stock lines or what it heard:
-small models write whatever they are offered, and their free text is
-noise. The sampling seed is derived from the policy's seed, the creature
-and the turn, so a run is reproducible given the same model.
+The grammar caps an answer at `lines` lines (two by default). In the
+default "auto" talk mode, in a turn when the creature heard something,
+one of them is kept for gossip, and then only stock lines or what it
+heard: small models write whatever they are offered, and their free text
+is noise, but passing a rumour on is how a legend spreads. The sampling
+seed is derived from the policy's seed, the creature and the turn, so a
+run is reproducible given the same model.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ TALK_CHARS = 40
 # sampler picks word pieces (seen: up to 38 tokens for two order lines);
 # a typical answer is 16 to 20.
 DEFAULT_MAX_TOKENS = 48
-# Lines (orders, gossip, thought) the grammar lets a model write per turn;
-# the market may allow more orders, but small models fill every line
-# offered and each costs about seven generated tokens.
+# Lines the grammar lets a model write per turn (orders and gossip); the
+# market may allow more orders, but small models fill every line offered
+# and each costs about seven generated tokens.
 DEFAULT_LINES = 2
 
 
@@ -237,12 +238,25 @@ class LLMPolicy:
             return self.talk
         return "phrases" if obs.news or obs.heard or obs.whispers else "none"
 
+    def grammar(self, obs: Observation) -> str:
+        """This turn's grammar: `lines` lines, one of them kept for gossip when talk is on.
+
+        A small model writes as many orders as it may, so a line shared
+        between orders and gossip would never be spent on gossip and
+        rumours would stop travelling; an extra line on top would make
+        every talkative turn three lines long.
+        """
+        talk = self.talk_mode(obs)
+        orders = max(1, self.lines - (talk != "none"))
+        lines = max(self.lines, orders + (talk != "none")) + self.thoughts
+        return grammar_for(obs, lines, orders=orders, talk=talk, thoughts=self.thoughts)
+
     def request(self, obs: Observation) -> CompletionRequest:
         """The exact request this policy sends for `obs` (also used by replay checks)."""
         return CompletionRequest(
             system=system_prompt(obs, thoughts=self.thoughts),
             user=user_prompt(obs),
-            grammar=grammar_for(obs, self.lines, talk=self.talk_mode(obs), thoughts=self.thoughts),
+            grammar=self.grammar(obs),
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             seed=call_seed(self.seed, obs.creature, obs.turn),
