@@ -17,6 +17,7 @@ from wood_obs import CAST, GOODS, PRICES, bands, grammar_regex, make_obs, order_
 
 from woodmarket.policies.actions import (
     GRAMMAR_TEXT_CHARS,
+    PHRASE_CHARS,
     grammar_for,
     int_range,
     order_problem,
@@ -115,8 +116,16 @@ def test_grammar_talk_modes() -> None:
     assert "A rumor says Oona's vault is empty!" in phrases(obs)
     assert "go" in phrases(obs)  # the speaker's name is not repeated
     assert rx.fullmatch("hold\nsay all: A rumor says Oona's vault is empty!")
-    assert rx.fullmatch("hold\nsay Oona: honey will fall")
+    assert rx.fullmatch("hold\nsay Oona: go")
+    assert not rx.fullmatch("hold\nsay all: honey will fall")  # something to pass on
     assert not rx.fullmatch("hold\nsay all: the moon is cheese")
+    rumour = "Word spreads that Oona's honey vault is half empty, say the bees."
+    long = make_obs("Birch", news=(rumour,))
+    assert phrases(long) == ("Word spreads that Oona's honey vault is",)
+    assert all(len(p) <= PHRASE_CHARS for p in phrases(long))
+    # Nothing heard: stock lines, in good English.
+    assert "berries are scarce" in phrases(make_obs("Birch"))
+    assert "honey will fall" in phrases(make_obs("Birch"))
     assert not rx.fullmatch("hold\nthink: ok")
     quiet = re.compile(grammar_regex(grammar_for(obs, 2, talk="none", thoughts=False)))
     assert quiet.fullmatch("hold") and not quiet.fullmatch("hold\nsay all: honey is scarce")

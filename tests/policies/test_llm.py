@@ -114,6 +114,24 @@ def test_any_backend_failure_is_a_recorded_hold(error: Exception) -> None:
     assert action.call.latency_ms >= 0
 
 
+def test_an_answer_cut_off_at_max_tokens_loses_its_last_line_with_a_note() -> None:
+    text = "buy 1 berries at 5\nsay all: the vault is h"
+    pol, _ = policy(lambda r: reply(text, finish_reason="length"), max_tokens=20)
+    action = pol.decide(make_obs("Oona"))
+    assert action == Action(
+        (Order("Oona", "buy", "berries", 1, 5),),
+        reason="last line cut off at 20 tokens, dropped: 'say all: the vault is h'",
+    )
+    assert action.call is not None and action.call.response == text
+    # A complete answer is kept whole, and a one-line cut answer is parsed as is.
+    pol, _ = policy(lambda r: reply(text, finish_reason="stop"))
+    assert pol.decide(make_obs("Oona")).gossip == Gossip("all", "the vault is h")
+    pol, _ = policy(lambda r: reply("buy 1 berries at", finish_reason="length"))
+    assert pol.decide(make_obs("Oona")) == Action.hold(
+        "line 1: buy berries needs a quantity and a price"
+    )
+
+
 def test_nonsense_from_the_model_is_an_invalid_hold_with_the_raw_text_kept() -> None:
     pol, _ = policy(lambda r: "I'm sorry, I cannot trade today.")
     action = pol.decide(make_obs("Oona"))
@@ -210,22 +228,23 @@ def test_talk_is_cut_to_a_small_budget_freshest_first() -> None:
     assert len(talk) <= 40
 
 
-def test_gossip_is_offered_only_when_something_was_heard() -> None:
-    pol, backend = policy(lambda r: "hold\nsay all: honey will fall")
+def test_gossip_is_offered_only_with_news_and_only_to_pass_it_on() -> None:
+    answer = "hold\nsay all: A drought withers the berry bushes."
+    pol, backend = policy(lambda r: answer)
     pol.decide(make_obs("Mossback"))
-    quiet = backend.requests[0].grammar or ""
-    assert "say" not in quiet and quiet.startswith('root ::= "hold" | ')
-    news = make_obs("Mossback", news=("A drought withers the berry bushes.",))
-    loud = pol.decide(news)
-    grammar = backend.requests[1].grammar or ""
+    pol.decide(make_obs("Mossback", heard=("Pip: honey is scarce",)))
+    for quiet in (backend.requests[0].grammar or "", backend.requests[1].grammar or ""):
+        assert "say" not in quiet and quiet.startswith('root ::= "hold" | ')
+    loud = pol.decide(make_obs("Mossback", news=("A drought withers the berry bushes.",)))
+    grammar = backend.requests[2].grammar or ""
     assert "say ::=" in grammar and '"A drought withers the berry bushes."' in grammar
-    assert loud.gossip == Gossip("all", "honey will fall")
+    assert loud.gossip == Gossip("all", "A drought withers the berry bushes.")
     # One of the two lines is kept for gossip: never a second order instead.
     rx = re.compile(grammar_regex(grammar))
-    assert rx.fullmatch("buy 1 berries at 5\nsay all: honey will fall")
+    assert rx.fullmatch("buy 1 berries at 5\nsay all: A drought withers the berry bushes.")
     assert rx.fullmatch("hold\nsay Pip: A drought withers the berry bushes.")
     assert not rx.fullmatch("buy 1 berries at 5\nbuy 1 honey at 10")
-    assert not rx.fullmatch("buy 1 berries at 5\nbuy 1 honey at 10\nsay all: honey will fall")
+    assert not rx.fullmatch("buy 1 berries at 5\nsay all: honey will fall")
 
 
 # --------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from woodmarket.types import MAX_GOSSIP_CHARS, MAX_THOUGHT_CHARS, Action, Gossip
 
 __all__ = [
     "GRAMMAR_TEXT_CHARS",
+    "PHRASE_CHARS",
     "TALK_MODES",
     "grammar_for",
     "int_range",
@@ -63,6 +64,9 @@ __all__ = [
 # to the types' limits): every character a model writes is paid for in
 # generated tokens.
 GRAMMAR_TEXT_CHARS = 48
+# Words passed on in "phrases" mode are cut shorter still: a rumour's gist
+# fits in a few words, and a long line is where a model runs out of tokens.
+PHRASE_CHARS = 40
 # Tracking which goods already have an order costs one grammar rule per
 # subset of goods; beyond this many subsets fall back to a plain repeat
 # and let the parser drop a second order for a good.
@@ -175,21 +179,25 @@ _SAFE_TEXT = re.compile(r"[^A-Za-z0-9 ,.'!?-]")
 
 
 def phrases(obs: Observation) -> tuple[str, ...]:
-    """The gossip lines offered in "phrases" mode: stock lines, then what it heard.
+    """The gossip lines offered in "phrases" mode: what the creature heard, or stock lines.
 
-    Passing on news, gossip and whispers verbatim (cut to a few words) is
-    how rumours travel; stock lines let it start one.
+    Passing on whispers, news and gossip verbatim (cut to a few words) is
+    how a rumour travels; stock lines ("honey is scarce") are offered only
+    when there is nothing to pass on, since a small model picks them over
+    anything else.
     """
-    # "berries are scarce", "honey is scarce": plural goods end in s.
-    out = [p.format(g, "are" if g.endswith("s") else "is") for g in obs.goods for p in _PHRASES]
+    out: list[str] = []
     for item in (*obs.whispers, *obs.news, *obs.heard):
         if item in obs.heard and ": " in item:
             item = item.split(": ", 1)[1]  # "Pip: honey is scarce" -> the words only
         text = " ".join(_SAFE_TEXT.sub(" ", item).split())
-        if len(text) > GRAMMAR_TEXT_CHARS:
-            text = text[:GRAMMAR_TEXT_CHARS].rsplit(" ", 1)[0]
+        if len(text) > PHRASE_CHARS:
+            text = text[: PHRASE_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,")
         if text and text not in out:
             out.append(text)
+    if not out:
+        # "berries are scarce", "honey is scarce": plural goods end in s.
+        out = [p.format(g, "are" if g.endswith("s") else "is") for g in obs.goods for p in _PHRASES]
     return tuple(out)
 
 

@@ -19,10 +19,10 @@ small models can use:
   a turn pays for when the slot's cache holds the system part.
 
 The grammar caps an answer at `lines` lines (two by default). In the
-default "auto" talk mode, in a turn when the creature heard something,
-one of them is kept for gossip, and then only stock lines or what it
-heard: small models write whatever they are offered, and their free text
-is noise, but passing a rumour on is how a legend spreads. The sampling
+default "auto" talk mode, in a turn with news or a whisper, one of them
+is kept for gossip, and then only for passing on what it heard: small
+models write whatever they are offered, and their free text is noise,
+but passing a rumour on is how a legend spreads. The sampling
 seed is derived from the policy's seed, the creature and the turn, so a
 run is reproducible given the same model.
 """
@@ -48,10 +48,10 @@ __all__ = [
 # Characters of talk (news, gossip, ...) per turn: about 10 tokens on the
 # bundled tokenizers, which keeps a typical turn near 60 new prompt tokens.
 TALK_CHARS = 40
-# Room for the longest answer the default grammar admits even when the
-# sampler picks word pieces (seen: up to 38 tokens for two order lines);
-# a typical answer is 16 to 20.
-DEFAULT_MAX_TOKENS = 48
+# A cap, not a cost: room for the longest answer the default grammar
+# admits even when the sampler spells in word pieces (seen: 50 tokens for
+# an order and a passed-on rumour); a typical answer is 16 to 30.
+DEFAULT_MAX_TOKENS = 64
 # Lines the grammar lets a model write per turn (orders and gossip); the
 # market may allow more orders, but small models fill every line offered
 # and each costs about seven generated tokens.
@@ -231,12 +231,14 @@ class LLMPolicy:
         """The grammar's talk mode this turn (see `grammar_for`).
 
         "auto": small models write a gossip line whenever one is offered,
-        and free text from them is noise, so they may pass on stock lines
-        or what they heard, and only in a turn when they heard something.
+        and free text from them is noise, so they may only pass on what
+        they heard, and only in a turn with news or a whisper. (Gossip
+        heard is not enough: it would make gossip every turn, each line
+        taking the place of an order.)
         """
         if self.talk != "auto":
             return self.talk
-        return "phrases" if obs.news or obs.heard or obs.whispers else "none"
+        return "phrases" if obs.news or obs.whispers else "none"
 
     def grammar(self, obs: Observation) -> str:
         """This turn's grammar: `lines` lines, one of them kept for gossip when talk is on.
@@ -292,4 +294,13 @@ class LLMPolicy:
             generated_tokens=completion.generated_tokens,
             latency_ms=completion.latency_ms,
         )
-        return dataclasses.replace(parse(completion.text, observation), call=call)
+        text = completion.text
+        if completion.finish_reason == "length" and "\n" in text.strip():
+            # Out of tokens mid-line: the last line is a fragment ("say all:
+            # the vault is h"), not what the model meant. Drop it, say so.
+            kept, cut = text.rstrip().rsplit("\n", 1)
+            action = parse(kept, observation)
+            note = f"last line cut off at {self.max_tokens} tokens, dropped: {cut.strip()!r}"
+            reason = f"{action.reason}; {note}" if action.reason else note
+            return dataclasses.replace(action, reason=reason, call=call)
+        return dataclasses.replace(parse(text, observation), call=call)
