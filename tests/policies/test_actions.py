@@ -18,6 +18,7 @@ from wood_obs import CAST, GOODS, PRICES, bands, grammar_regex, make_obs, order_
 from woodmarket.policies.actions import (
     GRAMMAR_TEXT_CHARS,
     PHRASE_CHARS,
+    answer_chars,
     grammar_for,
     int_range,
     order_problem,
@@ -110,6 +111,15 @@ def test_grammar_lines_cap_counts_every_line() -> None:
     assert not rx.fullmatch("say all: hi\nhold")  # orders first
 
 
+def test_answer_chars_bounds_the_longest_answer() -> None:
+    # Oona, two lines, no talk: two of the longest order lines.
+    longest = "sell 10 mushrooms at 18\nsell 10 mushrooms at 18"
+    assert answer_chars(OONA, 2, talk="none", thoughts=False) == len(longest)
+    assert answer_chars(OONA, 1, talk="none", thoughts=False) == len("sell 10 mushrooms at 18")
+    with_talk = answer_chars(OONA, 2, orders=1, talk="free", thoughts=False)
+    assert with_talk == len("sell 10 mushrooms at 18\nsay Mossback: ") + GRAMMAR_TEXT_CHARS
+
+
 def test_grammar_talk_modes() -> None:
     obs = make_obs("Birch", news=("A rumor says Oona's vault is empty!",), heard=("Pip: go",))
     rx = re.compile(grammar_regex(grammar_for(obs, 2, talk="phrases", thoughts=False)))
@@ -172,6 +182,9 @@ def test_every_answer_the_grammar_admits_parses_valid_with_nothing_dropped(data)
     talk = data.draw(st.sampled_from(["free", "phrases", "none"]))
     grammar = grammar_for(obs, lines, talk=talk, thoughts=data.draw(st.booleans()))
     text = data.draw(st.from_regex(grammar_regex(grammar), fullmatch=True))
+    assert len(text) <= answer_chars(obs, lines, talk=talk, thoughts="think ::=" in grammar), (
+        "a token budget of answer_chars + 1 could cut this answer"
+    )
     action = parse(text, obs)
     assert action.valid and action.reason == "", (text, action)
     assert all(order_ok(o, obs) for o in action.orders)

@@ -18,10 +18,9 @@ from wood_obs import CAST, PRICES, grammar_regex, make_obs, order_ok, varied_obs
 
 from woodmarket.backends.fake import FunctionBackend
 from woodmarket.errors import BackendError
-from woodmarket.policies.actions import grammar_for
+from woodmarket.policies.actions import answer_chars, grammar_for
 from woodmarket.policies.llm import (
     DEFAULT_LINES,
-    DEFAULT_MAX_TOKENS,
     LLMPolicy,
     call_seed,
     system_prompt,
@@ -76,11 +75,11 @@ def test_a_reply_becomes_a_parsed_action_with_its_call_record() -> None:
 
 
 def test_the_request_carries_grammar_slot_limits_and_a_derived_seed() -> None:
-    pol, backend = policy(lambda r: "hold", slot=3, max_tokens=40, temperature=0.2, seed=11)
+    pol, backend = policy(lambda r: "hold", slot=3, max_tokens=100, temperature=0.2, seed=11)
     obs = make_obs("Pip")
     pol.decide(obs)
     (request,) = backend.requests
-    assert request.slot == 3 and request.max_tokens == 40 and request.temperature == 0.2
+    assert request.slot == 3 and request.max_tokens == 100 and request.temperature == 0.2
     assert request.grammar == grammar_for(obs, DEFAULT_LINES, talk="none", thoughts=False)
     assert request.grammar == pol.grammar(obs)
     assert request.seed == call_seed(11, "Pip", obs.turn)
@@ -114,22 +113,16 @@ def test_any_backend_failure_is_a_recorded_hold(error: Exception) -> None:
     assert action.call.latency_ms >= 0
 
 
-def test_an_answer_cut_off_at_max_tokens_loses_its_last_line_with_a_note() -> None:
-    text = "buy 1 berries at 5\nsay all: the vault is h"
-    pol, _ = policy(lambda r: reply(text, finish_reason="length"), max_tokens=20)
-    action = pol.decide(make_obs("Oona"))
-    assert action == Action(
-        (Order("Oona", "buy", "berries", 1, 5),),
-        reason="last line cut off at 20 tokens, dropped: 'say all: the vault is h'",
-    )
-    assert action.call is not None and action.call.response == text
-    # A complete answer is kept whole, and a one-line cut answer is parsed as is.
-    pol, _ = policy(lambda r: reply(text, finish_reason="stop"))
-    assert pol.decide(make_obs("Oona")).gossip == Gossip("all", "the vault is h")
-    pol, _ = policy(lambda r: reply("buy 1 berries at", finish_reason="length"))
-    assert pol.decide(make_obs("Oona")) == Action.hold(
-        "line 1: buy berries needs a quantity and a price"
-    )
+def test_the_token_budget_is_raised_to_the_longest_answer_the_grammar_admits() -> None:
+    pol, backend = policy(lambda r: "hold", max_tokens=8)
+    for obs in varied_observations():
+        request = pol.request(obs)
+        bound = answer_chars(obs, **pol._grammar_args(obs))
+        assert request.max_tokens == bound + 1 > 8
+        # Two of the longest order lines this creature could write fit.
+        assert bound >= 2 * len("sell 10 mushrooms at 18") + 1
+    wide = LLMPolicy(backend, "m", "fake", max_tokens=500)
+    assert wide.request(make_obs("Oona")).max_tokens == 500
 
 
 def test_nonsense_from_the_model_is_an_invalid_hold_with_the_raw_text_kept() -> None:
@@ -288,7 +281,7 @@ def test_bundled_models_answer_valid_actions_in_few_tokens(live) -> None:
         generated.append(call.generated_tokens)
         # The static system part came from the slot's cache.
         assert call.cached_tokens >= call.prompt_tokens - 80, call
-        assert call.generated_tokens <= DEFAULT_MAX_TOKENS
+        assert call.generated_tokens < pol.request(obs).max_tokens  # ended, not cut
     print(
         f"\n{model}: {len(observations)} creature-turns, valid {valid}/{len(observations)}; "
         f"new prompt tokens mean {statistics.mean(new_tokens):.1f} "

@@ -52,6 +52,7 @@ __all__ = [
     "GRAMMAR_TEXT_CHARS",
     "PHRASE_CHARS",
     "TALK_MODES",
+    "answer_chars",
     "grammar_for",
     "int_range",
     "order_problem",
@@ -256,6 +257,38 @@ def grammar_for(
     `think` line.
     """
     return _grammar(_grammar_key(obs, lines, orders, talk, thoughts))
+
+
+def answer_chars(
+    obs: Observation,
+    lines: int | None = None,
+    *,
+    orders: int | None = None,
+    talk: str = "free",
+    thoughts: bool = True,
+) -> int:
+    """The longest answer `grammar_for` (same arguments) admits, in characters.
+
+    The grammar's text is ASCII, so no token is shorter than a character:
+    a token budget of this plus one (the end token) can never cut a
+    grammar-bound answer short.
+    """
+    key = _grammar_key(obs, lines, orders, talk, thoughts)
+    order_line = max(
+        (len(f"sell {key.max_qty} {good} at {hi}") for good, _, _, (_, hi) in key.goods),
+        default=0,
+    )
+    n_orders = min(key.orders, len(key.goods), key.cap)
+    body = max(len("hold"), n_orders * (order_line + 1) - 1)
+    extras = []
+    if key.talk != "none":
+        text = GRAMMAR_TEXT_CHARS if key.talk == "free" else max(map(len, key.talk), default=0)
+        name = max(map(len, ("all", *key.others)))
+        extras.append(len(f"\nsay {'x' * name}: ") + text)
+    if key.thoughts:
+        extras.append(len("\nthink: ") + GRAMMAR_TEXT_CHARS)
+    room = max(0, key.cap - max(1, n_orders))
+    return body + sum(sorted(extras, reverse=True)[:room])
 
 
 @lru_cache(maxsize=512)

@@ -32,8 +32,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from typing import Any
 
-from woodmarket.policies.actions import TALK_MODES, grammar_for, parse
+from woodmarket.policies.actions import TALK_MODES, answer_chars, grammar_for, parse
 from woodmarket.types import Action, Backend, CompletionRequest, ModelCall, Observation
 
 __all__ = [
@@ -48,10 +49,12 @@ __all__ = [
 # Characters of talk (news, gossip, ...) per turn: about 10 tokens on the
 # bundled tokenizers, which keeps a typical turn near 60 new prompt tokens.
 TALK_CHARS = 40
-# A cap, not a cost: room for the longest answer the default grammar
-# admits even when the sampler spells in word pieces (seen: 50 tokens for
-# an order and a passed-on rumour); a typical answer is 16 to 30.
-DEFAULT_MAX_TOKENS = 64
+# A cap, not a cost (a typical answer is 16 to 30 tokens), and a floor:
+# each request raises it to the longest answer its grammar admits, so an
+# answer the sampler spells in word pieces is never cut mid-line (a cut
+# line would be read as if meant, by the parser and by a replay alike).
+# It binds only on a server that ignores the grammar.
+DEFAULT_MAX_TOKENS = 48
 # Lines the grammar lets a model write per turn (orders and gossip); the
 # market may allow more orders, but small models fill every line offered
 # and each costs about seven generated tokens.
@@ -240,6 +243,12 @@ class LLMPolicy:
             return self.talk
         return "phrases" if obs.news or obs.whispers else "none"
 
+    def _grammar_args(self, obs: Observation) -> dict[str, Any]:
+        talk = self.talk_mode(obs)
+        orders = max(1, self.lines - (talk != "none"))
+        lines = max(self.lines, orders + (talk != "none")) + self.thoughts
+        return {"lines": lines, "orders": orders, "talk": talk, "thoughts": self.thoughts}
+
     def grammar(self, obs: Observation) -> str:
         """This turn's grammar: `lines` lines, one of them kept for gossip when talk is on.
 
@@ -248,10 +257,7 @@ class LLMPolicy:
         rumours would stop travelling; an extra line on top would make
         every talkative turn three lines long.
         """
-        talk = self.talk_mode(obs)
-        orders = max(1, self.lines - (talk != "none"))
-        lines = max(self.lines, orders + (talk != "none")) + self.thoughts
-        return grammar_for(obs, lines, orders=orders, talk=talk, thoughts=self.thoughts)
+        return grammar_for(obs, **self._grammar_args(obs))
 
     def request(self, obs: Observation) -> CompletionRequest:
         """The exact request this policy sends for `obs` (also used by replay checks)."""
@@ -259,7 +265,7 @@ class LLMPolicy:
             system=system_prompt(obs, thoughts=self.thoughts),
             user=user_prompt(obs),
             grammar=self.grammar(obs),
-            max_tokens=self.max_tokens,
+            max_tokens=max(self.max_tokens, answer_chars(obs, **self._grammar_args(obs)) + 1),
             temperature=self.temperature,
             seed=call_seed(self.seed, obs.creature, obs.turn),
             slot=self.slot,
@@ -295,12 +301,4 @@ class LLMPolicy:
             latency_ms=completion.latency_ms,
         )
         text = completion.text
-        if completion.finish_reason == "length" and "\n" in text.strip():
-            # Out of tokens mid-line: the last line is a fragment ("say all:
-            # the vault is h"), not what the model meant. Drop it, say so.
-            kept, cut = text.rstrip().rsplit("\n", 1)
-            action = parse(kept, observation)
-            note = f"last line cut off at {self.max_tokens} tokens, dropped: {cut.strip()!r}"
-            reason = f"{action.reason}; {note}" if action.reason else note
-            return dataclasses.replace(action, reason=reason, call=call)
         return dataclasses.replace(parse(text, observation), call=call)
