@@ -117,7 +117,7 @@ def test_the_token_budget_is_raised_to_the_longest_answer_the_grammar_admits() -
     pol, backend = policy(lambda r: "hold", max_tokens=8)
     for obs in varied_observations():
         request = pol.request(obs)
-        bound = answer_chars(obs, **pol._grammar_args(obs))
+        bound = answer_chars(obs, **pol.grammar_args(obs))
         assert request.max_tokens == bound + 1 > 8
         # Two of the longest order lines this creature could write fit.
         assert bound >= 2 * len("sell 10 mushrooms at 18") + 1

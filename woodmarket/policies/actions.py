@@ -28,7 +28,10 @@ sale never exceeds the stores on hand; the price lies in the good's band
 ladders); gossip goes to `all` or another creature; texts are one line.
 
 `grammar_for` writes a llama.cpp GBNF grammar that admits only such
-answers, with a cap on lines and a choice of free or stock gossip.
+answers, with caps on lines and on order lines, and gossip that is free,
+limited to passing on what the creature heard (`phrases`), or absent;
+`answer_chars` bounds its longest answer, for a token budget that never
+cuts one short.
 `parse` is tolerant of what a grammar-less model writes (any case,
 singular or plural goods, `@` / `for` / `x` around numbers, the good
 before the quantity, bullets, bold, code fences, chatter around an order,

@@ -22,9 +22,9 @@ The grammar caps an answer at `lines` lines (two by default). In the
 default "auto" talk mode, in a turn with news or a whisper, one of them
 is kept for gossip, and then only for passing on what it heard: small
 models write whatever they are offered, and their free text is noise,
-but passing a rumour on is how a legend spreads. The sampling
-seed is derived from the policy's seed, the creature and the turn, so a
-run is reproducible given the same model.
+but passing a rumour on is how a legend spreads. The sampling seed is
+derived from the policy's seed, the creature and the turn, so a run is
+reproducible given the same model.
 """
 
 from __future__ import annotations
@@ -49,11 +49,12 @@ __all__ = [
 # Characters of talk (news, gossip, ...) per turn: about 10 tokens on the
 # bundled tokenizers, which keeps a typical turn near 60 new prompt tokens.
 TALK_CHARS = 40
-# A cap, not a cost (a typical answer is 16 to 30 tokens), and a floor:
-# each request raises it to the longest answer its grammar admits, so an
-# answer the sampler spells in word pieces is never cut mid-line (a cut
-# line would be read as if meant, by the parser and by a replay alike).
-# It binds only on a server that ignores the grammar.
+# Token budget per call, at least. Each request raises it to the longest
+# answer its grammar admits, so an answer the sampler spells in word
+# pieces is never cut mid-line (a cut line would be read as if meant, by
+# the parser and by a replay alike); it binds only on a server that
+# ignores the grammar. Generation stops at the end token: a typical answer
+# is 16 to 30 tokens.
 DEFAULT_MAX_TOKENS = 48
 # Lines the grammar lets a model write per turn (orders and gossip); the
 # market may allow more orders, but small models fill every line offered
@@ -100,12 +101,13 @@ def system_prompt(obs: Observation, *, thoughts: bool = False) -> str:
         role = f"You make {made}: sell {it}, never buy {it}."
     else:
         role = "You make nothing: buy low, sell high."
+    foods = ", ".join(obs.foods[:-1]) + f" or {obs.foods[-1]}" if len(obs.foods) > 1 else ""
     fuel = f"; everyone burns {obs.fuel} each turn" if obs.fuel else ""
     facts, reply = _example(obs)
     return (
         f"You are {obs.creature} the {obs.species}, {obs.role} of the wood. {obs.personality}\n"
         f"Creatures trade {_join(list(obs.goods))} for pebbles. "
-        f"A meal takes two different foods{fuel}.\n"
+        f"A meal takes two different foods{f' ({foods})' if foods else ''}{fuel}.\n"
         f"{role}\n"
         "Each turn you see what you have (goods with their prices), what you are short of, "
         "the other prices and any news.\n"
@@ -243,7 +245,8 @@ class LLMPolicy:
             return self.talk
         return "phrases" if obs.news or obs.whispers else "none"
 
-    def _grammar_args(self, obs: Observation) -> dict[str, Any]:
+    def grammar_args(self, obs: Observation) -> dict[str, Any]:
+        """This turn's arguments for `grammar_for` and `answer_chars`."""
         talk = self.talk_mode(obs)
         orders = max(1, self.lines - (talk != "none"))
         lines = max(self.lines, orders + (talk != "none")) + self.thoughts
@@ -257,7 +260,7 @@ class LLMPolicy:
         rumours would stop travelling; an extra line on top would make
         every talkative turn three lines long.
         """
-        return grammar_for(obs, **self._grammar_args(obs))
+        return grammar_for(obs, **self.grammar_args(obs))
 
     def request(self, obs: Observation) -> CompletionRequest:
         """The exact request this policy sends for `obs` (also used by replay checks)."""
@@ -265,7 +268,7 @@ class LLMPolicy:
             system=system_prompt(obs, thoughts=self.thoughts),
             user=user_prompt(obs),
             grammar=self.grammar(obs),
-            max_tokens=max(self.max_tokens, answer_chars(obs, **self._grammar_args(obs)) + 1),
+            max_tokens=max(self.max_tokens, answer_chars(obs, **self.grammar_args(obs)) + 1),
             temperature=self.temperature,
             seed=call_seed(self.seed, obs.creature, obs.turn),
             slot=self.slot,
