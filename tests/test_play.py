@@ -21,7 +21,8 @@ def _spawn(tmp_path, *extra):
     out = tmp_path / "played"
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "woodmarket.cli", "play", "--seed", "2", "--out", str(out), *extra],
+        ["-m", "woodmarket.cli", "play", "--seed", "2", "--out", str(out), *extra]
+        + ([] if "--cast" in extra else ["--cast", "standin"]),
         encoding="utf-8",
         timeout=30,
         dimensions=(50, WIDTH),
@@ -147,3 +148,18 @@ def test_the_board_shows_the_wood_and_the_scoreboard(tmp_path):
 def test_blank_lines_do_nothing(tmp_path, line):
     game, _, replies = _played(tmp_path, [line])
     assert replies == [""] and game.wood.turn == 0
+
+
+@pytest.mark.models
+def test_the_game_starts_on_the_bundled_council(tmp_path):
+    """The default game: real models decide, the player's first trade goes through."""
+    child, out = _spawn(tmp_path, "--cast", "council", "--turns", "2")
+    child.timeout = 300
+    assert "ok: short 8 honey" in _say(child, "f")
+    _say(child, "next")
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+    decisions = [r for r in read_trace(out) if r["kind"] == "decision"]
+    assert len(decisions) == 5
+    assert all(r["policy"] == "llm" and r["call"]["response"] for r in decisions)
+    assert replay(out).ok

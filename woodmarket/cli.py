@@ -199,7 +199,11 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--scenario", default="oona", help="bundled name (oona) or a TOML path")
     pl.add_argument("--seed", type=_seed, default=0, help="the wood's seed (default 0)")
     pl.add_argument("--turns", type=_positive, default=None, help="season length (scenario's)")
-    pl.add_argument("--cast", default="standin", help="who drives the creatures (default standin)")
+    pl.add_argument(
+        "--cast",
+        default="council",
+        help="who drives the creatures: council (default, the bundled models), standin, ...",
+    )
     pl.add_argument(
         "--mechanism",
         choices=("rumor", "glut", "settle"),
