@@ -137,3 +137,31 @@ def test_models_command_lists_and_verifies(capsys):
     # Every creature of the council appears under exactly one model.
     named = " ".join(rows)
     assert all(named.count(n) == 1 for n in NAMES)
+
+
+def test_a_recorded_run_is_a_cast(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["run", "--turns", "5", "--seed", "4", "--out", str(first)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cast",
+                f"replay:{first}",
+                "--turns",
+                "5",
+                "--seed",
+                "4",
+                "--out",
+                str(second),
+            ]
+        )
+        == 0
+    )
+
+    def state(folder):
+        return [r for r in read_trace(folder) if r["kind"] in ("fill", "price", "holdings")]
+
+    assert state(first) == state(second)
+    policies = {r["policy"] for r in read_trace(second) if r["kind"] == "decision"}
+    assert policies == {"replay"}
