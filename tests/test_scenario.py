@@ -51,6 +51,9 @@ def _broken(old: str, new: str) -> str:
         (_broken("pebbles = 40", "pebbles = true"), "creatures[0].pebbles", "whole number"),
         (_broken("spoil_pct = 25", "spoil_pct = 250"), "goods.berries.spoil_pct", "percentage"),
         ("[wood\nname=1", "(syntax)", "valid TOML"),
+        (_broken("max_orders = 4", "max_order = 4"), "market.max_order", "one of"),
+        (_broken("food = true", "fod = true"), "goods.acorns.fod", "one of"),
+        (_broken('species = "owl"', 'specie = "owl"'), "creatures[0].specie", "one of"),
     ],
 )
 def test_broken_scenarios_name_the_key(text, key, expected):

@@ -8,7 +8,8 @@ file, the key and what was expected; loading writes nothing anywhere.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,13 @@ class _Reader:
             raise self.fail(name, f"expected a whole number >= {minimum}, got {value}")
         return value
 
+    def only(self, allowed: Iterable[str]) -> None:
+        """A misspelt key is an error, not a silently ignored default."""
+        allowed = set(allowed)
+        for name in self.table:
+            if name not in allowed:
+                raise self.fail(name, f"one of {', '.join(sorted(allowed))}")
+
     def sub(self, name: str, required: bool = True) -> _Reader:
         table = self.get(name, dict, default=_MISSING if required else {})
         return _Reader(self.path, table, f"{self.key(name)}.")
@@ -152,7 +160,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
     top = _Reader(path, data)
+    top.only(("wood", "market", "goods", "living", "financier", "creatures"))
     wood = top.sub("wood")
+    wood.only(("name", "turns"))
     goods = _goods(top)
     names = tuple(g.name for g in goods)
     creatures = _creatures(top, names)
@@ -162,9 +172,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         turns=wood.get("turns", int, 15, minimum=1),
         goods=goods,
         creatures=creatures,
-        market=_market(top),
-        living=_living(top),
-        financier=_financier(top),
+        market=_rules(top, "market", MarketRules),
+        living=_rules(top, "living", LivingRules),
+        financier=_rules(top, "financier", FinancierSpec),
         text=text,
     )
 
@@ -176,6 +186,7 @@ def _goods(top: _Reader) -> tuple[GoodSpec, ...]:
     goods = []
     for name in table.table:
         g = table.sub(name)
+        g.only(("price", "food", "fuel", "spoil_pct", "keep"))
         spec = GoodSpec(
             name=name,
             price=g.get("price", int, minimum=1),
@@ -204,6 +215,7 @@ def _creatures(top: _Reader, goods: tuple[str, ...]) -> tuple[CreatureSpec, ...]
         if not isinstance(entry, dict):
             raise top.fail(f"creatures[{i}]", "a table")
         c = _Reader(top.path, entry, f"creatures[{i}].")
+        c.only(("name", "species", "role", "personality", "pebbles", "produces", "stores"))
         name = c.get("name", str)
         if not name.strip() or not name.isprintable() or len(name) > 24:
             raise c.fail("name", "a printable name of 1 to 24 characters")
@@ -236,30 +248,19 @@ def _amounts(c: _Reader, key: str, goods: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _market(top: _Reader) -> MarketRules:
-    m = top.sub("market", required=False)
-    return MarketRules(
-        max_orders=m.get("max_orders", int, 4, minimum=1),
-        max_qty=m.get("max_qty", int, 10, minimum=1),
-        band=m.get("band", int, 3, minimum=2),
-    )
+# Whole-number rules tables: each field's least allowed value (defaults come from the dataclass).
+_MINIMUMS: dict[type, dict[str, int]] = {
+    MarketRules: {"max_orders": 1, "max_qty": 1, "band": 2},
+    LivingRules: {"meals": 0, "burn": 0, "winter_start": 1, "winter_every": 1, "mood_start": 1},
+    FinancierSpec: {"pebbles": 0, "objective_pebbles": 0, "objective_turn": 1},
+}
 
 
-def _living(top: _Reader) -> LivingRules:
-    v = top.sub("living", required=False)
-    return LivingRules(
-        meals=v.get("meals", int, 1, minimum=0),
-        burn=v.get("burn", int, 1, minimum=0),
-        winter_start=v.get("winter_start", int, 6, minimum=1),
-        winter_every=v.get("winter_every", int, 3, minimum=1),
-        mood_start=v.get("mood_start", int, 70, minimum=1),
-    )
-
-
-def _financier(top: _Reader) -> FinancierSpec:
-    f = top.sub("financier", required=False)
-    return FinancierSpec(
-        pebbles=f.get("pebbles", int, 100, minimum=0),
-        objective_pebbles=f.get("objective_pebbles", int, 140, minimum=0),
-        objective_turn=f.get("objective_turn", int, 12, minimum=1),
+def _rules(top: _Reader, name: str, cls: Any) -> Any:
+    """An optional table of whole-number rules, each defaulting to the dataclass's value."""
+    r = top.sub(name, required=False)
+    minimums = _MINIMUMS[cls]
+    r.only(minimums)
+    return cls(
+        **{f.name: r.get(f.name, int, f.default, minimum=minimums[f.name]) for f in fields(cls)}
     )
