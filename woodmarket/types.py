@@ -211,6 +211,8 @@ class CompletionRequest:
     seed: int = 0
     slot: int | None = None
     stop: tuple[str, ...] = ()
+    # (text piece, bias) pairs added to the logits of the piece's tokens.
+    logit_bias: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,13 @@ def test_slot_zero_is_still_sent() -> None:
     )
 
 
+def test_logit_bias_is_sent_by_text_only_with_llama_cpp_fields() -> None:
+    request = CompletionRequest(system="s", user="u", logit_bias=((" ", -10.0), ("b", -2.5)))
+    assert chat_body(request)["logit_bias"] == [[" ", -10.0], ["b", -2.5]]
+    assert "logit_bias" not in chat_body(request, slot_field=False)
+    assert "logit_bias" not in chat_body(CompletionRequest(system="s", user="u"))
+
+
 def test_cached_tokens_from_openai_usage_details() -> None:
     c = parse(
         {

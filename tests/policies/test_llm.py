@@ -18,7 +18,7 @@ from wood_obs import CAST, PRICES, grammar_regex, make_obs, order_ok, varied_obs
 
 from woodmarket.backends.fake import FunctionBackend
 from woodmarket.errors import BackendError
-from woodmarket.policies.actions import answer_chars, grammar_for
+from woodmarket.policies.actions import WORD_PIECE_BIAS, WORD_PIECES, answer_chars, grammar_for
 from woodmarket.policies.llm import (
     DEFAULT_LINES,
     LLMPolicy,
@@ -84,6 +84,16 @@ def test_the_request_carries_grammar_slot_limits_and_a_derived_seed() -> None:
     assert request.grammar == pol.grammar(obs)
     assert request.seed == call_seed(11, "Pip", obs.turn)
     assert request == pol.request(obs)
+
+
+def test_whole_word_bias_only_for_models_that_spell_in_pieces() -> None:
+    obs = make_obs("Pip")
+    assert policy(lambda r: "hold")[0].request(obs).logit_bias == ()
+    speller = LLMPolicy(FunctionBackend(lambda r: "hold"), "smollm2", "fake")
+    bias = speller.request(obs).logit_bias
+    assert bias == tuple((p, WORD_PIECE_BIAS) for p in WORD_PIECES) and bias
+    assert policy(lambda r: "hold", whole_words=True)[0].request(obs).logit_bias == bias
+    assert speller.request(obs).grammar == policy(lambda r: "hold")[0].request(obs).grammar
 
 
 def test_seeds_are_stable_and_differ_by_creature_and_turn() -> None:

@@ -43,6 +43,10 @@ def chat_body(
         body["grammar"] = request.grammar
     if cache_prompt is not None:
         body["cache_prompt"] = cache_prompt
+    if slot_field and request.logit_bias:
+        # llama.cpp extension: biases keyed by text (the server tokenizes
+        # them), which a server that wants token ids would refuse.
+        body["logit_bias"] = [[piece, bias] for piece, bias in request.logit_bias]
     if slot_field and request.slot is not None:
         # llama.cpp extension: pin the request to one slot so that slot's
         # KV cache still holds this creature's static prefix from last turn.

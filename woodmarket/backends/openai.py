@@ -47,8 +47,9 @@ def chat_url(base_url: str) -> str:
 class OpenAIBackend:
     """Chat completions from an OpenAI-compatible server.
 
-    `slot_field` sends llama.cpp's `id_slot` (turn it off for servers that
-    reject unknown fields); `cache_prompt=None` leaves that field out too.
+    `slot_field` sends llama.cpp's `id_slot` and text-keyed `logit_bias`
+    (turn it off for servers that reject unknown fields or want token ids);
+    `cache_prompt=None` leaves that field out too.
     """
 
     backend_name = "openai"

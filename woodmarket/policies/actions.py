@@ -55,6 +55,8 @@ __all__ = [
     "GRAMMAR_TEXT_CHARS",
     "PHRASE_CHARS",
     "TALK_MODES",
+    "WORD_PIECES",
+    "WORD_PIECE_BIAS",
     "answer_chars",
     "grammar_for",
     "int_range",
@@ -71,6 +73,14 @@ GRAMMAR_TEXT_CHARS = 48
 # Words passed on in "phrases" mode are cut shorter still: a rumour's gist
 # fits in a few words, and a long line is where a model runs out of tokens.
 PHRASE_CHARS = 40
+# Word pieces a grammar admits where a whole word is meant. Under a grammar
+# SmolLM2 often writes "b" "uy" for "buy", or " " "hon" "ey" for " honey"
+# (the bare space scores high after a number), each piece a generation
+# step. A bias against them, not a ban, makes it take the whole-word token;
+# where the grammar allows nothing else (" " before a digit) they are still
+# written, so what an answer may say is unchanged.
+WORD_PIECES = (" ", "b", "bu", "s", "se", "sel")
+WORD_PIECE_BIAS = -10.0
 # Tracking which goods already have an order costs one grammar rule per
 # subset of goods; beyond this many subsets fall back to a plain repeat
 # and let the parser drop a second order for a good.
