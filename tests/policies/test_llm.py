@@ -192,8 +192,10 @@ def test_user_prompt_has_the_turns_facts_and_the_exact_shortages() -> None:
     text = user_prompt(obs)
     assert obs.short_of == {"berries": 1, "mushrooms": 2}
     assert text.splitlines() == [
-        "40 pebbles, 2 acorns at 4, 12 honey at 8 down, 3 firewood at 6 up",
+        "40 pebbles",
         "Short 1 berries at 5, 2 mushrooms at 6",
+        "Spare 10 honey at 8 down, 1 firewood at 6 up",
+        "Also acorns at 4",
         "A rumor says Oona's vault is empty",
     ]
 
@@ -205,12 +207,16 @@ def test_user_prompt_every_number_comes_from_the_observation() -> None:
             {obs.pebbles}
             | set(obs.stores.values())
             | set(obs.short_of.values())
+            | {n - obs.wants.get(g, 0) for g, n in obs.stores.items()}
             | set(obs.prices.values())
         )
         numbers = {int(n) for n in re.findall(r"\d+", text)}
         assert numbers <= allowed, (text, numbers - allowed)
         for good, n in obs.short_of.items():
             assert f"{n} {good} at {obs.prices[good]}" in text
+        for good, n in obs.stores.items():
+            if good not in obs.short_of and n > obs.wants.get(good, 0):
+                assert f"{n - obs.wants[good]} {good} at {obs.prices[good]}" in text
 
 
 def test_prompts_carry_no_private_tokens() -> None:

@@ -12,11 +12,12 @@ small models can use:
   makes (and so never buys). Byte-identical turn after turn, so the slot
   keeps it cached and each turn pays only for the `user` part.
 - `user` is the turn's facts, terse, in the worked example's layout:
-  pebbles and stores, the exact goods it is short of, prices with a
-  one-word trend, then the freshest talk (whispers, news, gossip heard,
-  headlines, feelings) cut to a small character budget. About 50 tokens
-  on the bundled tokenizers, about 60 with talk: the only prompt tokens
-  a turn pays for when the slot's cache holds the system part.
+  pebbles, the exact goods it is short of, the goods it can spare (a
+  count it can copy into a sale), the other prices, each with a one-word
+  trend, then the freshest talk (whispers, news, gossip heard, headlines,
+  feelings) cut to a small character budget. About 45 tokens on the
+  bundled tokenizers, about 55 with talk: the only prompt tokens a turn
+  pays for when the slot's cache holds the system part.
 
 The grammar caps an answer at `lines` lines (two by default). In the
 default "auto" talk mode, in a turn with news or a whisper, one of them
@@ -98,8 +99,9 @@ def _example(obs: Observation) -> tuple[str, str]:
     # Made-up prices of the same shape as real ones: 4, 5, 6, ...
     price = {g: 4 + i for i, g in enumerate(obs.goods)}
     facts = (
-        f"30 pebbles, 9 {spare} at {price[spare]}\n"
+        f"30 pebbles\n"
         f"Short 2 {wanted} at {price[wanted]}\n"
+        f"Spare 3 {spare} at {price[spare]}\n"
         f"Also {', '.join(f'{g} at {price[g]}' for g in obs.goods if g not in (spare, wanted))}"
     )
     reply = f"buy 2 {wanted} at {price[wanted]}\nsell 3 {spare} at {price[spare]}"
@@ -126,8 +128,8 @@ def system_prompt(obs: Observation, *, thoughts: bool = False) -> str:
         f"Creatures trade {_join(list(obs.goods))} for pebbles. "
         f"A meal takes two different foods{f' ({foods})' if foods else ''}{fuel}.\n"
         f"{role}\n"
-        "Each turn you see what you have (goods with their prices), what you are short of, "
-        "the other prices and any news.\n"
+        "Each turn you see your pebbles, what you are short of, what you can spare "
+        "(beyond two turns of use), the other prices and any news.\n"
         "Buy what you are short of and sell what you can spare, near the price.\n"
         "Reply with one order per line and nothing else, or hold to trade nothing.\n"
         "After your orders you may pass on news in one line starting say all: "
@@ -184,17 +186,24 @@ def user_prompt(obs: Observation) -> str:
     """This turn's facts, short and last (only this part is new to the cache).
 
     Each good appears once with its price, in the shape of an order line
-    ("2 mushrooms at 6" -> "buy 2 mushrooms at 6"): goods on hand, goods
-    short of, then any other good's price.
+    ("2 mushrooms at 6" -> "buy 2 mushrooms at 6"): goods short of, goods
+    to spare (stores beyond what the creature wants on hand), then any
+    other good's price. A producer sees its surplus as a count it can copy
+    into a sale; shown only as stores, small models kept it.
     """
     short = {g: n for g in obs.goods if (n := obs.short_of.get(g, 0)) > 0}
-    have = {g: n for g in obs.goods if (n := obs.stores.get(g, 0)) > 0 and g not in short}
-    rest = [g for g in obs.goods if g not in short and g not in have and g in obs.prices]
+    spare = {
+        g: n
+        for g in obs.goods
+        if g not in short and (n := obs.stores.get(g, 0) - obs.wants.get(g, 0)) > 0
+    }
+    rest = [g for g in obs.goods if g not in short and g not in spare and g in obs.prices]
     # No full stops: the line breaks already separate, and each costs a token.
-    held = [_priced(obs, g, n) for g, n in have.items()]
-    lines = [", ".join([f"{obs.pebbles} pebbles", *held])]
+    lines = [f"{obs.pebbles} pebbles"]
     if short:
         lines.append("Short " + ", ".join(_priced(obs, g, n) for g, n in short.items()))
+    if spare:
+        lines.append("Spare " + ", ".join(_priced(obs, g, n) for g, n in spare.items()))
     if rest:
         lines.append("Also " + ", ".join(f"{g} at {obs.prices[g]}{_trend(obs, g)}" for g in rest))
     talk = _talk(obs)
