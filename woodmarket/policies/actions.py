@@ -292,7 +292,6 @@ def answer_chars(
         default=0,
     )
     n_orders = min(key.orders, len(key.goods), key.cap)
-    body = max(len("hold"), n_orders * (order_line + 1) - 1)
     extras = []
     if key.talk != "none":
         text = GRAMMAR_TEXT_CHARS if key.talk == "free" else max(map(len, key.talk), default=0)
@@ -300,8 +299,14 @@ def answer_chars(
         extras.append(len(f"\nsay {'x' * name}: ") + text)
     if key.thoughts:
         extras.append(len("\nthink: ") + GRAMMAR_TEXT_CHARS)
-    room = max(0, key.cap - max(1, n_orders))
-    return body + sum(sorted(extras, reverse=True)[:room])
+    extras.sort(reverse=True)
+    # Fewer orders leave room for more extras, which may be longer: try
+    # every count, "hold" (0) included.
+    return max(
+        (k * (order_line + 1) - 1 if k else len("hold"))
+        + sum(extras[: max(0, key.cap - max(1, k))])
+        for k in range(n_orders + 1)
+    )
 
 
 @lru_cache(maxsize=512)

@@ -14,10 +14,12 @@ small models can use:
 - `user` is the turn's facts, terse, in the worked example's layout:
   pebbles, the exact goods it is short of, the goods it can spare (a
   count it can copy into a sale), the other prices, each with a one-word
-  trend, then the freshest talk (whispers, news, gossip heard, headlines,
-  feelings) cut to a small character budget. About 45 tokens on the
-  bundled tokenizers, about 55 with talk: the only prompt tokens a turn
-  pays for when the slot's cache holds the system part.
+  trend, then the freshest talk (whispers, news, gossip heard, feelings)
+  cut to a small character budget. About 35 tokens on the bundled
+  tokenizers, about 45 with talk: the only prompt tokens a turn pays for
+  when the slot's cache holds the system part. The market's headline is
+  left out: it retells price moves the trends already show, and cost
+  about 10 tokens every turn.
 
 The grammar caps an answer at `lines` lines (two by default). In the
 default "auto" talk mode, in a turn with news or a whisper, one of them
@@ -153,13 +155,13 @@ def _talk(obs: Observation, budget: int = TALK_CHARS) -> str:
     """The freshest talk first, one item a line, cut to `budget` characters.
 
     Whispers (to this creature alone) come first, then news, gossip heard
-    ("Pip: honey is scarce" already names its speaker), headlines and
-    feelings. Labels only where the line would be ambiguous without one.
+    ("Pip: honey is scarce" already names its speaker) and feelings; not
+    headlines (see the module docstring). Labels only where the line would
+    be ambiguous without one.
     """
     items = [f"Whisper: {w}" for w in reversed(obs.whispers)]
     items += list(reversed(obs.news))
     items += list(reversed(obs.heard))
-    items += list(reversed(obs.headlines))
     if obs.feelings and obs.feelings != "no strong feelings":
         items.append(f"Feelings: {obs.feelings}")
     out: list[str] = []
