@@ -74,12 +74,14 @@ GRAMMAR_TEXT_CHARS = 48
 # fits in a few words, and a long line is where a model runs out of tokens.
 PHRASE_CHARS = 40
 # Word pieces a grammar admits where a whole word is meant. Under a grammar
-# SmolLM2 often writes "b" "uy" for "buy", or " " "hon" "ey" for " honey"
-# (the bare space scores high after a number), each piece a generation
-# step. A bias against them, not a ban, makes it take the whole-word token;
-# where the grammar allows nothing else (" " before a digit) they are still
-# written, so what an answer may say is unchanged.
-WORD_PIECES = (" ", "b", "bu", "s", "se", "sel")
+# SmolLM2 often starts a line "b" "uy" or "se" "ll" rather than "buy" or
+# "sell", each piece a generation step. A bias against them, not a ban,
+# makes it take the whole-word token; where the grammar allows nothing
+# else they are still written, so what an answer may say is unchanged.
+# (A bias against the bare " " it also writes before a good, " " "hon"
+# "ey", saved another half token but changed which goods it chose, and
+# fewer orders met.)
+WORD_PIECES = ("b", "bu", "s", "se", "sel")
 WORD_PIECE_BIAS = -10.0
 # Tracking which goods already have an order costs one grammar rule per
 # subset of goods; beyond this many subsets fall back to a plain repeat
