@@ -42,10 +42,13 @@ class Memory:
     heard: dict[str, list[str]] = field(default_factory=dict)
     whispers_pending: dict[str, list[str]] = field(default_factory=dict)
     whispers: dict[str, list[str]] = field(default_factory=dict)
+    # Summaries are read every turn and change only when a feeling does.
+    _summaries: dict[str, str] = field(default_factory=dict, repr=False)
 
     def feel(self, holder: str, about: str, delta: int) -> None:
         if holder == about or delta == 0:
             return
+        self._summaries.pop(holder, None)
         row = self.sentiment.setdefault(holder, {})
         row[about] = max(-LIMIT, min(LIMIT, row.get(about, 0) + delta))
 
@@ -54,6 +57,14 @@ class Memory:
 
     def summary(self, holder: str, top: int = 3) -> str:
         """One line, strongest feelings first; ties by name for determinism."""
+        if top != 3:
+            return self._summarise(holder, top)
+        found = self._summaries.get(holder)
+        if found is None:
+            found = self._summaries[holder] = self._summarise(holder, top)
+        return found
+
+    def _summarise(self, holder: str, top: int) -> str:
         row = self.sentiment.get(holder)
         if not row:
             return "no strong feelings"
