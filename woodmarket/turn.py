@@ -42,7 +42,11 @@ class TurnState:
     public: list[str] = field(default_factory=list)
 
     def emit(self, kind: str, **fields: Any) -> None:
-        self.records.append({"turn": self.turn, "kind": kind, **fields})
+        # The keyword dict is fresh for every call: adopt it rather than copy it
+        # (a turn emits dozens of records; key order is irrelevant, traces sort keys).
+        fields["turn"] = self.turn
+        fields["kind"] = kind
+        self.records.append(fields)
 
     @property
     def fills(self) -> list:
@@ -195,7 +199,16 @@ def clear(wood: Wood, t: TurnState) -> None:
     rejected = {id(r.order): r.reason for r in t.rejected}
     for o in orders:
         reason = rejected.get(id(o), "")
-        t.emit("order", **o.to_dict(), status="rejected" if reason else "accepted", reason=reason)
+        t.emit(
+            "order",
+            creature=o.creature,
+            side=o.side,
+            good=o.good,
+            qty=o.qty,
+            price=o.price,
+            status="rejected" if reason else "accepted",
+            reason=reason,
+        )
     by_good: dict[str, list[Order]] = {g: [] for g in wood.goods}
     for o in t.accepted:
         by_good[o.good].append(o)
@@ -207,7 +220,7 @@ def clear(wood: Wood, t: TurnState) -> None:
         for f in result.fills:
             ledger.pay(f.buyer, f.seller, f.price * f.qty)
             ledger.move(f.seller, f.buyer, g, f.qty)
-            t.emit("fill", **f.to_dict())
+            t.emit("fill", good=g, price=f.price, qty=f.qty, buyer=f.buyer, seller=f.seller)
             # A trade against a creature sours it on its counterparty.
             memory.feel(f.buyer, f.seller, -3 if f.price > last else 1)
             memory.feel(f.seller, f.buyer, -3 if f.price < last else 1)
