@@ -14,15 +14,15 @@ the market and living).
 Measured on a quiet 2-core machine (`--turns 6`, seed 1):
 
                cast  median s   p90 s   dec/s  new tok  cached  gen tok   valid  llama.cpp
-     single:smollm2      1.45    1.45     3.5       46     246     16.1    100%       100%
-      single:gemma3      1.85    2.03     2.6       44     237     16.7    100%       100%
-            council      1.56    1.63     3.2       45     242     16.3    100%       100%
+     single:smollm2      1.36    1.44     3.7       41     239     14.6    100%       100%
+      single:gemma3      1.87    2.19     2.5       41     229     14.6    100%       100%
+            council      1.44    1.51     3.4       41     236     14.8    100%       100%
 
 Where a warm council turn goes (llama.cpp's own `timings`): both servers
 run at once on the two cores, so the turn ends when SmolLM2's three slots
 are done. Their prompts take most of it (about 7 ms a new token while
 Gemma also runs: its Q4_1 weights have no repacked CPU kernels, Gemma's
-Q4_K_M do), then about 16 generation steps of some 35 ms; Gemma's two
+Q4_K_M do), then about 15 generation steps of some 35 ms; Gemma's two
 slots spend about 0.3 s on prompts and 0.9 s generating (its 262k-token
 vocabulary makes each step dear). Total CPU work is the limit: splitting
 threads between the servers, polling, flash attention, a unified KV cache

@@ -76,11 +76,11 @@ def test_int_range_refuses_an_empty_range() -> None:
 
 def test_grammar_offers_only_valid_orders_for_this_creature() -> None:
     g = grammar_for(OONA)
-    assert '"buy " q10 " honey at "' not in g  # never buy what it makes
-    assert '"sell " q10 " honey at "' in g
-    assert '"sell " q2 " acorns at "' in g  # a sale is capped by the stores on hand
-    assert '"sell " q1 " berries at "' in g
-    mushrooms = next(line for line in g.splitlines() if '" mushrooms at "' in line)
+    assert '"buy " q10 " honey "' not in g  # never buy what it makes
+    assert '"sell " q10 " honey "' in g
+    assert '"sell " q2 " acorns "' in g  # a sale is capped by the stores on hand
+    assert '"sell " q1 " berries "' in g
+    mushrooms = next(line for line in g.splitlines() if '" mushrooms "' in line)
     assert '"buy "' in mushrooms and '"sell "' not in mushrooms  # none held, none to sell
     assert 'say ::= "say " ("all" | "Mossback" | "Birch" | "Pip" | "Rusk") ": "' in g
     assert '"Oona"' not in g  # no gossip to oneself
@@ -99,25 +99,26 @@ def test_grammar_is_deterministic_and_depends_only_on_what_matters() -> None:
 
 def test_grammar_lines_cap_counts_every_line() -> None:
     rx = re.compile(grammar_regex(grammar_for(OONA, 2)))
-    assert rx.fullmatch("buy 1 berries at 5\nsell 3 honey at 10")
-    assert rx.fullmatch("buy 1 berries at 5\nsay all: honey is scarce")
+    assert rx.fullmatch("buy 1 berries 5\nsell 3 honey 10")
+    assert rx.fullmatch("buy 1 berries 5\nsay all: honey is scarce")
     assert rx.fullmatch("hold\nsay Pip: honey is scarce")
-    assert not rx.fullmatch("buy 1 berries at 5\nsell 3 honey at 10\nsay all: hi")
-    assert not rx.fullmatch("buy 1 berries at 5\nbuy 1 berries at 5")  # one order per good
-    assert not rx.fullmatch("buy 2 honey at 10")
-    assert not rx.fullmatch("buy 11 berries at 5")
-    assert not rx.fullmatch("buy 1 berries at 16")
-    assert not rx.fullmatch("sell 2 berries at 5")  # holds one
+    assert not rx.fullmatch("buy 1 berries 5\nsell 3 honey 10\nsay all: hi")
+    assert not rx.fullmatch("buy 1 berries 5\nbuy 1 berries 5")  # one order per good
+    assert not rx.fullmatch("buy 2 honey 10")
+    assert not rx.fullmatch("buy 11 berries 5")
+    assert not rx.fullmatch("buy 1 berries 16")
+    assert not rx.fullmatch("sell 2 berries 5")  # holds one
+    assert not rx.fullmatch("buy 1 berries at 5")  # read, never written
     assert not rx.fullmatch("say all: hi\nhold")  # orders first
 
 
 def test_answer_chars_bounds_the_longest_answer() -> None:
     # Oona, two lines, no talk: two of the longest order lines.
-    longest = "sell 10 mushrooms at 18\nsell 10 mushrooms at 18"
+    longest = "sell 10 mushrooms 18\nsell 10 mushrooms 18"
     assert answer_chars(OONA, 2, talk="none", thoughts=False) == len(longest)
-    assert answer_chars(OONA, 1, talk="none", thoughts=False) == len("sell 10 mushrooms at 18")
+    assert answer_chars(OONA, 1, talk="none", thoughts=False) == len("sell 10 mushrooms 18")
     with_talk = answer_chars(OONA, 2, orders=1, talk="free", thoughts=False)
-    assert with_talk == len("sell 10 mushrooms at 18\nsay Mossback: ") + GRAMMAR_TEXT_CHARS
+    assert with_talk == len("sell 10 mushrooms 18\nsay Mossback: ") + GRAMMAR_TEXT_CHARS
 
 
 def test_grammar_talk_modes() -> None:
@@ -146,7 +147,7 @@ def test_grammar_talk_modes() -> None:
 def test_grammar_with_nothing_to_trade_is_hold_only() -> None:
     obs = make_obs("Rusk", stores={}, bands={})
     rx = re.compile(grammar_regex(grammar_for(obs, talk="none", thoughts=False)))
-    assert rx.fullmatch("hold") and not rx.fullmatch("buy 1 acorns at 4")
+    assert rx.fullmatch("hold") and not rx.fullmatch("buy 1 acorns 4")
 
 
 def test_grammar_rules_are_one_per_line_root_first() -> None:
@@ -422,7 +423,7 @@ def test_render_is_the_documented_syntax() -> None:
         thought="winter is near",
     )
     assert render(action) == (
-        "buy 2 berries at 5\nsell 3 honey at 10\nsay Pip: honey is scarce\nthink: winter is near"
+        "buy 2 berries 5\nsell 3 honey 10\nsay Pip: honey is scarce\nthink: winter is near"
     )
     assert render(Action()) == "hold"
     assert render(Action.hold("backend: down")) == "hold"

@@ -130,7 +130,7 @@ def test_the_token_budget_is_raised_to_the_longest_answer_the_grammar_admits() -
         bound = answer_chars(obs, **pol.grammar_args(obs))
         assert request.max_tokens == bound + 1 > 8
         # Two of the longest order lines this creature could write fit.
-        assert bound >= 2 * len("sell 10 mushrooms at 18") + 1
+        assert bound >= 2 * len("sell 10 mushrooms 18") + 1
     wide = LLMPolicy(backend, "m", "fake", max_tokens=500)
     assert wide.request(make_obs("Oona")).max_tokens == 500
 
@@ -179,7 +179,7 @@ def test_system_prompt_names_persona_what_it_makes_and_one_worked_example() -> N
     assert "You are Pip the hedgehog, forager of the wood." in text
     assert "You make berries and mushrooms: sell them, never buy them." in text
     example = text.split("Example reply:\n", 1)[1]
-    assert example == "buy 2 acorns at 4\nsell 3 berries at 5"  # its own goods
+    assert example == "buy 2 acorns 4\nsell 3 berries 5"  # its own goods
     assert "You make nothing" in system_prompt(make_obs("Rusk"))
 
 
@@ -193,9 +193,9 @@ def test_user_prompt_has_the_turns_facts_and_the_exact_shortages() -> None:
     assert obs.short_of == {"berries": 1, "mushrooms": 2}
     assert text.splitlines() == [
         "40 pebbles",
-        "Short 1 berries at 5, 2 mushrooms at 6",
-        "Spare 10 honey at 8 down, 1 firewood at 6 up",
-        "Also acorns at 4",
+        "Short 1 berries 5, 2 mushrooms 6",
+        "Spare 10 honey 8 down, 1 firewood 6 up",
+        "Also acorns 4",
         "A rumor says Oona's vault is empty",
     ]
 
@@ -213,10 +213,10 @@ def test_user_prompt_every_number_comes_from_the_observation() -> None:
         numbers = {int(n) for n in re.findall(r"\d+", text)}
         assert numbers <= allowed, (text, numbers - allowed)
         for good, n in obs.short_of.items():
-            assert f"{n} {good} at {obs.prices[good]}" in text
+            assert f"{n} {good} {obs.prices[good]}" in text
         for good, n in obs.stores.items():
             if good not in obs.short_of and n > obs.wants.get(good, 0):
-                assert f"{n - obs.wants[good]} {good} at {obs.prices[good]}" in text
+                assert f"{n - obs.wants[good]} {good} {obs.prices[good]}" in text
 
 
 def test_prompts_carry_no_private_tokens() -> None:
@@ -250,10 +250,10 @@ def test_gossip_is_offered_only_with_news_and_only_to_pass_it_on() -> None:
     assert loud.gossip == Gossip("all", "A drought withers the berry bushes.")
     # One of the two lines is kept for gossip: never a second order instead.
     rx = re.compile(grammar_regex(grammar))
-    assert rx.fullmatch("buy 1 berries at 5\nsay all: A drought withers the berry bushes.")
+    assert rx.fullmatch("buy 1 berries 5\nsay all: A drought withers the berry bushes.")
     assert rx.fullmatch("hold\nsay Pip: A drought withers the berry bushes.")
-    assert not rx.fullmatch("buy 1 berries at 5\nbuy 1 honey at 10")
-    assert not rx.fullmatch("buy 1 berries at 5\nsay all: honey will fall")
+    assert not rx.fullmatch("buy 1 berries 5\nbuy 1 honey 10")
+    assert not rx.fullmatch("buy 1 berries 5\nsay all: honey will fall")
 
 
 # --------------------------------------------------------------------------

@@ -6,8 +6,8 @@ no state of the wood.
 
 The syntax, one instruction per line (the canonical form `render` writes)::
 
-    buy 2 berries at 5        an order: side, quantity, good, "at", limit price
-    sell 3 honey at 10        (whole numbers; at most `max_orders` order lines)
+    buy 2 berries 5           an order: side, quantity, good, limit price
+    sell 3 honey 10           (whole numbers; at most `max_orders` order lines)
     hold                      no orders this turn (instead of order lines)
     say all: honey is scarce  optional gossip, to `all` or one creature by name
     think: winter is near     optional short thought
@@ -15,11 +15,13 @@ The syntax, one instruction per line (the canonical form `render` writes)::
 Order lines (or `hold`) come first, then at most one `say` and one `think`.
 Quantity before the good reads as English ("buy 2 berries"), which is the
 order small models drift to anyway; and every word follows a space, so it
-can be one token (" berries") rather than a space plus word pieces. With
-the bundled tokenizers (every digit its own token) an order line is 7
-tokens and a two-order answer 16, when the sampler keeps to whole words
-(Gemma 3 nearly always does; SmolLM2 under a grammar sometimes spells
-"b", "u", "y" and doubles that).
+can be one token (" berries") rather than a space plus word pieces. No
+"at" before the price: it cost a token a line, and the models copy a
+bare price from their facts ("Short 2 berries 5") as readily. With the
+bundled tokenizers (every digit its own token) an order line is 6 tokens
+and a two-order answer 14, when the sampler keeps to whole words (Gemma 3
+nearly always does; SmolLM2 under a grammar sometimes spells "b", "u",
+"y" and doubles that).
 
 Validity, shared by the grammar and the parser: the good is real; a
 creature never buys what it produces; the quantity is 1..`max_qty` and a
@@ -33,7 +35,7 @@ limited to passing on what the creature heard (`phrases`), or absent;
 `answer_chars` bounds its longest answer, for a token budget that never
 cuts one short.
 `parse` is tolerant of what a grammar-less model writes (any case,
-singular or plural goods, `@` / `for` / `x` around numbers, the good
+singular or plural goods, `at` / `@` / `for` / `x` around numbers, the good
 before the quantity, bullets, bold, code fences, chatter around an order,
 several orders on one line) but clamps nothing: an invalid order is
 dropped and the reason recorded as "line N: ...". If no valid order
@@ -265,7 +267,7 @@ def grammar_for(
 
     `lines` caps the answer's lines (orders, `say`, `think` together; `hold`
     counts as one) below what the market allows: each line costs about
-    seven generated tokens and small models fill whatever room they are
+    six generated tokens and small models fill whatever room they are
     given. `orders` caps the order lines alone (so a line can be kept for
     gossip). `talk` is "free" (any short line), "phrases" (stock lines and
     what the creature heard, see `phrases`) or "none"; `thoughts` offers a
@@ -290,7 +292,7 @@ def answer_chars(
     """
     key = _grammar_key(obs, lines, orders, talk, thoughts)
     order_line = max(
-        (len(f"sell {key.max_qty} {good} at {hi}") for good, _, _, (_, hi) in key.goods),
+        (len(f"sell {key.max_qty} {good} {hi}") for good, _, _, (_, hi) in key.goods),
         default=0,
     )
     n_orders = min(key.orders, len(key.goods), key.cap)
@@ -320,10 +322,10 @@ def _grammar(key: _Key) -> str:
     for i, (good, buy, sell_cap, (lo, hi)) in enumerate(goods):
         alts = []
         if buy:
-            alts.append(f'"buy " q{max_qty} " {good} at " p{i}')
+            alts.append(f'"buy " q{max_qty} " {good} " p{i}')
             qty_caps.add(max_qty)
         if sell_cap >= 1:
-            alts.append(f'"sell " q{sell_cap} " {good} at " p{i}')
+            alts.append(f'"sell " q{sell_cap} " {good} " p{i}')
             qty_caps.add(sell_cap)
         if alts:
             rules.append(f"o{i} ::= " + " | ".join(alts))
@@ -424,7 +426,7 @@ def _choose(n: int, k: int) -> int:
 
 def render(action: Action) -> str:
     """The canonical text of an action; `parse(render(a), obs) == a` for valid ones."""
-    lines = [f"{o.side} {o.qty} {o.good} at {o.price}" for o in action.orders] or ["hold"]
+    lines = [f"{o.side} {o.qty} {o.good} {o.price}" for o in action.orders] or ["hold"]
     if action.gossip is not None:
         lines.append(f"say {action.gossip.to}: {action.gossip.text}")
     if action.thought:

@@ -15,8 +15,8 @@ small models can use:
   pebbles, the exact goods it is short of, the goods it can spare (a
   count it can copy into a sale), the other prices, each with a one-word
   trend, then the freshest talk (whispers, news, gossip heard, feelings)
-  cut to a small character budget. About 35 tokens on the bundled
-  tokenizers, about 45 with talk: the only prompt tokens a turn pays for
+  cut to a small character budget. About 30 tokens on the bundled
+  tokenizers, about 40 with talk: the only prompt tokens a turn pays for
   when the slot's cache holds the system part. The market's headline is
   left out: it retells price moves the trends already show, and cost
   about 10 tokens every turn.
@@ -71,7 +71,7 @@ TALK_CHARS = 40
 DEFAULT_MAX_TOKENS = 48
 # Lines the grammar lets a model write per turn (orders and gossip); the
 # market may allow more orders, but small models fill every line offered
-# and each costs about seven generated tokens.
+# and each costs about six generated tokens.
 DEFAULT_LINES = 2
 # Models that under a grammar spell words in pieces ("b" "uy") unless
 # biased toward whole-word tokens (see `WORD_PIECES`): two to four more
@@ -102,11 +102,11 @@ def _example(obs: Observation) -> tuple[str, str]:
     price = {g: 4 + i for i, g in enumerate(obs.goods)}
     facts = (
         f"30 pebbles\n"
-        f"Short 2 {wanted} at {price[wanted]}\n"
-        f"Spare 3 {spare} at {price[spare]}\n"
-        f"Also {', '.join(f'{g} at {price[g]}' for g in obs.goods if g not in (spare, wanted))}"
+        f"Short 2 {wanted} {price[wanted]}\n"
+        f"Spare 3 {spare} {price[spare]}\n"
+        f"Also {', '.join(f'{g} {price[g]}' for g in obs.goods if g not in (spare, wanted))}"
     )
-    reply = f"buy 2 {wanted} at {price[wanted]}\nsell 3 {spare} at {price[spare]}"
+    reply = f"buy 2 {wanted} {price[wanted]}\nsell 3 {spare} {price[spare]}"
     return facts, reply
 
 
@@ -181,17 +181,19 @@ def _priced(obs: Observation, good: str, qty: int) -> str:
     price = obs.prices.get(good)
     if price is None:
         return f"{qty} {good}"
-    return f"{qty} {good} at {price}{_trend(obs, good)}"
+    return f"{qty} {good} {price}{_trend(obs, good)}"
 
 
 def user_prompt(obs: Observation) -> str:
     """This turn's facts, short and last (only this part is new to the cache).
 
     Each good appears once with its price, in the shape of an order line
-    ("2 mushrooms at 6" -> "buy 2 mushrooms at 6"): goods short of, goods
+    ("2 mushrooms 6" -> "buy 2 mushrooms 6"): goods short of, goods
     to spare (stores beyond what the creature wants on hand), then any
     other good's price. A producer sees its surplus as a count it can copy
-    into a sale; shown only as stores, small models kept it.
+    into a sale; shown only as stores, small models kept it. The price
+    is bare, as in an order line: with "at" kept here but not in the
+    answer, the models copied their facts less and fewer orders met.
     """
     short = {g: n for g in obs.goods if (n := obs.short_of.get(g, 0)) > 0}
     spare = {
@@ -207,7 +209,7 @@ def user_prompt(obs: Observation) -> str:
     if spare:
         lines.append("Spare " + ", ".join(_priced(obs, g, n) for g, n in spare.items()))
     if rest:
-        lines.append("Also " + ", ".join(f"{g} at {obs.prices[g]}{_trend(obs, g)}" for g in rest))
+        lines.append("Also " + ", ".join(f"{g} {obs.prices[g]}{_trend(obs, g)}" for g in rest))
     talk = _talk(obs)
     if talk:
         lines.append(talk)
