@@ -108,21 +108,28 @@ class Ledger:
         return sum(a.stores[good] for a in self.accounts.values())
 
     def check(self, turn: int) -> None:
-        """Conservation of pebbles and of every good; nobody below zero."""
-        if (total := self.total_pebbles()) != self.start_pebbles:
+        """Conservation of pebbles and of every good; nobody below zero.
+
+        One pass over the accounts: it runs every turn, over every holder.
+        """
+        total = 0
+        held = dict.fromkeys(self.goods, 0)
+        for name, acct in self.accounts.items():
+            if acct.pebbles < 0 and name != HOUSE:
+                raise LedgerError(f"turn {turn}: {name} has {acct.pebbles} pebbles")
+            total += acct.pebbles
+            for g, n in acct.stores.items():
+                if n < 0:
+                    raise LedgerError(f"turn {turn}: {name} holds {n} {g}")
+                held[g] += n
+        if total != self.start_pebbles:
             raise LedgerError(
                 f"turn {turn}: pebbles not conserved: {total} held, {self.start_pebbles} expected"
             )
         for g in self.goods:
             t = self.tallies[g]
             expected = self.start_goods[g] + t.produced - t.consumed - t.spoiled + t.windfall
-            if (held := self.total_goods(g)) != expected:
+            if held[g] != expected:
                 raise LedgerError(
-                    f"turn {turn}: {g} not conserved: {held} held, {expected} expected"
+                    f"turn {turn}: {g} not conserved: {held[g]} held, {expected} expected"
                 )
-        for name, acct in self.accounts.items():
-            if acct.pebbles < 0 and name != HOUSE:
-                raise LedgerError(f"turn {turn}: {name} has {acct.pebbles} pebbles")
-            for g, n in acct.stores.items():
-                if n < 0:
-                    raise LedgerError(f"turn {turn}: {name} holds {n} {g}")
