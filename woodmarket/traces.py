@@ -3,7 +3,7 @@
     DIR/scenario.toml   the scenario as read
     DIR/run.json        seed, cast, turns, gambit, versions (written first)
     DIR/trace.jsonl     one JSON record per line, appended and flushed each turn
-    DIR/summary.json    written when the run ends (absent after a crash)
+    DIR/summary.json    written when the run ends, also when it stops on an error
 
 Records carry `turn` and `kind`; the schema is documented in
 docs/traces.md and versioned by `SCHEMA_VERSION`. Records are written with
