@@ -34,6 +34,8 @@ class Tracker:
     def __init__(self, wood: Wood) -> None:
         self.wood = wood
         self.start_wealth = creature_wealth(wood)
+        # What each creature makes never changes: buying it counts as a self-buy.
+        self.produces = {c.name: set(c.spec.produces) for c in wood.creatures.values()}
         self.decisions = 0
         self.valid = 0
         self.self_buys = 0
@@ -45,7 +47,6 @@ class Tracker:
         self.observe(turn.records)
 
     def observe(self, records: Iterable[dict[str, Any]]) -> None:
-        produces = {c.name: set(c.spec.produces) for c in self.wood.creatures.values()}
         fills = 0
         for r in records:
             kind = r["kind"]
@@ -58,7 +59,7 @@ class Tracker:
                 self.self_buys += sum(
                     1
                     for o in r["offers"]
-                    if o["side"] == "buy" and o["good"] in produces.get(r["creature"], ())
+                    if o["side"] == "buy" and o["good"] in self.produces.get(r["creature"], ())
                 )
             elif kind == "fill":
                 fills += 1
