@@ -1,4 +1,4 @@
-"""Gambits: scripted moves by turn, run from the CLI, rebuilt from run.json by replay."""
+"""Gambits: scenario data, checked at load, run from the CLI, rebuilt from run.json by replay."""
 
 from __future__ import annotations
 
@@ -7,35 +7,122 @@ import json
 import pytest
 
 from woodmarket.cli import main
-from woodmarket.errors import ActionError
-from woodmarket.gambits import FIRST_TRADE, GAMBITS, resolve_gambit
+from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.replay import replay
+from woodmarket.scenario import bundled_scenarios, load_scenario, parse_scenario
 from woodmarket.traces import read_trace
+
+KEYS = bundled_scenarios()
 
 
 def test_the_showcase_is_short_whisper_spring_cover():
-    g = resolve_gambit("showcase")
+    s = load_scenario("oona")
+    g = s.gambit("showcase")
     script = g.script("settle")
     assert script == {
         1: ("short honey 8", "whisper Oona oona_run"),
         2: ("spring oona_run",),
         4: ("cover honey",),
     }
-    assert (g.spring_turn, g.reckoning) == (2, 3)
+    assert (g.spring_turn, g.reckoning, g.target) == (2, 3, "honey")
+    assert g.legend is s.legend("oona_run")
     assert max(script) > g.reckoning  # the cover comes after the settlement
-    assert script[1] == FIRST_TRADE
+    assert script[1] == s.first_trade
     assert g.script("none") == {1: script[1], 4: script[4]}
     with pytest.raises(ActionError, match="unknown gambit 'bogus'; gambits are showcase"):
-        resolve_gambit("bogus")
+        s.gambit("bogus")
 
 
-def test_every_gambit_names_a_real_legend_and_springs_it():
-    for g in GAMBITS.values():
-        legend = g.the_legend()
+@pytest.mark.parametrize("key", KEYS)
+def test_every_gambit_names_a_real_legend_and_springs_it(key):
+    s = load_scenario(key)
+    assert s.gambits and s.gambit("showcase")
+    for g in s.gambits:
+        legend = g.legend
+        assert legend in s.legends and g.target in s.good_names
         moves = [m for _, ms in g.moves for m in ms]
         assert f"spring {legend.id}" in moves
         assert any(m.startswith(f"short {legend.target} ") for m in moves)
         assert any(m == f"cover {legend.target}" for m in moves)
+        assert g.spring_turn < g.reckoning <= max(t for t, _ in g.moves)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_first_trade_is_the_showcases_opening(key):
+    s = load_scenario(key)
+    assert s.first_trade == dict(s.gambit("showcase").moves)[1]
+
+
+def _with(key: str, extra: str) -> str:
+    return load_scenario(key).text + "\n" + extra
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "expected"),
+    [
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
+            '["spring oona_run", "whisper Ona oona_run"] }]',
+            "gambits.g.moves[0].commands[1]",
+            "a creature of this wood (Oona, Mossback, Birch, Pip, Rusk); 'Ona' is not one",
+        ),
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
+            '["short gold 3", "spring oona_run"] }]',
+            "gambits.g.moves[0].commands[0]",
+            "a good of this wood",
+        ),
+        (
+            '[gambits.g]\nlegend = "gold_rush"\nmoves = [{ turn = 1, commands = ["spring x"] }]',
+            "gambits.g.legend",
+            "a legend of this scenario",
+        ),
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = ["cover honey"] }]',
+            "gambits.g.moves",
+            "springs the gambit's legend",
+        ),
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
+            '["spring oona_run", "order buy honey 11 9"] }]',
+            "gambits.g.moves[0].commands[1]",
+            "max_qty",
+        ),
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
+            '["spring oona_run", "dance honey"] }]',
+            "gambits.g.moves[0].commands[1]",
+            "a command (short, cover, order, whisper, spring)",
+        ),
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
+            '["spring oona_run", "whisper Pip oona_run.9"] }]',
+            "gambits.g.moves[0].commands[1]",
+            "a tip of oona_run from 1 to 2",
+        ),
+        (
+            '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 2, commands = '
+            '["spring oona_run"] }, { turn = 1, commands = ["cover honey"] }]',
+            "gambits.g.moves[1].turn",
+            "a turn after the previous move's",
+        ),
+    ],
+)
+def test_a_gambit_naming_what_the_scenario_lacks_fails_to_load(extra, key, expected):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(_with("oona", extra), "oona.toml", load_scenario("oona").files)
+    assert err.value.key == key
+    assert expected in str(err.value)
+    assert str(err.value).startswith(f"oona.toml: key '{key}': ")
+
+
+def test_the_first_trade_is_checked_like_a_gambit():
+    s = load_scenario("oona")
+    text = s.text.replace('"whisper Oona oona_run"]', '"spring nope"]', 1)
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, "oona.toml", s.files)
+    assert err.value.key == "financier.first_trade[1]"
+    assert "a legend of this scenario" in str(err.value)
 
 
 def _run(tmp_path, *extra, name="run"):
@@ -63,6 +150,18 @@ def test_run_with_a_gambit_records_every_move_and_replays(tmp_path, capsys):
     assert [r["event"] for r in records if r["kind"] == "legend"] == ["sprung", "settled"]
     assert main(["replay", str(out)]) == 0
     assert "all 6 turns match" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_each_scenarios_showcase_runs_every_move_and_replays(tmp_path, capsys, key):
+    code, out = _run(tmp_path, "--scenario", key, "--gambit", "showcase", "--mechanism", "settle")
+    assert code == 0
+    records = list(read_trace(out))
+    moves = [r for r in records if r["kind"] == "financier"]
+    wanted = [c for _, cs in load_scenario(key).gambit("showcase").moves for c in cs]
+    assert [r["command"] for r in moves] == wanted
+    assert all(r["ok"] for r in moves), moves
+    assert main(["replay", str(out)]) == 0
 
 
 def test_replay_rebuilds_the_gambit_from_run_json(tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 
 from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.financier import Financier
-from woodmarket.legends import LegendBook, bundled, parse_legend, resolve, settle_price
+from woodmarket.legends import LegendBook, load_legend, parse_legend, settle_price
 from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario
 from woodmarket.wood import Wood
@@ -34,7 +34,7 @@ def scenario():
 
 
 def test_the_bundled_legends_cover_the_episodes_the_article_names(scenario):
-    legends = bundled()
+    legends = {lg.id: lg for lg in scenario.legends}
     wanted = {
         "oona_run": "honey",
         "acorn_mania": "acorns",
@@ -75,14 +75,50 @@ def test_a_broken_legend_names_file_key_and_expectation(change, key):
     assert err.value.expected
 
 
-def test_a_legend_file_on_disk_resolves_by_path(tmp_path):
+def test_a_legend_file_loads_by_path_and_ids_resolve_in_the_scenario(tmp_path, scenario):
     path = tmp_path / "mine.toml"
     path.write_text(GOOD_LEGEND)
-    assert resolve(str(path)).id == "x_run"
-    with pytest.raises(ActionError, match="unknown legend 'nope'"):
-        resolve("nope")
+    assert load_legend(path).id == "x_run"
+    assert scenario.legend("oona_run").target == "honey"
+    with pytest.raises(ActionError, match="unknown legend 'nope'; legends are acorn_mania, "):
+        scenario.legend("nope")
     with pytest.raises(ScenarioError, match="none there"):
-        resolve(str(tmp_path / "missing.toml"))
+        load_legend(tmp_path / "missing.toml")
+    with pytest.raises(ScenarioError, match="this is a folder"):
+        load_legend(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (GOOD_LEGEND.encode("utf-16"), "UTF-16"),
+        (b"\x00\x01binary\x00", "binary"),
+        (GOOD_LEGEND.replace("A Run", "Caf\u00e9").encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_a_legend_file_that_is_not_utf8_is_named(tmp_path, data, problem):
+    path = tmp_path / "odd.toml"
+    path.write_bytes(data)
+    with pytest.raises(ScenarioError, match=problem) as err:
+        load_legend(path)
+    assert err.value.path == str(path)
+
+
+def test_a_utf8_bom_loads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_LEGEND.encode())
+    assert load_legend(path).id == "x_run"
+
+
+def test_rumour_and_tips_must_fit_what_a_creature_is_told_whole():
+    long = "x" * 301
+    with pytest.raises(ScenarioError) as err:
+        parse_legend(GOOD_LEGEND.replace("Oona keeps the honey.", long), "l.toml")
+    assert err.value.key == "tips[0]" and "300" in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        parse_legend(GOOD_LEGEND.replace("The vault is empty.", long), "l.toml")
+    assert err.value.key == "rumor"
+    assert parse_legend(GOOD_LEGEND.replace("The vault is empty.", long), whisper_chars=400)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +137,7 @@ def _path(scenario, seed, mechanism, gambit="showcase"):
 
 
 def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(scenario):
-    legend = bundled()["oona_run"]
+    legend = scenario.legend("oona_run")
     for seed in SEEDS:
         wood = _path(scenario, seed, "settle")
         book = wood.extensions["legends"]
@@ -156,16 +192,14 @@ def test_a_run_overrides_the_legends_mechanism(scenario):
     assert "financier" not in untouched.ledger.accounts
 
 
-def test_a_legend_is_told_once_and_only_about_real_goods(scenario, tmp_path):
+def test_a_legend_is_told_once_and_only_the_scenarios_own(scenario):
     wood = Wood(scenario, 0)
     fin = Financier.attach(wood)
     assert fin.command("spring oona_run").ok
     again = fin.command("spring oona_run")
     assert not again.ok and "already been told" in again.message
-    path = tmp_path / "gold.toml"
-    path.write_text(GOOD_LEGEND.replace('"honey"', '"gold"'))
-    odd = fin.command(f"spring {path}")
-    assert not odd.ok and "'gold', not a good here" in odd.message
+    odd = fin.command("spring gold_rush")
+    assert not odd.ok and "unknown legend 'gold_rush'; legends are" in odd.message
 
 
 def test_the_reckoning_is_public_and_costs_the_financier_goodwill(scenario):

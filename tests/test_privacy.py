@@ -12,8 +12,6 @@ import re
 
 import pytest
 
-from woodmarket.gambits import GAMBITS
-from woodmarket.legends import bundled
 from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario
 
@@ -82,7 +80,7 @@ def _leaks(observations):
 
 
 @pytest.mark.parametrize("mechanism", ["none", "rumor", "glut", "settle"])
-@pytest.mark.parametrize("gambit", sorted(GAMBITS))
+@pytest.mark.parametrize("gambit", sorted(g.name for g in load_scenario("oona").gambits))
 def test_no_observation_carries_a_private_token(gambit, mechanism):
     for seed in range(6):
         wood, seen = _observations({"gambit": gambit, "mechanism": mechanism}, seed)
@@ -118,6 +116,6 @@ def test_the_scan_would_catch_a_leak():
 
 
 def test_legend_texts_creatures_see_are_free_of_private_words():
-    for lg in bundled().values():
+    for lg in load_scenario("oona").legends:
         for text in (lg.rumor, lg.title, *lg.tips):
             assert not [w for w in PRIVATE_WORDS if w in text], (lg.id, text)

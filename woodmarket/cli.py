@@ -141,12 +141,11 @@ def cmd_gambit(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from woodmarket.gambits import resolve_gambit
     from woodmarket.scenario import load_scenario
     from woodmarket.table1 import WORLDS, as_json, render, table1
 
     scenario = load_scenario(args.scenario)
-    resolve_gambit(args.gambit)
+    scenario.gambit(args.gambit)
     turns = args.turns or scenario.turns
     seeds = range(args.seed_start, args.seed_start + args.seeds)
     bar = tqdm(total=len(seeds) * len(WORLDS), desc="runs", file=sys.stderr, leave=False)

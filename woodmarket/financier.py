@@ -57,10 +57,10 @@ from typing import TYPE_CHECKING, Any
 
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.ledger import HOUSE
-from woodmarket.legends import FINANCIER, MECHANISMS, LegendBook, bundled, resolve
+from woodmarket.legends import FINANCIER, MECHANISMS, LegendBook
 from woodmarket.market import band
 from woodmarket.memory import bucket
-from woodmarket.types import MAX_GOSSIP_CHARS, Order
+from woodmarket.types import Order
 
 if TYPE_CHECKING:
     from woodmarket.turn import TurnState
@@ -380,8 +380,9 @@ class Financier:
         who = self._creature(args[0])
         tip = self._tip(" ".join(args[1:]))
         text = tip.text if tip else " ".join(args[1:]).strip()
-        if len(text) > MAX_GOSSIP_CHARS or not text.isprintable():
-            raise ActionError(f"a whisper is one line of at most {MAX_GOSSIP_CHARS} characters")
+        limit = self.wood.scenario.financier.whisper_chars
+        if len(text) > limit or not text.isprintable():
+            raise ActionError(f"a whisper is one line of at most {limit} characters")
         memory = self.wood.memory
         score = memory.score(who, FINANCIER)
         truth = True if tip else None  # free text is unverified: nobody checked it
@@ -421,7 +422,7 @@ class Financier:
             return tips[n - 1]
         key = ref if "." in ref else f"{ref}.1"
         found = next((t for t in tips if t.key == key), None)
-        if found is None and key.split(".")[0] in bundled():
+        if found is None and key.split(".")[0] in {lg.id for lg in self.wood.scenario.legends}:
             raise ActionError(f"no tip {ref!r}; `tips` lists the tips you can whisper")
         return found
 
@@ -435,8 +436,9 @@ class Financier:
 
     def _spring(self, args: list[str]) -> str:
         if len(args) != 1:
-            raise ActionError(f"usage: spring LEGEND (one of {', '.join(bundled())})")
-        legend = resolve(args[0])
+            ids = ", ".join(lg.id for lg in self.wood.scenario.legends)
+            raise ActionError(f"usage: spring LEGEND (one of {ids})")
+        legend = self.wood.scenario.legend(args[0])
         return self.book.spring(self.wood, legend, self._turn)
 
     # -- tips ------------------------------------------------------------
@@ -445,7 +447,7 @@ class Financier:
         """True facts to whisper: the legends' tips, then facts read off the wood now."""
         out = [
             Tip(f"{lg.id}.{i}", text)
-            for lg in bundled().values()
+            for lg in self.wood.scenario.legends
             if good is None or lg.target == good
             for i, text in enumerate(lg.tips, 1)
         ]
@@ -561,17 +563,15 @@ def _singular(good: str) -> str:
 def configure(wood: Wood, meta: Mapping[str, Any]) -> Financier | None:
     """Attach a financier when a run's meta asks for one (a gambit, or `play`).
 
-    meta keys: `gambit` (a name from gambits.py), `mechanism` (rumor, glut,
+    meta keys: `gambit` (a gambit of the wood's scenario), `mechanism` (rumor, glut,
     settle to override every legend's; `none` runs the gambit without its
     legend), `financier` (true for a run the player drives).
     """
     gambit = meta.get("gambit")
     if not gambit and not meta.get("financier"):
         return None
-    from woodmarket.gambits import resolve_gambit
-
     mechanism = meta.get("mechanism")
-    script = resolve_gambit(gambit).script(mechanism) if gambit else {}
+    script = wood.scenario.gambit(gambit).script(mechanism) if gambit else {}
     override = None if mechanism in (None, "none") else mechanism
     return Financier.attach(wood, override=override, script=script, source="gambit")
 

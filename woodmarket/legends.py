@@ -1,8 +1,9 @@
 """Legends: Wood Legends as data, and the book that lands them at the seams.
 
-This room reads legend files (`woodmarket/legends/*.toml`, or any path),
-resolves ids through a small registry, and keeps the `LegendBook`: the
-legends sprung in one wood and their effects. The book may touch the
+This room parses legends (a legend file, or an inline `[legends.ID]`
+table of a scenario; a scenario names its own legends, see scenario.py
+and docs/scenarios.md, and there is no global registry) and keeps the
+`LegendBook`: the legends sprung in one wood and their effects. The book may touch the
 wood's news, reference prices (at the `settle` seam only), creatures'
 stores (a glut, through `ledger.windfall`), sentiment toward the financier,
 and the turn's public happenings and trace records. Nothing else.
@@ -21,6 +22,9 @@ A legend file::
     delay = 1                                    # lands at the settlement of turn t + delay
     [glut]
     qty = 6                                      # units of the target into every creature
+
+The rumour, the title and every tip must fit in the scenario's
+`whisper_chars` (default 300): a creature is told them whole.
 
 Mechanisms, for a legend sprung for turn t:
 - `rumor`: the rumor enters the news on turn t; nothing else moves.
@@ -45,7 +49,6 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +59,14 @@ if TYPE_CHECKING:
     from woodmarket.wood import Wood
 
 MECHANISMS = ("rumor", "glut", "settle")
-LEGEND_DIR = Path(__file__).parent / "legends"
 FINANCIER = "financier"
 DEFAULT_FACTOR = Fraction(1, 2)
 DEFAULT_DELAY = 1
 DEFAULT_QTY = 6
+WHISPER_CHARS = 300  # the default of a scenario's `[financier] whisper_chars`
+MAX_FACTOR = 100
+MAX_DELAY = 100
+MAX_GLUT = 10_000
 CRASH_PCT = 20  # a fall of at least this share of the pre-legend price reads as a crash
 
 
@@ -103,51 +109,109 @@ def _kind(kind: type) -> str:
     )
 
 
-def _text(path: str, table: dict[str, Any], key: str) -> str:
-    value = _get(path, table, key, str)
-    if not value.strip():
-        raise ScenarioError(path, key, "a non-empty string")
-    return value.strip()
+def _text(path: str, table: dict[str, Any], key: str, prefix: str = "", limit: int = 0) -> str:
+    value = _get(path, table, key, str, prefix).strip()
+    if not value:
+        raise ScenarioError(path, prefix + key, "a non-empty string")
+    if limit and len(value) > limit:
+        raise ScenarioError(
+            path,
+            prefix + key,
+            f"at most {limit} characters (the scenario's whisper_chars: what a creature "
+            f"is told whole), got {len(value)}",
+        )
+    return value
 
 
-def parse_legend(text: str, path: str = "<legend>") -> Legend:
-    """A legend from TOML text; a broken file raises ScenarioError(path, key, expected)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
-    legend_id = _text(path, data, "id")
-    if not legend_id.replace("_", "").isalnum() or not legend_id.islower():
-        raise ScenarioError(path, "id", f"lower-case letters, digits and _; got {legend_id!r}")
-    tips = _get(path, data, "tips", list)
+def _valid_id(legend_id: str) -> bool:
+    return legend_id.replace("_", "").isalnum() and legend_id.isascii() and legend_id.islower()
+
+
+LEGEND_KEYS = ("id", "title", "episode", "target", "rumor", "tips", "mechanism", "settle", "glut")
+
+
+def legend_from_table(
+    data: dict[str, Any],
+    path: str,
+    prefix: str = "",
+    whisper_chars: int = WHISPER_CHARS,
+    legend_id: str | None = None,
+) -> Legend:
+    """A legend from a parsed table: a legend file's top level, or a scenario's inline
+    `[legends.ID]` (then `legend_id` is the ID, and an `id` key, if any, must agree).
+
+    The rumour and every tip must fit in `whisper_chars`: a creature is told them whole.
+    """
+    for key in data:
+        if key not in LEGEND_KEYS:
+            raise ScenarioError(path, prefix + key, f"one of {', '.join(sorted(LEGEND_KEYS))}")
+    if legend_id is None or "id" in data:
+        written = _text(path, data, "id", prefix)
+        if legend_id is not None and written != legend_id:
+            raise ScenarioError(path, prefix + "id", f"{legend_id!r}, the table's name; got {written!r}")
+        legend_id = written
+    if not _valid_id(legend_id):
+        raise ScenarioError(
+            path, prefix + "id", f"lower-case letters, digits and _; got {legend_id!r}"
+        )
+    tips = _get(path, data, "tips", list, prefix)
     if not tips or not all(isinstance(s, str) and s.strip() and "\n" not in s for s in tips):
-        raise ScenarioError(path, "tips", "a non-empty list of one-line strings")
-    mechanism = _text(path, data, "mechanism")
+        raise ScenarioError(path, prefix + "tips", "a non-empty list of one-line strings")
+    for i, tip in enumerate(tips):
+        if len(tip.strip()) > whisper_chars:
+            raise ScenarioError(
+                path,
+                f"{prefix}tips[{i}]",
+                f"at most {whisper_chars} characters (the scenario's whisper_chars: what a "
+                f"creature is told whole), got {len(tip.strip())}",
+            )
+    mechanism = _text(path, data, "mechanism", prefix)
     if mechanism not in MECHANISMS:
-        raise ScenarioError(path, "mechanism", f"one of {', '.join(MECHANISMS)}; got {mechanism!r}")
+        raise ScenarioError(
+            path, prefix + "mechanism", f"one of {', '.join(MECHANISMS)}; got {mechanism!r}"
+        )
     settle = data.get("settle", {})
     glut = data.get("glut", {})
     for name, table in (("settle", settle), ("glut", glut)):
         if not isinstance(table, dict):
-            raise ScenarioError(path, name, "a table")
+            raise ScenarioError(path, prefix + name, "a table")
+    for name, table, allowed in (("settle", settle, ("factor", "delay")), ("glut", glut, ("qty",))):
+        for key in table:
+            if key not in allowed:
+                raise ScenarioError(path, f"{prefix}{name}.{key}", f"one of {', '.join(allowed)}")
     factor = DEFAULT_FACTOR
     if "factor" in settle:
         raw = settle["factor"]
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
-            raise ScenarioError(path, "settle.factor", f"a number above 0, got {raw!r}")
+        ok = not isinstance(raw, bool) and isinstance(raw, int | float)
+        if not ok or not 0 < raw <= MAX_FACTOR or raw != raw:
+            raise ScenarioError(
+                path, prefix + "settle.factor", f"a number above 0, at most {MAX_FACTOR}; got {raw!r}"
+            )
         factor = Fraction(str(raw))  # 0.5 means exactly 1/2
-    delay = _get(path, settle, "delay", int, "settle.") if "delay" in settle else DEFAULT_DELAY
-    if delay < 0:
-        raise ScenarioError(path, "settle.delay", f"a whole number >= 0, got {delay}")
-    qty = _get(path, glut, "qty", int, "glut.") if "qty" in glut else DEFAULT_QTY
-    if qty < 1:
-        raise ScenarioError(path, "glut.qty", f"a whole number >= 1, got {qty}")
+        if factor.denominator > 1000:
+            raise ScenarioError(
+                path, prefix + "settle.factor", f"at most three decimals, got {raw!r}"
+            )
+    delay = DEFAULT_DELAY
+    if "delay" in settle:
+        delay = _get(path, settle, "delay", int, prefix + "settle.")
+        if not 0 <= delay <= MAX_DELAY:
+            raise ScenarioError(
+                path, prefix + "settle.delay", f"a whole number from 0 to {MAX_DELAY}, got {delay}"
+            )
+    qty = DEFAULT_QTY
+    if "qty" in glut:
+        qty = _get(path, glut, "qty", int, prefix + "glut.")
+        if not 1 <= qty <= MAX_GLUT:
+            raise ScenarioError(
+                path, prefix + "glut.qty", f"a whole number from 1 to {MAX_GLUT}, got {qty}"
+            )
     return Legend(
         id=legend_id,
-        title=_text(path, data, "title"),
-        episode=_text(path, data, "episode"),
-        target=_text(path, data, "target"),
-        rumor=_text(path, data, "rumor"),
+        title=_text(path, data, "title", prefix, limit=whisper_chars),
+        episode=_text(path, data, "episode", prefix),
+        target=_text(path, data, "target", prefix),
+        rumor=_text(path, data, "rumor", prefix, limit=whisper_chars),
         tips=tuple(s.strip() for s in tips),
         mechanism=mechanism,
         factor=factor,
@@ -157,35 +221,21 @@ def parse_legend(text: str, path: str = "<legend>") -> Legend:
     )
 
 
-def load_legend(path: str | Path) -> Legend:
-    shown = str(path)
+def parse_legend(text: str, path: str = "<legend>", whisper_chars: int = WHISPER_CHARS) -> Legend:
+    """A legend from TOML text; a broken file raises ScenarioError(path, key, expected)."""
+    text = text.removeprefix("\ufeff")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(shown, "(file)", "a legend file; none there") from None
-    return parse_legend(text, shown)
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
+    return legend_from_table(data, path, "", whisper_chars)
 
 
-@cache
-def bundled() -> dict[str, Legend]:
-    """The bundled legends by id, in file-name order; ids must be unique."""
-    out: dict[str, Legend] = {}
-    for path in sorted(LEGEND_DIR.glob("*.toml")):
-        legend = load_legend(path)
-        if legend.id in out:
-            raise ScenarioError(str(path), "id", f"a unique id; {legend.id!r} is taken")
-        out[legend.id] = legend
-    return out
+def load_legend(path: str | Path, whisper_chars: int = WHISPER_CHARS) -> Legend:
+    """A legend file on its own (a scenario reads its legends itself, see scenario.py)."""
+    from woodmarket.scenario import read_text_file
 
-
-def resolve(name: str) -> Legend:
-    """A bundled legend's id, or a path to a legend TOML file."""
-    legends = bundled()
-    if name in legends:
-        return legends[name]
-    if name.endswith(".toml"):
-        return load_legend(name)
-    raise ActionError(f"unknown legend {name!r}; legends are {', '.join(legends)}")
+    return parse_legend(read_text_file(path, "a legend file"), str(path), whisper_chars)
 
 
 @dataclass(slots=True)

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
-from woodmarket.gambits import FIRST_TRADE
-from woodmarket.legends import bundled
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
 from woodmarket.traces import RunFolder
@@ -28,9 +26,9 @@ from woodmarket.wood import Wood
 WIDTH = 100
 HISTORY_SHOWN = 6
 
-HELP = f"""\
+HELP = """\
 Commands (one per line):
-  f                             the first trade: {" and ".join(FIRST_TRADE)}
+  f                             the first trade: {first}
   short GOOD QTY                short a good against the house (50% initial margin)
   cover GOOD                    close your short on GOOD at the reference price
   order buy|sell GOOD QTY PRICE a real order in this turn's auction, with your pebbles/stores
@@ -41,7 +39,18 @@ Commands (one per line):
   board                         show the wood again
   next                          let the turn run (also: n)
   help, quit                    this text (also: ?); leave the game (also: q)
-The showcase: f, next, spring oona_run, next, next, cover honey."""
+{showcase}"""
+
+
+def help_text(wood: Wood) -> str:
+    """HELP for this wood: its scenario's first trade and showcase."""
+    scenario = wood.scenario
+    first = " and ".join(scenario.first_trade) or "(none in this scenario)"
+    showcase = ""
+    if scenario.gambits:
+        g = scenario.gambits[0]
+        showcase = f"The {g.name}: {g.summary}."
+    return HELP.format(first=first, showcase=showcase).rstrip()
 
 
 class Game:
@@ -56,6 +65,7 @@ class Game:
         wood.listeners.append(self.tracker)
         self.last: TurnState | None = None
         self.done = False
+        self.first_made = False
 
     @property
     def over(self) -> bool:
@@ -68,8 +78,8 @@ class Game:
             return ""
         verb = words[0].lower()
         simple: dict[str, Callable[[], str]] = {
-            "help": lambda: HELP,
-            "?": lambda: HELP,
+            "help": lambda: help_text(self.wood),
+            "?": lambda: help_text(self.wood),
             "board": self.board,
             "legends": self.legends,
             "next": self.next_turn,
@@ -90,15 +100,17 @@ class Game:
     def first_trade(self) -> str:
         if self.over:
             return "The season is over."
-        if self.fin.positions.get("honey") or any(
-            w.to == "Oona" and w.true for w in self.fin.whispered
-        ):
-            return "The first trade is made already; try `spring oona_run` next."
+        first = self.wood.scenario.first_trade
+        if not first:
+            return "This scenario has no first trade; see `help`."
+        if self.first_made:
+            return "The first trade is made already; see `legends` for what to spring next."
+        self.first_made = True
         lines = []
-        for cmd in FIRST_TRADE:
+        for cmd in first:
             out = self.fin.command(cmd)
             lines.append(f"{cmd}: " + ("ok: " if out.ok else "refused: ") + out.message)
-        lines.append("Now `next`, then `spring oona_run`, and cover honey after it lands.")
+        lines.append("Now `next`, then spring a legend (see `legends`), and cover after it lands.")
         return "\n".join(lines)
 
     def next_turn(self) -> str:
@@ -222,7 +234,7 @@ class Game:
     def legends(self) -> str:
         book = self.fin.book
         rows = ["legends you can spring: spring ID"]
-        for lg in bundled().values():
+        for lg in self.wood.scenario.legends:
             told = any(s.legend.id == lg.id for s in book.sprung)
             mech = book.mechanism_of(lg)
             mark = " (told)" if told else ""

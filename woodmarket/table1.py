@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.gambits import Gambit, resolve_gambit
+from woodmarket.gambits import Gambit
 from woodmarket.runner import build_wood
 from woodmarket.scenario import Scenario
 
@@ -91,7 +91,7 @@ def run_world(
         )
     for _ in range(turns):
         wood.step()
-    target = gambit.the_legend().target
+    target = gambit.target
     path = tuple(wood.history[target])
     # history[k] is the reference after turn k: the legend is sprung on
     # `spring_turn`, so the price before it is the one after the turn before.
@@ -115,7 +115,7 @@ def table1(
     progress: Any = None,
 ) -> dict[str, list[Outcome]]:
     """world -> one Outcome per seed, the same seeds in every world."""
-    g = resolve_gambit(gambit)
+    g = scenario.gambit(gambit)
     out: dict[str, list[Outcome]] = {w: [] for w in worlds}
     for seed in seeds:
         for w in worlds:
@@ -128,8 +128,8 @@ def table1(
 def render(
     results: dict[str, list[Outcome]], gambit: str, cast: str, scenario: Scenario, turns: int
 ) -> str:
-    g = resolve_gambit(gambit)
-    legend = g.the_legend()
+    g = scenario.gambit(gambit)
+    legend = g.legend
     target = legend.target
     seeds = [o.seed for o in next(iter(results.values()))]
     edition = "stand-in" if cast == "standin" else cast

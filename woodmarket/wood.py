@@ -145,17 +145,22 @@ class Wood:
         return rules.burn + 1 + (turn - rules.winter_start) // rules.winter_every
 
     def wants(self, creature: Creature, turn: int) -> dict[str, int]:
-        """Stock a creature wants on hand: two meals of each food, two turns of fuel."""
+        """Stock a creature wants on hand: two meals of each food, two turns of fuel,
+        and two turns of each of its own needs (added to the food or fuel it also is)."""
         meals = self.scenario.living.meals
         out = {g: 2 * meals for g in self.foods}
         if self.fuel:
             out[self.fuel] = 2 * self.burn(turn)
+        for good, n in creature.spec.needs.items():
+            if n:
+                out[good] = out.get(good, 0) + 2 * n
         return out
 
     def short_of(
         self, creature: Creature, turn: int, wants: dict[str, int] | None = None
     ) -> dict[str, int]:
-        """Goods below want that the creature does not make itself (never buy those)."""
+        """Goods below want (meals, fuel, needs) that the creature does not make itself
+        (never buy those)."""
         stores = creature.account.stores
         made = creature.spec.produces
         wants = self.wants(creature, turn) if wants is None else wants
