@@ -159,6 +159,72 @@ def cmd_gambit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """One bundled scenario per line: the key `--scenario` takes, then what it holds."""
+    from woodmarket.scenario import bundled_scenarios, load_scenario
+
+    for key in bundled_scenarios():
+        s = load_scenario(key)
+        parts = [
+            f"{key}  {s.name}",
+            "creatures: " + ", ".join(s.creature_names),
+            "goods: " + ", ".join(s.good_names),
+            "legends: " + (", ".join(lg.id for lg in s.legends) or "none"),
+            "gambits: " + (", ".join(g.name for g in s.gambits) or "none"),
+        ]
+        print("; ".join(parts))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a scenario, legend or cast file (told apart by its keys) without running it."""
+    import tomllib
+
+    from woodmarket.casts import parse_cast
+    from woodmarket.errors import ScenarioError
+    from woodmarket.legends import parse_legend
+    from woodmarket.scenario import load_scenario, read_text_file
+
+    path = str(args.file)
+    text = read_text_file(path, "a scenario, legend or cast file")
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
+    if {"wood", "goods"} & set(data) or isinstance(data.get("creatures"), list):
+        s = load_scenario(path)
+        summary = (
+            f"scenario {s.name!r}: {len(s.creatures)} creatures, {len(s.goods)} goods, "
+            f"{len(s.legends)} legends, {len(s.gambits)} gambits"
+        )
+    elif {"id", "rumor", "mechanism", "tips"} & set(data):
+        scenario = load_scenario(args.scenario)
+        legend = parse_legend(text, path, scenario.financier.whisper_chars)
+        if legend.target not in scenario.good_names:
+            goods = ", ".join(scenario.good_names)
+            raise ScenarioError(
+                path, "target", f"a good of {scenario.name} ({goods}); {legend.target!r} is not one"
+            )
+        summary = (
+            f"legend {legend.id}: {legend.title!r}, target {legend.target}, {legend.mechanism}"
+        )
+    elif {"defaults", "creatures"} & set(data):
+        scenario = load_scenario(args.scenario)
+        if not path.endswith(".toml"):
+            raise ScenarioError(path, "(file)", "a cast file named *.toml")
+        seats = parse_cast(path, scenario.creature_names)
+        summary = f"cast for {scenario.name}: {len(seats)} creatures"
+    else:
+        raise ScenarioError(
+            path,
+            "(file)",
+            "a scenario ([wood], [goods], [[creatures]]), a legend (id, rumor, tips, "
+            "mechanism) or a cast ([defaults], [creatures.NAME])",
+        )
+    print(f"{path}: ok ({summary})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="woodmarket",
@@ -221,6 +287,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--turns", type=_positive, default=None, help="turns per run (scenario's)")
     g.add_argument("--json", default=None, help="also write the per-seed outcomes here")
     g.set_defaults(func=cmd_gambit)
+
+    sc = sub.add_parser("scenarios", help="list the bundled scenarios, one per line, key first")
+    sc.set_defaults(func=cmd_scenarios)
+
+    ck = sub.add_parser("check", help="validate a scenario, legend or cast file without running it")
+    ck.add_argument("file", help="a scenario, legend or cast TOML file")
+    ck.add_argument(
+        "--scenario",
+        default="oona",
+        help="the scenario a legend or cast file is checked against (default oona)",
+    )
+    ck.set_defaults(func=cmd_check)
     return p
 
 
