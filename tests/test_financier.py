@@ -15,40 +15,39 @@ from woodmarket.financier import (
     ceil_pct,
 )
 from woodmarket.ledger import HOUSE
-from woodmarket.scenario import load_scenario
+from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.wood import Wood
 
 SQUEEZE = """
-id = "{id}"
+[legends.{id}]
 title = "A Squeeze"
 episode = "A corner."
 target = "{good}"
 rumor = "Someone is buying every last one."
 tips = ["Someone is buying."]
 mechanism = "settle"
-[settle]
-factor = {factor}
-delay = 0
+settle = {{ factor = {factor}, delay = 0 }}
 """
+SQUEEZED = {
+    (good, factor): f"sq_{good}_{factor.replace('.', '_')}"
+    for good in ("honey", "firewood", "acorns")
+    for factor in ("0.5", "1.5", "2", "3")
+}
 
 
 @pytest.fixture(scope="module")
 def scenario():
-    return load_scenario("oona")
+    """Oona's Wood with legends that multiply a good's reference at the same turn's settlement."""
+    oona = load_scenario("oona")
+    extra = "".join(
+        SQUEEZE.format(id=lid, good=good, factor=factor) for (good, factor), lid in SQUEEZED.items()
+    )
+    return parse_scenario(oona.text + extra, oona.path, oona.files)
 
 
 @pytest.fixture(scope="module")
-def squeezes(tmp_path_factory):
-    """Legend files that multiply a good's reference at the same turn's settlement."""
-    root = tmp_path_factory.mktemp("legends")
-    out = {}
-    for good in ("honey", "firewood", "acorns"):
-        for factor in ("0.5", "1.5", "2", "3"):
-            lid = f"sq_{good}_{factor.replace('.', '_')}"
-            path = root / f"{lid}.toml"
-            path.write_text(SQUEEZE.format(id=lid, good=good, factor=factor))
-            out[(good, factor)] = str(path)
-    return out
+def squeezes():
+    return SQUEEZED
 
 
 def _fin(scenario, seed=0, script=None):

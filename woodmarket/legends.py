@@ -148,7 +148,9 @@ def legend_from_table(
     if legend_id is None or "id" in data:
         written = _text(path, data, "id", prefix)
         if legend_id is not None and written != legend_id:
-            raise ScenarioError(path, prefix + "id", f"{legend_id!r}, the table's name; got {written!r}")
+            raise ScenarioError(
+                path, prefix + "id", f"{legend_id!r}, the table's name; got {written!r}"
+            )
         legend_id = written
     if not _valid_id(legend_id):
         raise ScenarioError(
@@ -185,7 +187,9 @@ def legend_from_table(
         ok = not isinstance(raw, bool) and isinstance(raw, int | float)
         if not ok or not 0 < raw <= MAX_FACTOR or raw != raw:
             raise ScenarioError(
-                path, prefix + "settle.factor", f"a number above 0, at most {MAX_FACTOR}; got {raw!r}"
+                path,
+                prefix + "settle.factor",
+                f"a number above 0, at most {MAX_FACTOR}; got {raw!r}",
             )
         factor = Fraction(str(raw))  # 0.5 means exactly 1/2
         if factor.denominator > 1000:

@@ -388,7 +388,9 @@ def _creatures(top: _Reader, goods: tuple[str, ...]) -> tuple[CreatureSpec, ...]
     if len(raw) < 2:
         raise top.fail("creatures", "at least two [[creatures]] (a market needs two sides)")
     if len(raw) > MAX_CREATURES:
-        raise top.fail("creatures", f"at most {MAX_CREATURES} creatures (the limit), got {len(raw)}")
+        raise top.fail(
+            "creatures", f"at most {MAX_CREATURES} creatures (the limit), got {len(raw)}"
+        )
     seen: set[str] = set()
     lowered = {g.lower() for g in goods}
     out = []
@@ -396,9 +398,7 @@ def _creatures(top: _Reader, goods: tuple[str, ...]) -> tuple[CreatureSpec, ...]
         if not isinstance(entry, dict):
             raise top.fail(f"creatures[{i}]", "a table")
         c = _Reader(top.path, entry, f"creatures[{i}].")
-        c.only(
-            ("name", "species", "role", "personality", "pebbles", "produces", "stores", "needs")
-        )
+        c.only(("name", "species", "role", "personality", "pebbles", "produces", "stores", "needs"))
         name = c.get("name", str)
         problem = _name_problem(name, "creature", RESERVED_CREATURES)
         if problem:
@@ -596,7 +596,9 @@ def _gambits(top: _Reader, ctx: _Context) -> tuple[Gambit, ...]:
             m.only(("turn", "commands"))
             turn = m.get("turn", int, minimum=1, maximum=MAX_TURNS)
             if moves and turn <= moves[-1][0]:
-                raise m.fail("turn", f"a turn after the previous move's ({moves[-1][0]}), got {turn}")
+                raise m.fail(
+                    "turn", f"a turn after the previous move's ({moves[-1][0]}), got {turn}"
+                )
             commands = _commands(m, "commands", ctx)
             if not commands:
                 raise m.fail("commands", "at least one command")
