@@ -10,7 +10,7 @@ from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.financier import Financier
 from woodmarket.legends import LegendBook, load_legend, parse_legend, settle_price
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
+from woodmarket.scenario import bundled_scenarios, load_scenario
 from woodmarket.wood import Wood
 
 SEEDS = range(12)
@@ -136,32 +136,43 @@ def _path(scenario, seed, mechanism, gambit="showcase"):
     return wood
 
 
-def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(scenario):
-    legend = scenario.legend("oona_run")
+@pytest.fixture(scope="module", params=bundled_scenarios())
+def each(request):
+    """Each bundled scenario, with its showcase gambit."""
+    s = load_scenario(request.param)
+    return s, s.gambit("showcase")
+
+
+def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(each):
+    scenario, g = each
+    legend, good = g.legend, g.target
     for seed in SEEDS:
         wood = _path(scenario, seed, "settle")
         book = wood.extensions["legends"]
         (s,) = book.sprung
-        assert (s.turn, s.reckoning) == (2, 3)
-        assert s.pre == wood.history["honey"][1]
-        assert wood.history["honey"][3] == settle_price(s.pre, legend.factor)
+        assert (s.turn, s.reckoning) == (g.spring_turn, g.reckoning)
+        assert s.pre == wood.history[good][g.spring_turn - 1]
+        assert wood.history[good][g.reckoning] == settle_price(s.pre, legend.factor)
         assert wood.extensions["financier"].pnl() > 0, seed
 
 
-def test_glut_lowers_the_stand_ins_price_of_the_target(scenario):
+def test_glut_lowers_the_stand_ins_price_of_the_target(each):
+    scenario, g = each
+    good, at = g.target, g.reckoning
     glut_at, base_at = [], []
     for seed in SEEDS:
         glut = _path(scenario, seed, "glut")
         base = _path(scenario, seed, "none")
         (s,) = glut.extensions["legends"].sprung
-        assert glut.history["honey"][3] < s.pre, seed
-        assert glut.ledger.tallies["honey"].windfall == 6 * len(glut.names)
-        glut_at.append(glut.history["honey"][3])
-        base_at.append(base.history["honey"][3])
+        assert glut.history[good][at] < s.pre, seed
+        assert glut.ledger.tallies[good].windfall == g.legend.qty * len(glut.names)
+        glut_at.append(glut.history[good][at])
+        base_at.append(base.history[good][at])
     assert sum(glut_at) < sum(base_at)
 
 
-def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(scenario):
+def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(each):
+    scenario, _ = each
     for seed in SEEDS:
         rumor = _path(scenario, seed, "rumor")
         plain = Wood(scenario, seed)

@@ -175,3 +175,23 @@ def test_check_reads_cast_files_and_refuses_the_rest_in_one_line(tmp_path, capsy
         assert str(path) in err
     assert main(["check", str(tmp_path / "none.toml")]) == 2
     assert "none there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_terminal_game_offers_each_scenarios_own_first_trade_and_legends(key):
+    from woodmarket.play import Game
+
+    s = load_scenario(key)
+    game = Game(build_wood(s, 0, None, {"financier": True}), 5)
+    assert " and ".join(s.first_trade) in game.handle("help")
+    listed = game.handle("legends")
+    assert all(lg.id in listed for lg in s.legends)
+    first = game.handle("f")
+    assert first.count(": ok: ") == len(s.first_trade), first
+    assert "made already" in game.handle("f")
+    tips = game.handle("tips")
+    assert s.legends[0].tips[0] in tips
+    other = next(k for k in KEYS if k != key)
+    foreign = load_scenario(other).legends[0]
+    assert foreign.tips[0] not in tips  # another wood's tales are not this wood's truths
+    assert "refused: unknown legend" in game.handle(f"spring {foreign.id}")

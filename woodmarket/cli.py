@@ -183,9 +183,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from woodmarket.casts import parse_cast
     from woodmarket.errors import ScenarioError
     from woodmarket.legends import parse_legend
-    from woodmarket.scenario import load_scenario, read_text_file
+    from woodmarket.scenario import bundled_scenarios, load_scenario, read_text_file
 
     path = str(args.file)
+    against = args.scenario or bundled_scenarios()[0]
     text = read_text_file(path, "a scenario, legend or cast file")
     try:
         data = tomllib.loads(text.removeprefix("\ufeff"))
@@ -198,7 +199,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{len(s.legends)} legends, {len(s.gambits)} gambits"
         )
     elif {"id", "rumor", "mechanism", "tips"} & set(data):
-        scenario = load_scenario(args.scenario)
+        scenario = load_scenario(against)
         legend = parse_legend(text, path, scenario.financier.whisper_chars)
         if legend.target not in scenario.good_names:
             goods = ", ".join(scenario.good_names)
@@ -209,7 +210,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"legend {legend.id}: {legend.title!r}, target {legend.target}, {legend.mechanism}"
         )
     elif {"defaults", "creatures"} & set(data):
-        scenario = load_scenario(args.scenario)
+        scenario = load_scenario(against)
         if not path.endswith(".toml"):
             raise ScenarioError(path, "(file)", "a cast file named *.toml")
         seats = parse_cast(path, scenario.creature_names)
@@ -295,8 +296,8 @@ def parser() -> argparse.ArgumentParser:
     ck.add_argument("file", help="a scenario, legend or cast TOML file")
     ck.add_argument(
         "--scenario",
-        default="oona",
-        help="the scenario a legend or cast file is checked against (default oona)",
+        default=None,
+        help="the scenario a legend or cast file is checked against (default: the first bundled)",
     )
     ck.set_defaults(func=cmd_check)
     return p
