@@ -183,3 +183,31 @@ def test_run_refuses_a_bad_gambit_or_a_lone_mechanism(tmp_path, capsys):
     code, _ = _run(tmp_path, "--mechanism", "glut", name="b")
     assert code == 2
     assert "add --gambit NAME" in capsys.readouterr().err
+
+
+def test_whisper_chars_bounds_free_whispers_at_load_and_in_play():
+    from woodmarket.financier import Financier
+    from woodmarket.wood import Wood
+
+    s = load_scenario("oona")
+    long = "honey " * 10
+    text = s.text.replace(
+        "objective_turn = 12", "objective_turn = 12\nwhisper_chars = 300", 1
+    ).replace('"whisper Oona oona_run"]', f'"whisper Oona {long.strip()}"]', 1)
+    assert parse_scenario(text, s.path, s.files).first_trade[1].startswith("whisper Oona honey")
+    tight = text.replace("whisper_chars = 300", "whisper_chars = 40")
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(tight, "oona.toml", s.files)
+    # The legends' own tips are longer than 40 characters: the first legend file fails.
+    assert "at most 40 characters" in str(err.value) and err.value.path.endswith(".toml")
+    fin = Financier.attach(Wood(s, 0))
+    assert fin.command(f"whisper Pip {'x' * 300}").ok
+    refused = fin.command(f"whisper Pip {'x' * 301}")
+    assert not refused.ok and "at most 300 characters" in refused.message
+
+
+def test_commands_are_read_as_the_financier_reads_them():
+    s = load_scenario("oona")
+    text = s.text.replace('commands = ["spring oona_run"]', 'commands = ["Spring  oona_run"]', 1)
+    g = parse_scenario(text, s.path, s.files).gambit("showcase")
+    assert g.moves == s.gambit("showcase").moves and g.spring_turn == 2

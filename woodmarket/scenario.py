@@ -287,7 +287,7 @@ def load_scenario(key_or_path: str | Path) -> Scenario:
     """A bundled scenario by key, or a scenario file with the legend files it names."""
     path = scenario_path(key_or_path)
     shown = str(path)
-    if not path.exists() and not path.is_dir():
+    if not path.exists():
         raise ScenarioError(
             shown, "(file)", f"a scenario file; none there (bundled: {', '.join(BUNDLED)})"
         )
@@ -560,7 +560,8 @@ class _Context:
             )
         except ActionError as exc:
             raise r.fail(name, str(exc)) from None
-        return " ".join(command.split())
+        verb, *rest = command.split()
+        return " ".join((verb.lower(), *rest))  # as the financier reads it
 
 
 def _commands(r: _Reader, name: str, ctx: _Context) -> tuple[str, ...]:
