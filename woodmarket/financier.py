@@ -63,8 +63,7 @@ from woodmarket.memory import bucket
 from woodmarket.types import MAX_GOSSIP_CHARS, Order
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 INITIAL_MARGIN_PCT = 50
 MAINTENANCE_PCT = 25
@@ -147,7 +146,7 @@ class Outcome:
 class Financier:
     """The player's side of one wood. Build it with `Financier.attach(wood)`."""
 
-    wood: Wood
+    wood: WoodState
     start: int
     positions: dict[str, Position] = field(default_factory=dict)
     closed: list[Closed] = field(default_factory=list)
@@ -161,7 +160,7 @@ class Financier:
     @classmethod
     def attach(
         cls,
-        wood: Wood,
+        wood: WoodState,
         *,
         override: str | None = None,
         script: Mapping[int, Iterable[str]] | None = None,
@@ -484,7 +483,7 @@ class Financier:
 
     # -- seams -----------------------------------------------------------
 
-    def before_decide(self, wood: Wood, t: TurnState) -> None:
+    def before_decide(self, wood: WoodState, t: TurnState) -> None:
         for r in self.unrecorded:
             t.emit(**r)
         self.unrecorded = []
@@ -495,7 +494,7 @@ class Financier:
         finally:
             self._turn = None
 
-    def settle(self, wood: Wood, t: TurnState) -> None:
+    def settle(self, wood: WoodState, t: TurnState) -> None:
         self._turn = t
         try:
             for good in sorted(self.positions):
@@ -558,7 +557,7 @@ def _singular(good: str) -> str:
     return good[:-1] if good.endswith("s") else good
 
 
-def configure(wood: Wood, meta: Mapping[str, Any]) -> Financier | None:
+def configure(wood: WoodState, meta: Mapping[str, Any]) -> Financier | None:
     """Attach a financier when a run's meta asks for one (a gambit, or `play`).
 
     meta keys: `gambit` (a name from gambits.py), `mechanism` (rumor, glut,
@@ -576,7 +575,7 @@ def configure(wood: Wood, meta: Mapping[str, Any]) -> Financier | None:
     return Financier.attach(wood, override=override, script=script, source="gambit")
 
 
-def replay_moves(wood: Wood, records: Iterable[Mapping[str, Any]]) -> int:
+def replay_moves(wood: WoodState, records: Iterable[Mapping[str, Any]]) -> int:
     """Schedule a recorded run's player moves to run again in their turns.
 
     Gambit moves come back from the run's meta and forced covers from the

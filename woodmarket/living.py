@@ -17,21 +17,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 MOOD_FLOOR = 5
 MOOD_TARGETS = {2: 85, 1: 55, 0: 30}
 
 
-def produce(wood: Wood, turn: TurnState) -> None:
+def produce(wood: WoodState, turn: TurnState) -> None:
     for c in wood.creatures.values():
         for good, n in c.spec.produces.items():
             if n:
                 wood.ledger.produce(c.name, good, n)
 
 
-def eat(wood: Wood, turn: TurnState) -> None:
+def eat(wood: WoodState, turn: TurnState) -> None:
     meals = wood.scenario.living.meals
     order = {g: i for i, g in enumerate(wood.foods)}
     for c in wood.creatures.values():
@@ -51,7 +50,7 @@ def eat(wood: Wood, turn: TurnState) -> None:
             turn.emit("hungry", creature=c.name, meals=eaten, needed=meals)
 
 
-def spoil(wood: Wood, turn: TurnState) -> None:
+def spoil(wood: WoodState, turn: TurnState) -> None:
     for spec in wood.scenario.goods:
         if not spec.spoil_pct:
             continue
@@ -63,7 +62,7 @@ def spoil(wood: Wood, turn: TurnState) -> None:
                 turn.emit("spoil", holder=name, good=spec.name, qty=rot)
 
 
-def burn(wood: Wood, turn: TurnState) -> None:
+def burn(wood: WoodState, turn: TurnState) -> None:
     if not wood.fuel:
         return
     need = wood.burn(turn.turn)
@@ -77,7 +76,7 @@ def burn(wood: Wood, turn: TurnState) -> None:
             turn.emit("cold", creature=c.name, burned=used, needed=need)
 
 
-def mood(wood: Wood, turn: TurnState) -> None:
+def mood(wood: WoodState, turn: TurnState) -> None:
     for c in wood.creatures.values():
         target = MOOD_TARGETS[int(c.fed) + int(c.warm)]
         # Whole-number mean reversion: a quarter of the gap, at least one step.

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 from woodmarket.errors import ReplayError
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 SCHEMA_VERSION = 1
 TRACE = "trace.jsonl"
@@ -72,7 +71,7 @@ class RunFolder:
     writer: TraceWriter
 
     @classmethod
-    def create(cls, path: str | Path, wood: Wood, meta: dict[str, Any]) -> RunFolder:
+    def create(cls, path: str | Path, wood: WoodState, meta: dict[str, Any]) -> RunFolder:
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise FileExistsError(f"{path}: output folder exists and is not empty")
@@ -92,7 +91,7 @@ class RunFolder:
         )
 
 
-def start_fields(wood: Wood) -> dict[str, Any]:
+def start_fields(wood: WoodState) -> dict[str, Any]:
     from woodmarket.turn import holdings
 
     return {"prices": dict(wood.prices), "holders": holdings(wood), "creatures": list(wood.names)}
