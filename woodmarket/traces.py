@@ -69,6 +69,7 @@ class RunFolder:
 
     path: Path
     writer: TraceWriter
+    wood: WoodState
 
     @classmethod
     def create(cls, path: str | Path, wood: WoodState, meta: dict[str, Any]) -> RunFolder:
@@ -82,9 +83,12 @@ class RunFolder:
         writer = TraceWriter(path / TRACE)
         writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
-        return cls(path, writer)
+        return cls(path, writer, wood)
 
     def finish(self, summary: dict[str, Any]) -> None:
+        """Detach from the wood (it may be stepped on) and write the summary."""
+        if self.writer in self.wood.listeners:
+            self.wood.listeners.remove(self.writer)
         self.writer.close()
         (self.path / "summary.json").write_text(
             json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
