@@ -19,8 +19,9 @@ from types import MappingProxyType
 from typing import Any
 
 from woodmarket.living import LIVING
-from woodmarket.market import band, call_auction, check_orders
+from woodmarket.market import call_auction, check_orders
 from woodmarket.narrator import headline
+from woodmarket.rules import band
 from woodmarket.state import TurnState, WoodState
 from woodmarket.types import Action, Observation, Order
 
@@ -185,7 +186,6 @@ def decision_fields(a: Action) -> dict[str, Any]:
 
 
 def clear(wood: WoodState, t: TurnState) -> None:
-    rules = wood.scenario.market
     orders = [o for n in wood.names for o in t.actions[n].orders] + wood.outside_orders
     wood.outside_orders = []
     t.accepted, t.rejected = check_orders(
@@ -193,9 +193,7 @@ def clear(wood: WoodState, t: TurnState) -> None:
         goods=wood.goods,
         references=wood.prices,
         holdings=wood.ledger.accounts,
-        max_orders=rules.max_orders,
-        max_qty=rules.max_qty,
-        band_width=rules.band,
+        limits=wood.scenario.market,
     )
     rejected = {id(r.order): r.reason for r in t.rejected}
     for o in orders:
