@@ -40,6 +40,7 @@ def build_wood(spec: RunSpec, policies: Mapping[str, Policy] | None = None) -> W
     """
     scenario = spec.load_scenario()
     wood = Wood(scenario, spec.seed, policies)
+    wood.serial = spec.sampling.serial
     if policies is None and spec.cast != "standin":
         seats = parse_cast(spec.cast, wood.names, spec.cast_text or None)
         apply_cast(wood, seats, spec.sampling.temperature)

@@ -45,6 +45,10 @@ class Sampling:
     """
 
     temperature: float = 0.0
+    # Ask model creatures one at a time, in creature order: batched decoding in
+    # parallel slots depends on request timing, so only this makes a live run
+    # repeat exactly on one machine (it costs about 15% of a council turn).
+    serial: bool = False
 
     def __post_init__(self) -> None:
         t = self.temperature
@@ -96,6 +100,7 @@ class RunSpec:
         mechanism: str | None = None,
         financier: bool = False,
         temperature: float = 0.0,
+        serial: bool = False,
     ) -> RunSpec:
         """A spec from names and paths: reads the scenario (and cast file) now, once."""
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -111,7 +116,7 @@ class RunSpec:
             gambit=gambit,
             mechanism=mechanism,
             financier=financier,
-            sampling=Sampling(temperature),
+            sampling=Sampling(temperature, serial),
         )
         if gambit:
             spec.the_gambit(sc)  # an unknown gambit is refused now, not mid-run

@@ -138,6 +138,8 @@ class WoodState:
         self.resources: list[Any] = []
         self._streams: dict[str, random.Random] = {}
         self._pool: ThreadPoolExecutor | None = None
+        # Concurrent policies asked one at a time, in creature order (reproducible live runs).
+        self.serial = False
         if policies is None:
             from woodmarket.policies.standin import StandinPolicy
 

@@ -147,7 +147,8 @@ def _collect(name: str, future: Future[Action], deadline: float | None) -> Actio
 def decide(wood: WoodState, t: TurnState) -> None:
     names = wood.names
     asked = [n for n in names if n not in t.overrides]
-    parallel = [n for n in asked if getattr(wood.policies[n], "concurrent", False)]
+    concurrent = not wood.serial
+    parallel = [n for n in asked if concurrent and getattr(wood.policies[n], "concurrent", False)]
     futures = {}
     if parallel:
         pool = wood.decision_pool()
