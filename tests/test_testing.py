@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -69,7 +70,7 @@ def test_a_sound_fake_backend_passes_and_a_refusing_one_is_fine_but_not_a_mute_o
         (lambda r: Completion(text=b"hold", model="x"), "text is bytes"),  # type: ignore[arg-type]
         (lambda r: Completion(text="hi \ud83d", model="x"), "cannot be written as UTF-8"),
         (lambda r: Completion(text="hold", model="x", prompt_tokens=-1), "prompt_tokens is -1"),
-        (lambda r: Completion(text="hold", model="x", latency_ms=float("nan")), "latency_ms is nan"),
+        (lambda r: Completion(text="hold", model="x", latency_ms=math.nan), "latency_ms is nan"),
         (lambda r: {}["missing"], "complete raised KeyError"),
     ],
 )
@@ -114,7 +115,7 @@ def test_a_scenario_that_does_not_repeat_is_caught():
 def test_a_broken_scenario_file_is_named(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("[wood]\nname = 3\n")
-    with pytest.raises(ContractError, match="does not load: .*broken.toml"):
+    with pytest.raises(ContractError, match=r"does not load: .*broken\.toml"):
         check_scenario(path)
 
 
