@@ -1,4 +1,4 @@
-"""Runs are values: a spec round-trips, runs the same anywhere, and woods do not disturb each other."""
+"""Runs are values: a spec round-trips, runs alike anywhere, and woods keep apart."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_a_spec_round_trips_through_json_and_pickle(scenario_key):
 def test_a_bad_spec_is_refused_in_one_line(change, message):
     with pytest.raises(WoodmarketError, match=message):
         _spec("oona").but(**change)
-    with pytest.raises(WoodmarketError, match="temperature must lie in 0..5"):
+    with pytest.raises(WoodmarketError, match=r"temperature must lie in 0\.\.5"):
         Sampling(9.0)
 
 
