@@ -76,7 +76,7 @@ def test_accounts_open_and_pebbles_are_conserved_with_the_house(scenario):
         ("whisper Oona oona_run.9", "no tip 'oona_run.9'"),
         ("whisper Oona 999", "no tip number 999"),
         ("order buy honey 2 99", "price 99 outside the band 3..30 for honey"),
-        ("order sell honey 2 10", "not enough honey: sells 2, you have 0 unpledged"),
+        ("order sell honey 2 10", "not enough honey: sells 2, has 0 unreserved"),
         ("order buy honey 11 5", "quantity 11 above the limit of 10"),
         ("order hold honey 1 5", "usage: order buy|sell GOOD QTY PRICE"),
         ("spring nothing", "unknown legend 'nothing'"),
@@ -86,7 +86,7 @@ def test_accounts_open_and_pebbles_are_conserved_with_the_house(scenario):
 def test_every_command_is_validated_with_a_clear_message(scenario, command, message):
     wood, fin = _fin(scenario)
     before = (fin.pebbles, dict(fin.positions), list(wood.outside_orders))
-    out = fin.command(command)
+    out = fin.submit(command)
     assert not out.ok
     assert message in out.message
     assert (fin.pebbles, dict(fin.positions), list(wood.outside_orders)) == before
@@ -105,22 +105,22 @@ def test_every_command_is_validated_with_a_clear_message(scenario, command, mess
 
 def test_initial_margin_counts_open_shorts_and_pending_buys(scenario):
     _wood, fin = _fin(scenario)
-    assert fin.command("short honey 8").ok  # 40 of initial margin at 10
+    assert fin.submit("short honey 8").ok  # 40 of initial margin at 10
     assert fin.free_pebbles() == 100 - 40
-    assert fin.command("order buy acorns 5 4").ok  # reserves 20
+    assert fin.submit("order buy acorns 5 4").ok  # reserves 20
     assert fin.free_pebbles() == 40
-    assert not fin.command("short firewood 17").ok  # needs ceil(85 / 2) = 43
-    assert fin.command("short firewood 16").ok  # needs 40
+    assert not fin.submit("short firewood 17").ok  # needs ceil(85 / 2) = 43
+    assert fin.submit("short firewood 16").ok  # needs 40
     assert fin.free_pebbles() == 0
-    again = fin.command("short honey 2")
-    assert not again.ok and "already short 8 honey" in again.message
-    self_trade = fin.command("order sell acorns 1 4")
+    again = fin.submit("short honey 2")
+    assert not again.ok and "a short of honey is already queued" in again.message
+    self_trade = fin.submit("order sell acorns 1 4")
     assert not self_trade.ok and "self-trade" in self_trade.message
 
 
 def test_variation_margin_pays_each_mark_and_cover_realizes(scenario):
     wood, fin = _fin(scenario, seed=5)
-    fin.command("short honey 8")
+    fin.submit("short honey 8")
     house = wood.ledger.accounts[HOUSE]
     last = 10
     for _ in range(4):
@@ -131,8 +131,12 @@ def test_variation_margin_pays_each_mark_and_cover_realizes(scenario):
         assert fin.pebbles == 100 + p.pnl
         assert house.pebbles == -p.pnl
         last = p.mark
-    out = fin.command("cover honey")
+    out = fin.submit("cover honey")
     assert out.ok and f"covered 8 honey at {last}" in out.message
+    assert fin.positions  # queued: the cover is made when the next turn begins
+    t = wood.step()
+    (made,) = [r for r in t.records if r["kind"] == "financier"]
+    assert made["ok"] and made["outcome"] == out.message
     assert not fin.positions and fin.realized() == 8 * (10 - last)
     assert wood.ledger.total_pebbles() == wood.ledger.start_pebbles
 
@@ -232,31 +236,32 @@ def test_tips_are_true_facts_and_the_truth_stays_in_the_ledger(scenario):
     texts = [t.text for t in tips]
     assert "Oona is the only creature who makes honey." in texts
     assert "Oona holds 12 of the 14 honey in the wood." in texts
-    assert fin.command("whisper Oona oona_run").ok
-    assert fin.command("whisper Pip honey will soar").ok
+    assert fin.submit("whisper Oona oona_run").ok
+    assert fin.submit("whisper Pip honey will soar").ok
+    wood.step()
     tip, rumor = fin.whispered
     assert (tip.true, rumor.true) == (True, None)
-    wood.step()
     obs = wood.memory.whispers  # delivered this turn
     assert obs["Oona"] == [
         'the financier whispers: "Oona has promised honey to more creatures than her vault '
         'can pay at once."'
     ]
-    assert obs["Pip"] == ['a rumor from the financier: "honey will soar"']
+    # A rumor reads exactly as a tip does: the truth stays in the ledger.
+    assert obs["Pip"] == ['the financier whispers: "honey will soar"']
 
 
 def test_a_hostile_creature_refuses_whispers(scenario):
     wood, fin = _fin(scenario)
     wood.memory.feel("Mossback", "financier", -45)
-    out = fin.command("whisper Mossback acorn_mania")
+    out = fin.submit("whisper Mossback acorn_mania")
     assert not out.ok
     assert "Mossback resents you and will not listen" in out.message
     t = wood.step()
     assert t.observations["Mossback"].whispers == ()
-    assert fin.whispered[-1].delivered is False
+    assert fin.whispered == []
     # Just above the line, the same whisper goes through.
     wood.memory.feel("Rusk", "financier", -39)
-    assert fin.command("whisper Rusk acorn_mania").ok
+    assert fin.submit("whisper Rusk acorn_mania").ok
     assert wood.step().observations["Rusk"].whispers
 
 

@@ -201,8 +201,8 @@ def test_whisper_chars_bounds_free_whispers_at_load_and_in_play():
     # The legends' own tips are longer than 40 characters: the first legend file fails.
     assert "at most 40 characters" in str(err.value) and err.value.path.endswith(".toml")
     fin = Financier.attach(Wood(s, 0))
-    assert fin.command(f"whisper Pip {'x' * 300}").ok
-    refused = fin.command(f"whisper Pip {'x' * 301}")
+    assert fin.submit(f"whisper Pip {'x' * 300}").ok
+    refused = fin.submit(f"whisper Pip {'x' * 301}")
     assert not refused.ok and "at most 300 characters" in refused.message
 
 

@@ -11,6 +11,7 @@ from woodmarket.financier import Financier
 from woodmarket.legends import LegendBook, load_legend, parse_legend, settle_price
 from woodmarket.runner import build_wood
 from woodmarket.scenario import bundled_scenarios, load_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
 SEEDS = range(12)
@@ -130,7 +131,7 @@ def test_settle_rounds_half_down_and_never_below_one(pre, factor, want):
 
 
 def _path(scenario, seed, mechanism, gambit="showcase"):
-    wood = build_wood(scenario, seed, None, {"gambit": gambit, "mechanism": mechanism})
+    wood = build_wood(RunSpec.make(scenario, seed=seed, gambit=gambit, mechanism=mechanism))
     for _ in range(6):
         wood.step()
     return wood
@@ -186,7 +187,7 @@ def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(each):
 def test_a_run_overrides_the_legends_mechanism(scenario):
     wood = Wood(scenario, 1)
     fin = Financier.attach(wood, override="rumor")
-    assert fin.command("spring oona_run").ok
+    assert fin.submit("spring oona_run").ok
     for _ in range(4):
         wood.step()
     (s,) = wood.extensions["legends"].sprung
@@ -203,25 +204,29 @@ def test_a_run_overrides_the_legends_mechanism(scenario):
     assert "financier" not in untouched.ledger.accounts
 
 
-def test_a_legend_is_told_once_and_only_the_scenarios_own(scenario):
+def test_a_legend_is_told_once_and_only_the_scenarios_own(scenario, tmp_path):
     wood = Wood(scenario, 0)
     fin = Financier.attach(wood)
-    assert fin.command("spring oona_run").ok
-    again = fin.command("spring oona_run")
+    assert fin.submit("spring oona_run").ok
+    again = fin.submit("spring oona_run")
     assert not again.ok and "already been told" in again.message
-    odd = fin.command("spring gold_rush")
+    odd = fin.submit("spring gold_rush")
     assert not odd.ok and "unknown legend 'gold_rush'; legends are" in odd.message
+    path = tmp_path / "gold.toml"
+    path.write_text(GOOD_LEGEND.replace('"honey"', '"gold"'))
+    odd = fin.submit(f"spring {path}")
+    assert not odd.ok and "'gold', not a good here" in odd.message
 
 
 def test_the_reckoning_is_public_and_costs_the_financier_goodwill(scenario):
-    wood = build_wood(scenario, 3, None, {"gambit": "showcase", "mechanism": "settle"})
+    wood = build_wood(RunSpec.make(scenario, seed=3, gambit="showcase", mechanism="settle"))
     heads = [wood.step().headline for _ in range(3)]
     assert "The Run on Oona's Hoard" in heads[1]
     assert "comes true" in heads[2] and "Honey crashes" in heads[2]
     # Oona held honey through the crash: she is colder than the tip alone left her.
     assert wood.memory.score("Oona", "financier") < 0
     # Seed 4: under the stand-in a rumor leaves honey where it was.
-    soured = build_wood(scenario, 4, None, {"gambit": "showcase", "mechanism": "rumor"})
+    soured = build_wood(RunSpec.make(scenario, seed=4, gambit="showcase", mechanism="rumor"))
     heads = [soured.step().headline for _ in range(3)]
     assert soured.history["honey"][3] >= soured.history["honey"][1]
     assert "The honey gamble had soured" in heads[2]

@@ -14,6 +14,7 @@ import pytest
 
 from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario
+from woodmarket.spec import RunSpec
 
 PRIVATE_WORDS = (
     "verified",  # also catches "unverified"
@@ -57,12 +58,9 @@ BUSY_PLAYER = {
 
 
 def _observations(meta, seed, turns=9, moves=None):
-    scenario = load_scenario("oona")
-    wood = build_wood(scenario, seed, None, meta)
+    wood = build_wood(RunSpec.make("oona", seed=seed, **meta))
     if moves:
-        fin = wood.extensions["financier"]
-        for turn, commands in moves.items():
-            fin.add_script(turn, commands, "player")
+        wood.extensions["financier"].add_script(moves, "player")
     seen = []
     wood.listeners.append(lambda t: seen.extend(t.observations.values()))
     for _ in range(turns):

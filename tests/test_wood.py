@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from woodmarket.errors import LedgerError
-from woodmarket.market import band
+from woodmarket.rules import band
 from woodmarket.runner import run
+from woodmarket.spec import RunSpec
 from woodmarket.types import Action, Gossip, Order
 from woodmarket.wood import Wood
 
@@ -53,9 +54,9 @@ def test_trade_happens_and_winter_raises_the_burn():
 
 def test_same_seed_same_trace_bytes(tmp_path):
     for name in ("a", "b"):
-        run(Wood.from_scenario("oona", seed=7), 20, tmp_path / name)
+        run(RunSpec.make("oona", seed=7, turns=20), tmp_path / name)
     assert (tmp_path / "a/trace.jsonl").read_bytes() == (tmp_path / "b/trace.jsonl").read_bytes()
-    run(Wood.from_scenario("oona", seed=8), 20, tmp_path / "c")
+    run(RunSpec.make("oona", seed=8, turns=20), tmp_path / "c")
     assert (tmp_path / "a/trace.jsonl").read_bytes() != (tmp_path / "c/trace.jsonl").read_bytes()
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,56 +34,66 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole-number seed, got {text!r}") from None
 
 
-def default_out(scenario: str, seed: int, prefix: str = "") -> Path:
-    """runs/[PREFIX-]SCENARIO-seedS-TIME: a fresh folder name per run."""
-    stem = Path(scenario).stem
-    return Path("runs") / f"{prefix}{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"expected a temperature in 0..5, got {text}")
+    return value
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from woodmarket.casts import describe, parse_cast
-    from woodmarket.runner import build_wood, run
-    from woodmarket.scenario import load_scenario
+    from woodmarket.runner import build_wood, out_folder, run
+    from woodmarket.spec import RunSpec
+    from woodmarket.text import printable
 
-    scenario = load_scenario(args.scenario)
-    turns = args.turns or scenario.turns
-    out = Path(args.out) if args.out else default_out(args.scenario, args.seed)
-    if out.exists() and any(out.iterdir()):
-        raise WoodmarketError(f"--out {out}: folder exists and is not empty")
-    seats = parse_cast(args.cast, tuple(c.name for c in scenario.creatures))
-    meta = {"cast": args.cast, "seats": describe(seats), "scenario_arg": str(args.scenario)}
-    if args.gambit:
-        meta.update(gambit=args.gambit, mechanism=args.mechanism)
-    elif args.mechanism:
-        raise WoodmarketError("--mechanism overrides a gambit's legend; add --gambit NAME")
-    wood = build_wood(scenario, args.seed, None, meta)
+    spec = RunSpec.make(
+        args.scenario,
+        cast=args.cast,
+        seed=args.seed,
+        turns=args.turns,
+        gambit=args.gambit,
+        mechanism=args.mechanism,
+        temperature=args.temperature,
+    )
+    wood = build_wood(spec)
+    out = out_folder(args.out, args.scenario, args.seed)
     goods = wood.goods
     width = max(len(g) for g in goods)
     header = f"{'turn':>4}  " + "  ".join(f"{g:>{width}}" for g in goods)
     header += "  trades  valid  headline"
-    bar = tqdm(total=turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
+    bar = tqdm(total=spec.turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
     bar.write(header)
 
     def show(state) -> None:
         prices = "  ".join(f"{wood.prices[g]:>{width}}" for g in goods)
         valid = f"{sum(a.valid for a in state.actions.values())}/{len(state.actions)}"
-        bar.write(f"{state.turn:>4}  {prices}  {len(state.fills):>6}  {valid:>5}  {state.headline}")
+        bar.write(
+            f"{state.turn:>4}  {prices}  {len(state.fills):>6}  {valid:>5}  "
+            f"{printable(state.headline)}"
+        )
         bar.update(1)
 
     try:
-        summary = run(wood, turns, out, meta, on_turn=show)
+        result = run(spec, out, wood=wood, on_turn=show)
     finally:
         bar.close()
+        wood.close()
+    summary = result.summary
     valid = f"{summary['valid_actions']}/{summary['decisions']}"
     print(
         f"\n{summary['turns']} turns; valid actions {valid}; "
         f"Gini {summary['gini_start']:.2f} -> {summary['gini_end']:.2f}"
     )
-    if "financier" in wood.extensions:
-        fin = wood.extensions["financier"]
-        print(f"financier: {fin.pebbles} pebbles, gambit P&L {fin.pnl():+d}; {fin.objective()}")
+    if "financier" in summary:
+        fin = summary["financier"]
+        print(
+            f"financier: {fin['pebbles']} pebbles, gambit P&L {fin['pnl']:+d}; {fin['objective']}"
+        )
     print(f"run folder: {out}")
     return 0
 
@@ -251,6 +260,12 @@ def parser() -> argparse.ArgumentParser:
         choices=("rumor", "glut", "settle", "none"),
         default=None,
         help="override the gambit's legend mechanism (none: the gambit without its legend)",
+    )
+    r.add_argument(
+        "--temperature",
+        type=_temperature,
+        default=0.0,
+        help="sampling temperature of model creatures (default 0: greedy)",
     )
     r.set_defaults(func=cmd_run)
 

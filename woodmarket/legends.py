@@ -55,8 +55,7 @@ from typing import TYPE_CHECKING, Any
 from woodmarket.errors import ActionError, ScenarioError
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 MECHANISMS = ("rumor", "glut", "settle")
 FINANCIER = "financier"
@@ -267,7 +266,7 @@ class LegendBook:
     sprung: list[Sprung] = field(default_factory=list)
 
     @classmethod
-    def attach(cls, wood: Wood, override: str | None = None) -> LegendBook:
+    def attach(cls, wood: WoodState, override: str | None = None) -> LegendBook:
         """The wood's book, created and hooked to the seams on first use."""
         book = wood.extensions.get("legends")
         if book is None:
@@ -281,7 +280,7 @@ class LegendBook:
     def mechanism_of(self, legend: Legend) -> str:
         return self.override or legend.mechanism
 
-    def spring(self, wood: Wood, legend: Legend, t: TurnState | None = None) -> str:
+    def spring(self, wood: WoodState, legend: Legend, t: TurnState | None = None) -> str:
         """Tell a legend for the coming turn (now, when called inside turn `t`'s events)."""
         if legend.target not in wood.goods:
             raise ActionError(f"legend {legend.id} targets {legend.target!r}, not a good here")
@@ -293,12 +292,12 @@ class LegendBook:
             self._land(wood, t, legend)
         return f"{legend.title} is told in the wood this turn"
 
-    def before_decide(self, wood: Wood, t: TurnState) -> None:
+    def before_decide(self, wood: WoodState, t: TurnState) -> None:
         for legend in self.pending:
             self._land(wood, t, legend)
         self.pending = []
 
-    def _land(self, wood: Wood, t: TurnState, legend: Legend) -> None:
+    def _land(self, wood: WoodState, t: TurnState, legend: Legend) -> None:
         mech = self.mechanism_of(legend)
         g = legend.target
         s = Sprung(legend, mech, t.turn, wood.prices[g], t.turn + legend.delay)
@@ -319,7 +318,7 @@ class LegendBook:
                 wood.ledger.windfall(name, g, legend.qty)
             t.emit("legend", event="glut", id=legend.id, target=g, qty=legend.qty)
 
-    def settle(self, wood: Wood, t: TurnState) -> None:
+    def settle(self, wood: WoodState, t: TurnState) -> None:
         for s in self.sprung:
             if s.reckoning != t.turn:
                 continue
@@ -350,7 +349,7 @@ def _reckoning_line(s: Sprung) -> str:
     return f"The {g} gamble had soured: {g} holds up after {title}"
 
 
-def _blame(wood: Wood, t: TurnState, s: Sprung) -> None:
+def _blame(wood: WoodState, t: TurnState, s: Sprung) -> None:
     """Creatures whose stores of the target lost value grow colder toward the financier."""
     drop = s.pre - (s.after or 0)
     if drop <= 0:

@@ -25,21 +25,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 MOOD_FLOOR = 5
 MOOD_TARGETS = (85, 55, 30, 15)  # by the number of lacks: hunger, cold, each unmet need
 
 
-def produce(wood: Wood, turn: TurnState) -> None:
+def produce(wood: WoodState, turn: TurnState) -> None:
     for c in wood.creatures.values():
         for good, n in c.spec.produces.items():
             if n:
                 wood.ledger.produce(c.name, good, n)
 
 
-def eat(wood: Wood, turn: TurnState) -> None:
+def eat(wood: WoodState, turn: TurnState) -> None:
     meals = wood.scenario.living.meals
     order = {g: i for i, g in enumerate(wood.foods)}
     for c in wood.creatures.values():
@@ -59,7 +58,7 @@ def eat(wood: Wood, turn: TurnState) -> None:
             turn.emit("hungry", creature=c.name, meals=eaten, needed=meals)
 
 
-def spoil(wood: Wood, turn: TurnState) -> None:
+def spoil(wood: WoodState, turn: TurnState) -> None:
     for spec in wood.scenario.goods:
         if not spec.spoil_pct:
             continue
@@ -71,7 +70,7 @@ def spoil(wood: Wood, turn: TurnState) -> None:
                 turn.emit("spoil", holder=name, good=spec.name, qty=rot)
 
 
-def burn(wood: Wood, turn: TurnState) -> None:
+def burn(wood: WoodState, turn: TurnState) -> None:
     if not wood.fuel:
         return
     need = wood.burn(turn.turn)
@@ -85,7 +84,7 @@ def burn(wood: Wood, turn: TurnState) -> None:
             turn.emit("cold", creature=c.name, burned=used, needed=need)
 
 
-def use(wood: Wood, turn: TurnState) -> None:
+def use(wood: WoodState, turn: TurnState) -> None:
     """Each creature uses up its needs; what it lacks is traced as `unmet`."""
     for c in wood.creatures.values():
         for good, need in c.spec.needs.items():
@@ -98,7 +97,7 @@ def use(wood: Wood, turn: TurnState) -> None:
                 turn.emit("unmet", creature=c.name, good=good, used=used, needed=need)
 
 
-def mood(wood: Wood, turn: TurnState) -> None:
+def mood(wood: WoodState, turn: TurnState) -> None:
     # The turn's `unmet` records are its unmet needs: one lack each.
     unmet: dict[str, int] = {}
     for r in turn.records:

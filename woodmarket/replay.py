@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import ReplayError, ScenarioError
-from woodmarket.financier import replay_moves
+from woodmarket.financier import Financier, recorded_moves
 from woodmarket.policies.replay import replay_policies
 from woodmarket.runner import build_wood
 from woodmarket.scenario import parse_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.traces import by_turn, read_run, read_trace
 
 STATE_KINDS = ("order", "fill", "price", "holdings")
@@ -69,9 +70,12 @@ def replay(folder: str | Path) -> ReplayReport:
         t for t in turns if t > 0 and any(r["kind"] == "holdings" for r in turns[t])
     )
     names = tuple(c.name for c in scenario.creatures)
-    wood = build_wood(scenario, meta["seed"], replay_policies(records, names), meta)
-    # The moves a player typed are decisions too: they run again in their turns.
-    replay_moves(wood, records)
+    wood = build_wood(spec_of(meta, scenario), replay_policies(records, names))
+    # The moves a player typed are decisions too: they are made again in their turns.
+    moves = recorded_moves(records)
+    if moves:
+        fin = wood.extensions.get("financier") or Financier.attach(wood)
+        fin.add_script(moves, "player")
     checked = 0
     for t in recorded_turns:
         state = wood.step()
@@ -80,3 +84,19 @@ def replay(folder: str | Path) -> ReplayReport:
             return ReplayReport(len(recorded_turns), checked, t, _difference(want, got))
         checked += 1
     return ReplayReport(len(recorded_turns), checked)
+
+
+def spec_of(meta: dict[str, Any], scenario: Any) -> RunSpec:
+    """The spec a run folder was made from (folders before specs: rebuilt from its meta)."""
+    if "scenario_text" in meta:
+        return RunSpec.from_dict(meta)
+    return RunSpec(
+        scenario=str(meta.get("scenario_arg", scenario.name)),
+        scenario_text=scenario.text,
+        cast=str(meta.get("cast", "standin")),
+        seed=int(meta["seed"]),
+        turns=int(meta.get("turns", scenario.turns)),
+        gambit=meta.get("gambit"),
+        mechanism=meta.get("mechanism"),
+        financier=bool(meta.get("financier")),
+    )

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 from woodmarket.errors import ReplayError
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 SCHEMA_VERSION = 1
 TRACE = "trace.jsonl"
@@ -71,9 +70,10 @@ class RunFolder:
 
     path: Path
     writer: TraceWriter
+    wood: WoodState
 
     @classmethod
-    def create(cls, path: str | Path, wood: Wood, meta: dict[str, Any]) -> RunFolder:
+    def create(cls, path: str | Path, wood: WoodState, meta: dict[str, Any]) -> RunFolder:
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise FileExistsError(f"{path}: output folder exists and is not empty")
@@ -87,16 +87,19 @@ class RunFolder:
         writer = TraceWriter(path / TRACE)
         writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
-        return cls(path, writer)
+        return cls(path, writer, wood)
 
     def finish(self, summary: dict[str, Any]) -> None:
+        """Detach from the wood (it may be stepped on) and write the summary."""
+        if self.writer in self.wood.listeners:
+            self.wood.listeners.remove(self.writer)
         self.writer.close()
         (self.path / "summary.json").write_text(
             json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
 
 
-def start_fields(wood: Wood) -> dict[str, Any]:
+def start_fields(wood: WoodState) -> dict[str, Any]:
     from woodmarket.turn import holdings
 
     return {"prices": dict(wood.prices), "holders": holdings(wood), "creatures": list(wood.names)}
