@@ -27,7 +27,6 @@ def test_run_writes_the_folder_and_prints_the_table(tmp_path, capsys):
     assert sum(1 for line in printed.splitlines() if line.strip()[:1].isdigit()) >= 6
     assert {p.name for p in out.iterdir()} == {
         "scenario.toml",
-        "scenario_files.json",
         "run.json",
         "trace.jsonl",
         "summary.json",

@@ -9,7 +9,6 @@ A run that died mid-way replays up to its last finished turn.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,13 +52,11 @@ def replay(folder: str | Path) -> ReplayReport:
     folder = Path(folder)
     meta = read_run(folder)
     scenario_file = folder / "scenario.toml"
-    files_file = folder / "scenario_files.json"
     try:
-        files = json.loads(files_file.read_text(encoding="utf-8")) if files_file.exists() else {}
-        text = scenario_file.read_text(encoding="utf-8")
-        scenario = parse_scenario(text, str(scenario_file), files)
-    except json.JSONDecodeError as exc:
-        raise ReplayError(f"{files_file}: not valid JSON: {exc}") from None
+        if "scenario_text" in meta:  # the spec holds the scenario and its legend files' texts
+            scenario = RunSpec.from_dict(meta).load_scenario()
+        else:
+            scenario = parse_scenario(scenario_file.read_text(encoding="utf-8"), str(scenario_file))
     except FileNotFoundError:
         raise ReplayError(f"{scenario_file}: missing (is {folder} a run folder?)") from None
     except ScenarioError as exc:

@@ -1,7 +1,6 @@
 """Traces: one run = one folder, written as the run goes, readable after a crash.
 
     DIR/scenario.toml   the scenario as read
-    DIR/scenario_files.json  its legend files' texts, by reference (when it has any)
     DIR/run.json        seed, cast, turns, gambit, versions (written first)
     DIR/trace.jsonl     one JSON record per line, appended and flushed each turn
     DIR/summary.json    written when the run ends, also when it stops on an error
@@ -79,9 +78,6 @@ class RunFolder:
             raise FileExistsError(f"{path}: output folder exists and is not empty")
         path.mkdir(parents=True, exist_ok=True)
         (path / "scenario.toml").write_text(wood.scenario.text, encoding="utf-8")
-        if wood.scenario.files:
-            files = json.dumps(dict(wood.scenario.files), indent=2, sort_keys=True)
-            (path / "scenario_files.json").write_text(files + "\n", encoding="utf-8")
         run = {"seed": wood.seed, "scenario": wood.scenario.name, "versions": versions(), **meta}
         (path / "run.json").write_text(json.dumps(run, indent=2, sort_keys=True) + "\n")
         writer = TraceWriter(path / TRACE)
