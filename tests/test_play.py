@@ -165,3 +165,41 @@ def test_the_game_starts_on_the_bundled_council(tmp_path):
     assert len(decisions) == 5
     assert all(r["policy"] == "llm" and r["call"]["response"] for r in decisions)
     assert replay(out).ok
+
+
+def test_a_turn_shows_who_is_still_thinking(tmp_path):
+    import threading
+
+    from woodmarket.types import Action
+
+    release = threading.Event()
+
+    class Slow:
+        concurrent = True
+
+        def __init__(self, wait: bool) -> None:
+            self.wait = wait
+
+        def decide(self, obs):
+            if self.wait:
+                release.wait(5)
+            return Action()
+
+    game, _, _ = _played(tmp_path, [])
+    names = game.wood.names
+    for i, n in enumerate(names):
+        game.wood.policies[n] = Slow(wait=i == 0)
+    shown: list[str] = []
+
+    def show(text: str) -> None:
+        shown.append(text)
+        if text == f"thinking: {names[0]}":
+            release.set()  # everyone else has answered; let the slow one go
+
+    game.show = show
+    game.done = False
+    game.folder = None
+    game.next_turn()
+    assert shown[0] == "thinking: " + ", ".join(names)
+    assert f"thinking: {names[0]}" in shown and shown[-1] == ""
+    assert game.wood.on_decided == []

@@ -262,7 +262,6 @@ class LegendBook:
     """
 
     override: str | None = None
-    pending: list[Legend] = field(default_factory=list)
     sprung: list[Sprung] = field(default_factory=list)
 
     @classmethod
@@ -273,32 +272,29 @@ class LegendBook:
             if override is not None and override not in MECHANISMS:
                 raise ActionError(f"unknown mechanism {override!r}; use {', '.join(MECHANISMS)}")
             book = wood.extensions["legends"] = cls(override)
-            wood.seams.add("before_decide", book.before_decide)
             wood.seams.add("settle", book.settle)
         return book
 
     def mechanism_of(self, legend: Legend) -> str:
         return self.override or legend.mechanism
 
-    def spring(self, wood: WoodState, legend: Legend, t: TurnState | None = None) -> str:
-        """Tell a legend for the coming turn (now, when called inside turn `t`'s events)."""
+    def spring(
+        self, wood: WoodState, legend: Legend, t: TurnState, mechanism: str | None = None
+    ) -> str:
+        """Tell a legend now, in turn `t`'s events; `mechanism` overrides the book's and its own."""
         if legend.target not in wood.goods:
             raise ActionError(f"legend {legend.id} targets {legend.target!r}, not a good here")
-        if any(s.legend.id == legend.id for s in self.sprung) or legend in self.pending:
+        if any(s.legend.id == legend.id for s in self.sprung):
             raise ActionError(f"{legend.title} has already been told in this wood")
-        if t is None:
-            self.pending.append(legend)
-        else:
-            self._land(wood, t, legend)
+        if mechanism is not None and mechanism not in MECHANISMS:
+            raise ActionError(f"unknown mechanism {mechanism!r}; use {', '.join(MECHANISMS)}")
+        self._land(wood, t, legend, mechanism)
         return f"{legend.title} is told in the wood this turn"
 
-    def before_decide(self, wood: WoodState, t: TurnState) -> None:
-        for legend in self.pending:
-            self._land(wood, t, legend)
-        self.pending = []
-
-    def _land(self, wood: WoodState, t: TurnState, legend: Legend) -> None:
-        mech = self.mechanism_of(legend)
+    def _land(
+        self, wood: WoodState, t: TurnState, legend: Legend, mechanism: str | None = None
+    ) -> None:
+        mech = mechanism or self.mechanism_of(legend)
         g = legend.target
         s = Sprung(legend, mech, t.turn, wood.prices[g], t.turn + legend.delay)
         self.sprung.append(s)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable
 
 from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
@@ -36,7 +37,8 @@ Commands (one per line); moves are made when the next turn begins:
   cover GOOD                    close your short on GOOD at the reference price
   order buy|sell GOOD QTY PRICE a real order in this turn's auction, with your pebbles/stores
   whisper CREATURE TIP          TIP: a number from `tips`, a legend id, or free text (a rumor)
-  spring LEGEND                 tell a legend in the wood this turn (see `legends`)
+  spring LEGEND [MECHANISM]     tell a legend this turn (see `legends`); MECHANISM:
+                                rumor, glut or settle, instead of the legend's own
   tips [GOOD]                   the true tips you can whisper
   legends                       the legends you can spring
   board                         show the wood again
@@ -63,6 +65,8 @@ class Game:
         self.done = False
         # Moves made in past turns, as typed (the first trade is offered once).
         self.played: set[str] = set()
+        # Where to show who is still thinking while a turn runs (a terminal), if anywhere.
+        self.show: Callable[[str], None] | None = None
 
     @property
     def over(self) -> bool:
@@ -118,7 +122,7 @@ class Game:
     def _hint(self) -> str:
         """A next step that is still open: a legend not yet told."""
         book = self.fin.legends
-        told = {s.legend.id for s in book.sprung} | {lg.id for lg in book.pending}
+        told = {s.legend.id for s in book.sprung}
         queued = " ".join(self.fin.queued())
         for lg in legends_of(self.wood):
             if lg.id not in told and f"spring {lg.id}" not in queued:
@@ -128,7 +132,12 @@ class Game:
     def next_turn(self) -> str:
         if self.over:
             return self.quit()
-        self.last = self.wood.step()
+        thinking = Thinking(self.wood, self.show) if self.show is not None else None
+        try:
+            self.last = self.wood.step()
+        finally:
+            if thinking is not None:
+                thinking.done()
         self.played |= {
             r["command"]
             for r in self.last.records
@@ -267,6 +276,37 @@ class Game:
         return "\n".join(rows)
 
 
+class Thinking:
+    """Shows which creatures are still deciding while a turn runs (models take seconds)."""
+
+    def __init__(self, wood: Wood, show: Callable[[str], None]) -> None:
+        self.wood, self.show = wood, show
+        self.waiting = [n for n, p in wood.policies.items() if getattr(p, "concurrent", False)]
+        self.lock = threading.Lock()
+        wood.on_decided.append(self.decided)
+        self._draw()
+
+    def decided(self, name: str) -> None:
+        with self.lock:
+            if name in self.waiting:
+                self.waiting.remove(name)
+                self._draw()
+
+    def _draw(self) -> None:
+        if self.waiting:
+            self.show(_clip(f"thinking: {', '.join(self.waiting)}"))
+
+    def done(self) -> None:
+        self.wood.on_decided.remove(self.decided)
+        self.show("")
+
+
+def _status_line(text: str) -> None:
+    """One line redrawn in place (\r, then clear to the end of the line)."""
+    sys.stdout.write("\r\x1b[K" + text)
+    sys.stdout.flush()
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 3] + "..."
 
@@ -288,6 +328,8 @@ def main(args: argparse.Namespace) -> int:
     out = out_folder(args.out, args.scenario, args.seed, "play-")
     folder = RunFolder.create(out, wood, run_json(spec))
     game = Game(wood, spec.turns, folder)
+    if any(getattr(p, "concurrent", False) for p in wood.policies.values()):
+        game.show = _status_line
     print("You are the financier, working from the shadows. Type help for commands.")
     print(game.board())
     try:

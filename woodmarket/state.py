@@ -130,6 +130,9 @@ class WoodState:
         self.memory = Memory(self.names)
         self.seams = Seams()
         self.listeners: list[Listener] = []
+        # Called with a creature's name as soon as its decision is in (from a
+        # decision thread for concurrent policies): UIs show who is still thinking.
+        self.on_decided: list[Callable[[str], None]] = []
         # Orders placed outside any policy (the financier's) for the coming turn.
         self.outside_orders: list[Order] = []
         # Extensions (the financier, legends) keep their state here by name.

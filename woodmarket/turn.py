@@ -12,7 +12,7 @@ turn's state and the seams live in state.py; this room holds the phases.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -144,15 +144,26 @@ def _collect(name: str, future: Future[Action], deadline: float | None) -> Actio
         return Action.hold(f"no decision within the deadline; {name}'s call was abandoned")
 
 
+def _tell(watch: Callable[[str], None], name: str) -> Callable[[Future[Action]], None]:
+    def done(_: Future[Action]) -> None:
+        watch(name)
+
+    return done
+
+
 def decide(wood: WoodState, t: TurnState) -> None:
     names = wood.names
     asked = [n for n in names if n not in t.overrides]
     concurrent = not wood.serial
     parallel = [n for n in asked if concurrent and getattr(wood.policies[n], "concurrent", False)]
     futures = {}
+    watchers = wood.on_decided
     if parallel:
         pool = wood.decision_pool()
         futures = {n: pool.submit(_ask, wood, n, t.observations[n]) for n in parallel}
+        for n, future in futures.items():
+            for watch in watchers:
+                future.add_done_callback(_tell(watch, n))
     deadline = _deadline(wood, parallel)
     # Ordered by creature, never by completion: runs must not depend on timing.
     for n in names:
@@ -162,6 +173,8 @@ def decide(wood: WoodState, t: TurnState) -> None:
             t.actions[n] = _collect(n, futures[n], deadline)
         else:
             t.actions[n] = _ask(wood, n, t.observations[n])
+            for watch in watchers:
+                watch(n)
     for n in names:
         a = t.actions[n] = _own(n, t.actions[n])
         label = "external" if n in t.overrides else getattr(wood.policies[n], "label", "policy")

@@ -306,7 +306,7 @@ class Financier:
             self._deliver(who, text, tip, t)
         else:
             legend, message = self._check_spring(command, [])
-            self.legends.spring(wood, legend, t)
+            self.legends.spring(wood, legend, t, command.mechanism)
         return message
 
     # -- the checks, one per verb -----------------------------------------
@@ -410,14 +410,12 @@ class Financier:
         if legend.target not in self.wood.goods:
             raise ActionError(f"legend {legend.id} targets {legend.target!r}, not a good here")
         book = self.wood.extensions.get("legends")
-        told = book is not None and (
-            any(s.legend.id == legend.id for s in book.sprung)
-            or any(p.id == legend.id for p in book.pending)
-        )
+        told = book is not None and any(s.legend.id == legend.id for s in book.sprung)
         queued = any(isinstance(m.command, Spring) and m.command.legend == c.legend for m in ahead)
         if told or queued:
             raise ActionError(f"{legend.title} has already been told in this wood")
-        return legend, f"{legend.title} is told in the wood this turn"
+        how = f" ({c.mechanism})" if c.mechanism else ""
+        return legend, f"{legend.title} is told in the wood this turn{how}"
 
     def _legend(self, name: str) -> Legend:
         from woodmarket.financier.whispers import legends_of

@@ -5,7 +5,8 @@
     order buy|sell GOOD QTY PRICE  a real order in this turn's auction
     whisper CREATURE TIP           TIP: a number from `tips`, a legend id (its first
                                    tip) or LEGEND.N; any other text goes as a rumor
-    spring LEGEND                  tell a legend in the wood this turn
+    spring LEGEND [MECHANISM]      tell a legend in the wood this turn; MECHANISM
+                                   (rumor, glut or settle) overrides its own
 
 This room only reads text: it knows the syntax, not the wood. Whether a
 good, creature or legend exists, and whether the book allows the move, is
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from woodmarket.errors import ActionError
 
 VERBS = ("short", "cover", "order", "whisper", "spring")
+SPRING_MECHANISMS = ("rumor", "glut", "settle")
 # Whole numbers as typed: ASCII digits only ("²" and "٣" are digits to
 # str.isdigit but not to int()), and short enough to mean something.
 MAX_DIGITS = 6
@@ -57,6 +59,7 @@ class Whisper:
 @dataclass(frozen=True, slots=True)
 class Spring:
     legend: str
+    mechanism: str | None = None
 
 
 Command = Short | Cover | PlaceOrder | Whisper | Spring
@@ -105,6 +108,11 @@ def parse_command(text: str) -> Command:
         # The text as typed after the creature's name, inner spacing kept.
         rest = text.split(None, 2)[2].strip()
         return Whisper(args[0], rest)
-    if len(args) != 1:
-        raise ActionError("usage: spring LEGEND (see `legends`)")
-    return Spring(args[0])
+    if len(args) not in (1, 2):
+        raise ActionError("usage: spring LEGEND [rumor|glut|settle] (see `legends`)")
+    mechanism = args[1].lower() if len(args) == 2 else None
+    if mechanism is not None and mechanism not in SPRING_MECHANISMS:
+        raise ActionError(
+            f"unknown mechanism {args[1][:20]!r}; use {', '.join(SPRING_MECHANISMS)}"
+        )
+    return Spring(args[0], mechanism)
