@@ -273,6 +273,15 @@ def test_a_scenario_that_is_not_utf8_is_named(tmp_path, data, problem):
     assert err.value.path == str(path) and err.value.key == "(file)"
 
 
+def test_a_huge_or_special_file_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.toml"
+    path.write_bytes(b"#" * 1_000_001)
+    with pytest.raises(ScenarioError, match="at most 1000000 bytes"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario("/dev/zero")
+
+
 def test_a_utf8_bom_simply_loads(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + _oona_as_it_was().encode("utf-8"))

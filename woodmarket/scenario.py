@@ -51,6 +51,7 @@ MAX_PEBBLES = 1_000_000
 MAX_STORE = 1_000_000  # units of one good a creature starts with, or keeps from rot
 MAX_MADE = 10_000  # units of one good a creature makes per turn
 MAX_NEED = 1_000  # units of one good a creature uses up per turn
+MAX_FILE_BYTES = 1_000_000  # a scenario or legend file
 # Words of the creatures' and the financier's command language: no good or creature is named so.
 COMMAND_WORDS = frozenset({"buy", "sell", "hold", "say", "think", "all"})
 RESERVED_CREATURES = COMMAND_WORDS | {"financier", "house"}
@@ -252,15 +253,30 @@ def read_text_file(path: str | Path, what: str) -> str:
     """A file's text, or a ScenarioError naming it (missing, a folder, unreadable, not UTF-8)."""
     shown = str(path)
     p = Path(path)
-    if p.is_dir():
-        raise ScenarioError(shown, "(file)", f"{what}; this is a folder")
     try:
-        data = p.read_bytes()
+        if p.is_dir():
+            raise ScenarioError(shown, "(file)", f"{what}; this is a folder")
+        if p.exists() and not p.is_file():
+            raise ScenarioError(shown, "(file)", f"{what}; this is not a regular file")
+        with p.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ScenarioError(shown, "(file)", f"{what} of at most {MAX_FILE_BYTES} bytes")
     except FileNotFoundError:
         raise ScenarioError(shown, "(file)", f"{what}; none there") from None
     except OSError as exc:
         raise ScenarioError(shown, "(file)", f"{what}, readable: {exc.strerror}") from None
+    except ValueError:  # a NUL in the path
+        raise ScenarioError(repr(shown), "(file)", f"{what} at a path without NUL") from None
     return decode(data, shown)
+
+
+def _exists(p: Path) -> bool:
+    """Whether `p` exists; a path the system cannot even look up (too long) does not."""
+    try:
+        return p.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def bundled_scenarios() -> tuple[str, ...]:
@@ -287,7 +303,7 @@ def load_scenario(key_or_path: str | Path) -> Scenario:
     """A bundled scenario by key, or a scenario file with the legend files it names."""
     path = scenario_path(key_or_path)
     shown = str(path)
-    if not path.exists():
+    if not _exists(path):
         raise ScenarioError(
             shown, "(file)", f"a scenario file; none there (bundled: {', '.join(BUNDLED)})"
         )
@@ -517,10 +533,10 @@ def _legends(
 
 def _read_legend(scenario: str, key: str, where: str) -> str:
     p = Path(where)
-    if not p.exists():
-        raise ScenarioError(scenario, key, f"a legend file at {where}; none there")
+    if not _exists(p):
+        raise ScenarioError(scenario, key, f"a legend file at {where!r}; none there")
     if p.is_dir():
-        raise ScenarioError(scenario, key, f"a legend file at {where}; that is a folder")
+        raise ScenarioError(scenario, key, f"a legend file at {where!r}; that is a folder")
     return read_text_file(p, "a legend file")
 
 
