@@ -8,7 +8,8 @@ import pytest
 
 from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.financier import Financier
-from woodmarket.legends import LegendBook, load_legend, parse_legend, settle_price
+from woodmarket.legendbook import LegendBook
+from woodmarket.legends import load_legend, parse_legend, settle_price
 from woodmarket.runner import build_wood
 from woodmarket.scenario import bundled_scenarios, load_scenario
 from woodmarket.spec import RunSpec

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from woodmarket.errors import ScenarioError
+from woodmarket.textfiles import read_text_file
 
 if TYPE_CHECKING:
     from woodmarket.state import WoodState
@@ -115,9 +116,7 @@ def parse_cast(spec: str, names: tuple[str, ...], text: str | None = None) -> li
 def _cast_file(path: Path, names: tuple[str, ...], text: str | None = None) -> list[Seat]:
     where = str(path)
     if text is None:
-        from woodmarket.spec import _read_cast
-
-        text = _read_cast(where)
+        text = read_text_file(where, "a cast file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

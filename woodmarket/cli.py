@@ -192,7 +192,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from woodmarket.casts import parse_cast
     from woodmarket.errors import ScenarioError
     from woodmarket.legends import parse_legend
-    from woodmarket.scenario import bundled_scenarios, load_scenario, read_text_file
+    from woodmarket.scenario import bundled_scenarios, load_scenario
+    from woodmarket.textfiles import read_text_file
 
     path = str(args.file)
     against = args.scenario or bundled_scenarios()[0]

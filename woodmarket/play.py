@@ -22,6 +22,7 @@ from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
 from woodmarket.financier.whispers import legends_of
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
+from woodmarket.runner import stop_between_turns
 from woodmarket.state import TurnState
 from woodmarket.text import printable
 from woodmarket.traces import RunFolder
@@ -134,10 +135,13 @@ class Game:
             return self.quit()
         thinking = Thinking(self.wood, self.show) if self.show is not None else None
         try:
-            self.last = self.wood.step()
+            with stop_between_turns() as asked:  # Ctrl-C waits for the turn to end
+                self.last = self.wood.step()
         finally:
             if thinking is not None:
                 thinking.done()
+        if asked.stop:
+            raise KeyboardInterrupt
         self.played |= {
             r["command"]
             for r in self.last.records
@@ -151,7 +155,8 @@ class Game:
         self.done = True
         return self.finish()
 
-    def finish(self) -> str:
+    def finish(self, how: str = "left") -> str:
+        """End the game: the scoreboard, and the run folder's summary (`how` it ended)."""
         self.done = True
         lines = ["The season is over." if self.over else "You leave the wood.", self.scoreboard()]
         waiting = self.fin.queued()
@@ -161,7 +166,7 @@ class Game:
             summary = self.tracker.summary()
             summary["turns_requested"] = self.turns
             if not self.over:
-                summary["stopped"] = f"left after {self.wood.turn} of {self.turns} turns"
+                summary["stopped"] = f"{how} after {self.wood.turn} of {self.turns} turns"
             summary["financier"] = {
                 "pebbles": self.fin.pebbles,
                 "worth": self.fin.worth(),
@@ -343,6 +348,10 @@ def main(args: argparse.Namespace) -> int:
             if reply:
                 print(reply)
             sys.stdout.flush()
+    except KeyboardInterrupt:
+        print()
+        print(game.finish("interrupted"))
+        raise
     finally:
         if game.folder is not None:
             game.finish()

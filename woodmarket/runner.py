@@ -10,14 +10,18 @@ from the same spec. Two layers:
   folder when `out` is given, and returns a `RunResult`. The folder's trace
   writer is detached when the run ends, so the wood can be stepped on.
 
-A run stopped by Ctrl-C or by an error keeps its finished turns on disk;
-its summary says after how many turns it stopped.
+A run stopped by Ctrl-C (at the end of the turn in progress) or by an
+error keeps its finished turns on disk; its summary says after how many
+turns it stopped, and the interrupted run then raises KeyboardInterrupt.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +70,13 @@ def run(
     folder = RunFolder.create(out, wood, run_json(spec)) if out is not None else None
     stopped = ""
     try:
-        for _ in range(spec.turns - wood.turn):
-            state = wood.step()
-            if on_turn is not None:
-                on_turn(state)
-    except KeyboardInterrupt:
-        stopped = f"interrupted after {wood.turn} of {spec.turns} turns"
-        raise
+        with stop_between_turns() as asked:
+            while wood.turn < spec.turns and not asked.stop:
+                state = wood.step()
+                if on_turn is not None:
+                    on_turn(state)
+        if asked.stop:
+            stopped = f"interrupted after {wood.turn} of {spec.turns} turns"
     except BaseException as exc:
         stopped = f"stopped after {wood.turn} of {spec.turns} turns: {type(exc).__name__}: {exc}"
         raise
@@ -93,7 +97,38 @@ def run(
         wood.listeners.remove(tracker)
         if folder is not None:
             folder.finish(summary)
+    if stopped:
+        raise KeyboardInterrupt(stopped)
     return result(spec, wood, summary, folder.path if folder else None)
+
+
+class _Asked:
+    stop = False
+
+
+@contextmanager
+def stop_between_turns() -> Iterator[_Asked]:
+    """Ctrl-C ends the run after the turn in progress (a second one ends it at once).
+
+    A turn is never cut in half: its records reach the trace whole, and the
+    summary counts exactly the turns on disk. Outside the main thread (a
+    pool or Ray worker, a web session) signals are not ours to catch.
+    """
+    asked = _Asked()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if asked.stop:
+            raise KeyboardInterrupt
+        asked.stop = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def result(

@@ -28,6 +28,7 @@ from typing import Any
 from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.gambits import Gambit, check_command
 from woodmarket.legends import Legend, legend_from_table
+from woodmarket.textfiles import read_text_file
 
 _MISSING = object()
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -51,7 +52,6 @@ MAX_PEBBLES = 1_000_000
 MAX_STORE = 1_000_000  # units of one good a creature starts with, or keeps from rot
 MAX_MADE = 10_000  # units of one good a creature makes per turn
 MAX_NEED = 1_000  # units of one good a creature uses up per turn
-MAX_FILE_BYTES = 1_000_000  # a scenario or legend file
 # Words of the creatures' and the financier's command language: no good or creature is named so.
 COMMAND_WORDS = frozenset({"buy", "sell", "hold", "say", "think", "all"})
 RESERVED_CREATURES = COMMAND_WORDS | {"financier", "house"}
@@ -226,49 +226,6 @@ def _kind_name(kind: type) -> str:
         dict: "a table",
         list: "a list",
     }.get(kind, kind.__name__)
-
-
-# -- reading files ----------------------------------------------------------
-
-
-def decode(data: bytes, path: str) -> str:
-    """UTF-8 text of a scenario or legend file (a BOM is dropped); anything else is refused."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScenarioError(path, "(file)", "UTF-8 text; this file is UTF-16: save it as UTF-8")
-    if b"\x00" in data:
-        raise ScenarioError(path, "(file)", "UTF-8 text; this file is binary (it holds NUL bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            path,
-            "(file)",
-            f"UTF-8 text; byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8 "
-            "(Latin-1 or another encoding?): save it as UTF-8",
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-def read_text_file(path: str | Path, what: str) -> str:
-    """A file's text, or a ScenarioError naming it (missing, a folder, unreadable, not UTF-8)."""
-    shown = str(path)
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise ScenarioError(shown, "(file)", f"{what}; this is a folder")
-        if p.exists() and not p.is_file():
-            raise ScenarioError(shown, "(file)", f"{what}; this is not a regular file")
-        with p.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ScenarioError(shown, "(file)", f"{what} of at most {MAX_FILE_BYTES} bytes")
-    except FileNotFoundError:
-        raise ScenarioError(shown, "(file)", f"{what}; none there") from None
-    except OSError as exc:
-        raise ScenarioError(shown, "(file)", f"{what}, readable: {exc.strerror}") from None
-    except ValueError:  # a NUL in the path
-        raise ScenarioError(repr(shown), "(file)", f"{what} at a path without NUL") from None
-    return decode(data, shown)
 
 
 def _exists(p: Path) -> bool:

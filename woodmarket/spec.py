@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from woodmarket.errors import ScenarioError, WoodmarketError
+from woodmarket.errors import WoodmarketError
 from woodmarket.scenario import Scenario, load_scenario, parse_scenario
+from woodmarket.textfiles import read_text_file
 
 MECHANISMS = ("rumor", "glut", "settle", "none")
 
@@ -104,7 +105,7 @@ class RunSpec:
     ) -> RunSpec:
         """A spec from names and paths: reads the scenario (and cast file) now, once."""
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        cast_text = _read_cast(cast) if cast.endswith(".toml") else ""
+        cast_text = read_text_file(cast, "a cast file") if cast.endswith(".toml") else ""
         spec = cls(
             scenario=str(scenario) if not isinstance(scenario, Scenario) else sc.path,
             scenario_text=sc.text,
@@ -220,18 +221,3 @@ class RunResult:
 
 def _files(scenario: Scenario) -> dict[str, str]:
     return dict(scenario.files)
-
-
-def _read_cast(path: str) -> str:
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(path, "(file)", "a cast file; none there") from None
-    except IsADirectoryError:
-        raise ScenarioError(path, "(file)", "a cast file; this is a folder") from None
-    except OSError as exc:
-        raise ScenarioError(path, "(file)", f"a readable file: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, "(file)", f"UTF-8 text; byte {exc.start} is not") from None

@@ -63,7 +63,8 @@ from woodmarket.financier.whispers import (
     whisper_line,
 )
 from woodmarket.ledger import HOUSE
-from woodmarket.legends import MECHANISMS, Legend, LegendBook
+from woodmarket.legendbook import LegendBook
+from woodmarket.legends import MECHANISMS, Legend
 from woodmarket.memory import bucket
 from woodmarket.rules import Admission
 from woodmarket.types import Order
