@@ -106,7 +106,7 @@ def _one_decision(policy: Any, obs: Observation, seed: int, turn: int) -> Action
 # -- backends ---------------------------------------------------------------
 
 _PROBES = (
-    CompletionRequest(system="You trade in a wood.", user="30 pebbles\nShort 2 berries 5"),
+    CompletionRequest(system="You trade in a wood.", user="30 pebbles\nShort 2 sap 5"),
     CompletionRequest(
         system="You trade in a wood.",
         user="Reply hold.",

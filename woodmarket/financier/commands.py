@@ -89,16 +89,18 @@ def parse_command(text: str) -> Command:
     verb, args = words[0].lower(), words[1:]
     if verb == "short":
         if len(args) != 2:
-            raise ActionError("usage: short GOOD QTY (e.g. short honey 8)")
+            raise ActionError("usage: short GOOD QTY (a good of this wood, a whole number)")
         return Short(args[0].lower(), count(args[1], "quantity"))
     if verb == "cover":
         if len(args) != 1:
-            raise ActionError("usage: cover GOOD (e.g. cover honey)")
+            raise ActionError("usage: cover GOOD (a good you are short of)")
         return Cover(args[0].lower())
     if verb == "order":
         args = [a for a in args if a.lower() != "at"]
         if len(args) != 4 or args[0].lower() not in ("buy", "sell"):
-            raise ActionError("usage: order buy|sell GOOD QTY PRICE (e.g. order sell honey 2 9)")
+            raise ActionError(
+                "usage: order buy|sell GOOD QTY PRICE (whole numbers; `at` before PRICE is allowed)"
+            )
         return PlaceOrder(
             args[0].lower(), args[1].lower(), count(args[2], "quantity"), count(args[3], "price")
         )
@@ -112,7 +114,5 @@ def parse_command(text: str) -> Command:
         raise ActionError("usage: spring LEGEND [rumor|glut|settle] (see `legends`)")
     mechanism = args[1].lower() if len(args) == 2 else None
     if mechanism is not None and mechanism not in SPRING_MECHANISMS:
-        raise ActionError(
-            f"unknown mechanism {args[1][:20]!r}; use {', '.join(SPRING_MECHANISMS)}"
-        )
+        raise ActionError(f"unknown mechanism {args[1][:20]!r}; use {', '.join(SPRING_MECHANISMS)}")
     return Spring(args[0], mechanism)
