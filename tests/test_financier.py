@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import BUNDLED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,9 @@ from woodmarket.financier import (
     ceil_pct,
 )
 from woodmarket.ledger import HOUSE
+from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario, parse_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
 SQUEEZE = """
@@ -287,3 +290,92 @@ def test_the_objective_and_rank_follow_the_book(scenario):
     rank, of = fin.rank()
     assert of == len(wood.names) + 1
     assert rank == 1 + sum(wood.wealth(n) > fin.worth() for n in wood.names)
+
+
+# -- every bundled scenario -------------------------------------------------
+
+
+def _wood(key, seed=0, script=None):
+    wood = Wood(load_scenario(key), seed)
+    return wood, Financier.attach(wood, script=script)
+
+
+def test_moves_are_checked_against_the_wood_being_played(scenario_key):
+    wood, fin = _wood(scenario_key)
+    goods, names = wood.goods, wood.names
+    out = fin.submit("short nothing 3")
+    assert not out.ok and out.message == f"unknown good 'nothing'; goods are {', '.join(goods)}"
+    out = fin.submit("whisper Nobody psst")
+    assert not out.ok and f"creatures are {', '.join(names)}" in out.message
+    showcase = wood.scenario.gambit("showcase")
+    for move in wood.scenario.first_trade:
+        assert fin.submit(move).ok, move
+    state = wood.step()
+    made = [r for r in state.records if r["kind"] == "financier" and r["source"] == "player"]
+    assert [r["ok"] for r in made] == [False, False, True, True]
+    assert showcase.target in fin.positions
+
+
+def test_tips_are_facts_of_this_wood_only(scenario_key):
+    wood, fin = _wood(scenario_key)
+    own = {text for lg in wood.scenario.legends for text in lg.tips}
+    others = {
+        text
+        for key in BUNDLED
+        if key != scenario_key
+        for lg in load_scenario(key).legends
+        for text in lg.tips
+    }
+    texts = {t.text for t in fin.tips()}
+    assert own <= texts and not texts & others
+    state_facts = [t for t in fin.tips() if t.key.startswith("state.")]
+    assert state_facts and all(t.key.split(".")[1] in wood.goods for t in state_facts)
+
+
+def test_the_showcase_settles_into_profit_and_the_house_pays_it(scenario_key):
+    spec_wood = build_wood(
+        RunSpec.make(scenario_key, seed=1, gambit="showcase", mechanism="settle")
+    )
+    fin = spec_wood.extensions["financier"]
+    g = spec_wood.scenario.gambit("showcase")
+    for _ in range(g.reckoning + 1):
+        spec_wood.step()
+    assert fin.pnl() > 0
+    house = spec_wood.ledger.accounts[HOUSE]
+    assert house.pebbles == -(fin.realized() + sum(p.pnl for p in fin.positions.values()))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), seed=st.integers(0, 30))
+def test_random_books_conserve_pebbles_in_every_scenario(data, seed):
+    key = data.draw(st.sampled_from(BUNDLED))
+    sc = load_scenario(key)
+    goods = st.sampled_from(sc.good_names)
+    command = st.one_of(
+        st.builds(lambda g, q: f"short {g} {q}", goods, st.integers(1, 30)),
+        st.builds(lambda g: f"cover {g}", goods),
+        st.builds(
+            lambda s, g, q, p: f"order {s} {g} {q} {p}",
+            st.sampled_from(["buy", "sell"]),
+            goods,
+            st.integers(1, 10),
+            st.integers(1, 20),
+        ),
+        st.builds(
+            lambda lg, m: f"spring {lg} {m}",
+            st.sampled_from([lg.id for lg in sc.legends]),
+            st.sampled_from(["rumor", "glut", "settle"]),
+        ),
+    )
+    moves = data.draw(st.lists(st.tuples(st.integers(1, 6), command), max_size=10))
+    script: dict[int, list[str]] = {}
+    for turn, cmd in moves:
+        script.setdefault(turn, []).append(cmd)
+    wood = Wood(sc, seed)
+    fin = Financier.attach(wood, script=script)
+    house = wood.ledger.accounts[HOUSE]
+    for _ in range(6):
+        wood.step()
+        assert wood.ledger.total_pebbles() == wood.ledger.start_pebbles
+        assert fin.pebbles >= 0
+        assert house.pebbles == -(fin.realized() + sum(p.pnl for p in fin.positions.values()))
