@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from woodmarket import scenario as _scenario
-
-BUNDLED = tuple(getattr(_scenario, "bundled_scenarios", lambda: _scenario.BUNDLED)())
+from woodmarket.scenario import bundled_scenarios
 
 
-@pytest.fixture(params=BUNDLED)
+@pytest.fixture(params=bundled_scenarios())
 def scenario_key(request: pytest.FixtureRequest) -> str:
     """Each bundled scenario's key, in turn."""
     return str(request.param)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BUNDLED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +16,7 @@ from woodmarket.financier import (
 )
 from woodmarket.ledger import HOUSE
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario, parse_scenario
+from woodmarket.scenario import bundled_scenarios, load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
@@ -321,7 +320,7 @@ def test_tips_are_facts_of_this_wood_only(scenario_key):
     own = {text for lg in wood.scenario.legends for text in lg.tips}
     others = {
         text
-        for key in BUNDLED
+        for key in bundled_scenarios()
         if key != scenario_key
         for lg in load_scenario(key).legends
         for text in lg.tips
@@ -348,7 +347,7 @@ def test_the_showcase_settles_into_profit_and_the_house_pays_it(scenario_key):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), seed=st.integers(0, 30))
 def test_random_books_conserve_pebbles_in_every_scenario(data, seed):
-    key = data.draw(st.sampled_from(BUNDLED))
+    key = data.draw(st.sampled_from(bundled_scenarios()))
     sc = load_scenario(key)
     goods = st.sampled_from(sc.good_names)
     command = st.one_of(

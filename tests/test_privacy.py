@@ -103,12 +103,7 @@ def test_the_scan_would_catch_a_leak():
     """The scanner itself: a doctored observation with the book in it is caught."""
     _, seen = _observations({"gambit": "showcase", "mechanism": "settle"}, 0, turns=2)
     obs = seen[0]
-    doctored = type(obs)(
-        **{
-            **{f: getattr(obs, f) for f in obs.__dataclass_fields__},
-            "whispers": ("tip (verified): short 8 honey, entry 10, factor 0.5",),
-        }
-    )
+    doctored = obs._replace(whispers=("tip (verified): short 8 honey, entry 10, factor 0.5",))
     found = {w for _, _, w in _leaks([doctored])}
     assert {"verified", "entry", "factor", "0.5", r"\bshort(ed)? \d+"} <= found
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from woodmarket.errors import ActionError
 
@@ -152,13 +152,17 @@ class Action:
         return cls(valid=not reason, reason=reason, call=call)
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """Everything one creature may know at decision time, and nothing more.
 
     Built by the observe phase from public facts and the creature's own
     state. Private facts (truth of tips, the financier's book, hidden legend
     parameters) must never reach it: a test scans every observation.
+
+    Immutable: a named tuple (every creature gets one every turn, and a
+    frozen dataclass's field-by-field init was most of the cost of
+    observing), its mappings read-only views. `obs._replace(...)` makes a
+    changed copy.
     """
 
     turn: int
