@@ -634,3 +634,47 @@ def test_a_schema_2_folder_must_hold_a_spec(standin_run, tmp_path, capsys):
     _edit_run_json(folder, versions={"schema": "2"})
     code, _, err = _replay(folder, capsys)
     assert code == 2 and "schema 2 but no spec in it" in err
+
+
+# -- what replay takes from the record ---------------------------------------------------------
+
+MEASURES = ("prompt_tokens", "cached_tokens", "generated_tokens", "latency_ms")
+TEXTS = ("model", "backend", "response")
+MISSHAPEN = {
+    **dict.fromkeys(MEASURES, st.one_of(st.integers(-9, -1), st.booleans(), st.text(), st.none())),
+    **dict.fromkeys(TEXTS, st.one_of(st.integers(), st.booleans(), st.none(), st.lists(st.text()))),
+}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_a_misshapen_call_field_is_named(llm_run, recorded, data):
+    """A copied field replay cannot redo is still checked for its shape, and named."""
+    records = copy.deepcopy(recorded["llm"])
+    i = data.draw(st.sampled_from([k for k, r in enumerate(records) if r["kind"] == "decision"]))
+    field = data.draw(st.sampled_from(MEASURES + TEXTS))
+    records[i]["call"][field] = data.draw(MISSHAPEN[field])
+    with tempfile.TemporaryDirectory() as tmp:
+        report = replay(_copy(llm_run, Path(tmp) / "run", records))
+    assert report.mismatch_turn == records[i]["turn"], report.line()
+    assert f"call.{field} recorded" in report.detail or field == "response", report.detail
+
+
+def test_a_failed_call_has_no_reply_and_no_tokens(llm_run, tmp_path, capsys):
+    records = _records(llm_run)
+    i = next(k for k, r in enumerate(records) if r["kind"] == "decision" and r["call"]["error"])
+    records[i]["call"]["generated_tokens"] = 7
+    code, said, _ = _replay(_copy(llm_run, tmp_path / "run", records), capsys)
+    assert code == 1 and "call.generated_tokens recorded 7, replayed 0" in said
+
+
+def test_a_plausible_latency_edit_is_beyond_replay(llm_run, tmp_path, capsys):
+    """Documented limit (docs/traces.md): a measurement only the model could redo."""
+    records = _records(llm_run)
+    i = _pick(records, "decision", "middle")
+    records[i]["call"]["latency_ms"] += 100.0
+    assert _replay(_copy(llm_run, tmp_path / "run", records), capsys)[0] == 0

@@ -25,6 +25,7 @@ This room reads a run folder and steps a wood of its own; it writes nothing.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -320,8 +321,11 @@ class RecordedPolicy:
             return self._model(record, obs)
         recorded = action_from_record(record)
         call = recorded.call
-        if call is None or call.error:
+        if call is None:
             return recorded
+        call = _shaped(call)
+        if call.error:
+            return replace(recorded, call=call)
         return replace(parse(call.response, obs), call=call)
 
     def _model(self, record: Mapping[str, Any], obs: Observation) -> Action:
@@ -329,12 +333,32 @@ class RecordedPolicy:
         raw = record.get("call")
         if not isinstance(raw, Mapping):
             return Action.hold("replay: a model's decision without its call")
-        call = ModelCall(**raw)
+        call = _shaped(ModelCall(**raw))
         thoughts = call.system == system_prompt(obs, thoughts=True)
         call = replace(call, system=system_prompt(obs, thoughts=thoughts), user=user_prompt(obs))
         if call.error:
+            # A failed call has no reply and no tokens; only its latency was measured.
+            call = replace(call, response="", prompt_tokens=0, cached_tokens=0, generated_tokens=0)
             return Action.hold(f"backend: {call.error}", call=call)
         return replace(parse(call.response, obs), call=call)
+
+
+def _shaped(call: ModelCall) -> ModelCall:
+    """The call with each field replay must take from the record reset to its default
+    when it has not the shape a backend gives it (a count below 0, a latency that is no
+    number), so that an edit of that kind shows as a difference in that very field."""
+    fixes: dict[str, Any] = {}
+    for name in ("prompt_tokens", "cached_tokens", "generated_tokens"):
+        value = getattr(call, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            fixes[name] = 0
+    ms = call.latency_ms
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < math.inf:
+        fixes["latency_ms"] = 0.0
+    for name in ("model", "backend", "system", "user", "response", "error"):
+        if not isinstance(getattr(call, name), str):
+            fixes[name] = ""
+    return replace(call, **fixes) if fixes else call
 
 
 # -- comparing ---------------------------------------------------------------
