@@ -13,6 +13,7 @@ import copy
 import json
 import shutil
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -678,3 +679,36 @@ def test_a_plausible_latency_edit_is_beyond_replay(llm_run, tmp_path, capsys):
     i = _pick(records, "decision", "middle")
     records[i]["call"]["latency_ms"] += 100.0
     assert _replay(_copy(llm_run, tmp_path / "run", records), capsys)[0] == 0
+
+
+class _Slow(LLMPolicy):
+    """A model policy with a deadline, whose call on turn 2 comes too late."""
+
+    timeout_s = 0.1
+
+    def decide(self, observation):
+        if observation.turn == 2 and observation.creature == "Rusk":
+            time.sleep(0.4)
+        return super().decide(observation)
+
+
+def test_a_call_abandoned_at_its_deadline_replays_as_its_hold(tmp_path, capsys):
+    spec = RunSpec.make("oona", seed=2, turns=3)
+    wood = build_wood(spec)
+    turns: Counter[str] = Counter()
+    backend = FunctionBackend(lambda request: _creature_replies(request, turns))
+    for name in wood.names:
+        wood.policies[name] = _Slow(backend, model="fake", backend_name="fake")
+    run(spec, out=tmp_path / "run", wood=wood)
+    wood.close()
+    late = [r for r in _records(tmp_path / "run") if "deadline" in r.get("reason", "")]
+    assert [(r["turn"], r["creature"], "call" in r) for r in late] == [(2, "Rusk", False)]
+    assert _replay(tmp_path / "run", capsys)[:2] == (0, "all 3 turns match")
+    # Its hold cannot carry orders: one forged onto it is named.
+    records = _records(tmp_path / "run")
+    i = records.index(late[0])
+    records[i]["offers"] = [
+        {"creature": "Rusk", "side": "buy", "good": "honey", "qty": 1, "price": 9}
+    ]
+    code, said, _ = _replay(_copy(tmp_path / "run", tmp_path / "forged", records), capsys)
+    assert code == 1 and said.startswith("turn 2 differs: decision #5: ")

@@ -55,6 +55,8 @@ from woodmarket.wood import Wood
 SHOW_FIELDS = 3  # fields named in a report line, at most
 SHOW_CHARS = 40  # characters of a value shown, at most
 NO_DECISION = "replay: no decision on the record"
+# The reasons of holds made by the turn, not the policy (turn._collect, turn._ask).
+UNTIMED = ("no decision within the deadline;", "policy error:")
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,11 @@ class RecordedPolicy:
         """A model's decision: its reply parsed again, its prompt rebuilt from `obs`."""
         raw = record.get("call")
         if not isinstance(raw, Mapping):
+            # Only a call abandoned at its deadline or a policy that broke leaves no call;
+            # when and whether that happens is the machine's doing, so the hold is taken.
+            reason = str(record.get("reason", ""))
+            if reason.startswith(UNTIMED) and not record.get("offers"):
+                return Action.hold(reason)
             return Action.hold("replay: a model's decision without its call")
         call = _shaped(ModelCall(**raw))
         thoughts = call.system == system_prompt(obs, thoughts=True)
