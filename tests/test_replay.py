@@ -712,3 +712,36 @@ def test_a_call_abandoned_at_its_deadline_replays_as_its_hold(tmp_path, capsys):
     ]
     code, said, _ = _replay(_copy(tmp_path / "run", tmp_path / "forged", records), capsys)
     assert code == 1 and said.startswith("turn 2 differs: decision #5: ")
+
+
+# -- summary.json ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        (("financier", "pnl"), 41, "financier.pnl recorded 41, replayed 40"),
+        (("gini_end",), 0.1, "gini_end recorded 0.1, replayed"),
+        (("trades_per_turn",), [1], "trades_per_turn recorded [1], replayed"),
+        (("valid_actions",), 39, "valid_actions recorded 39, replayed 40"),
+    ],
+)
+def test_an_edited_summary_figure_is_named(standin_run, tmp_path, capsys, path, value, said):
+    folder = _copy(standin_run, tmp_path / "run")
+    summary = json.loads((folder / "summary.json").read_text())
+    _set(summary, path, value)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    code, line, _ = _replay(folder, capsys)
+    assert code == 1 and line.startswith(f"every record matches, but summary.json differs: {said}")
+
+
+def test_a_figure_missing_from_the_summary_is_named(standin_run, tmp_path, capsys):
+    folder = _copy(standin_run, tmp_path / "run")
+    summary = json.loads((folder / "summary.json").read_text())
+    del summary["gini_end"]
+    summary["figure of a newer woodmarket"] = 1  # keys replay does not compute are left alone
+    (folder / "summary.json").write_text(json.dumps(summary))
+    code, line, _ = _replay(folder, capsys)
+    assert code == 1 and line.endswith(
+        "summary.json differs: gini_end recorded (absent), replayed 0.3509"
+    )

@@ -12,8 +12,9 @@ copy); no model is loaded. Each creature's decisions are made again:
 The player's recorded moves are submitted again before their turns; a
 gambit's come from the spec. Then every record of every turn, the start
 record included, is compared with the one the replay produced, as JSON
-(so `true` is not `1` and `3` is not `3.0`), and the number of turns is
-checked against run.json and summary.json. The report names the first
+(so `true` is not `1` and `3` is not `3.0`), the number of turns is
+checked against run.json and summary.json, and a finished run's figures
+in summary.json against the replayed ones. The report names the first
 difference by turn, kind and index, with the fields that differ; a record
 in the trace that the replay did not produce, or one it produced that the
 trace lacks, is a difference too. docs/traces.md says which fields the
@@ -34,6 +35,7 @@ from typing import Any
 
 from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.financier import Financier, recorded_moves
+from woodmarket.metrics import Tracker
 from woodmarket.policies.actions import parse
 from woodmarket.policies.llm import system_prompt, user_prompt
 from woodmarket.policies.replay import action_from_record
@@ -123,6 +125,8 @@ def replay(folder: str | Path) -> ReplayReport:
     finished = min(last, spec.turns)
 
     wood = _wood(spec, scenario, records)
+    tracker = Tracker(wood)
+    wood.listeners.append(tracker)
     try:
         turn, checked, found = _compare(wood, turns, finished)
     finally:
@@ -143,7 +147,39 @@ def replay(folder: str | Path) -> ReplayReport:
         t, detail = disorder
         return ReplayReport(finished, checked, spec.turns, t, detail)
     detail, stopped = _counts(finished, spec.turns, summary, trace.torn)
+    if not detail and not stopped and summary is not None:
+        detail = _figures(summary, _summary(wood, tracker, spec))
     return ReplayReport(finished, checked, spec.turns, None, detail, stopped)
+
+
+def _summary(wood: Wood, tracker: Tracker, spec: RunSpec) -> dict[str, Any]:
+    """The figures a finished run writes to summary.json, from the replayed wood."""
+    out = tracker.summary()
+    out["turns_requested"] = spec.turns
+    fin: Financier | None = wood.extensions.get("financier")
+    if fin is not None:
+        out["financier"] = {
+            "pebbles": fin.pebbles,
+            "worth": fin.worth(),
+            "pnl": fin.pnl(),
+            "objective": fin.objective(),
+        }
+    return out
+
+
+def _figures(recorded: Mapping[str, Any], replayed: dict[str, Any]) -> str:
+    """The first figure of summary.json the replay does not reach ("" when all do).
+
+    Keys the replay does not compute are left alone (a newer summary may carry
+    more); `turns_requested` and `financier` are compared when present (older
+    folders lack them); every other figure must be there.
+    """
+    optional = ("turns_requested", "financier")
+    got = {
+        k: v for k, v in json.loads(dumps(replayed)).items() if k in recorded or k not in optional
+    }
+    fields = _fields({k: recorded[k] for k in got if k in recorded}, got)
+    return f"every record matches, but summary.json differs: {_listed(fields)}" if fields else ""
 
 
 def _compare(
@@ -413,12 +449,15 @@ def _edited(recorded: Sequence[dict[str, Any]], replayed: Sequence[dict[str, Any
     r, kind = recorded[i], replayed[i]["kind"]
     if r["kind"] != kind:
         return f"{r['kind']} #{_index(recorded, i)}: the replay made a {kind} record here"
-    fields = _fields(r, replayed[i])
+    return f"{r['kind']} #{_index(recorded, i)}: {_listed(_fields(r, replayed[i]))}"
+
+
+def _listed(fields: list[tuple[str, Any, Any]]) -> str:
     shown = "; ".join(
         f"{path} recorded {_short(x)}, replayed {_short(y)}" for path, x, y in fields[:SHOW_FIELDS]
     )
     more = f"; and {len(fields) - SHOW_FIELDS} more" if len(fields) > SHOW_FIELDS else ""
-    return f"{r['kind']} #{_index(recorded, i)}: {shown}{more}"
+    return shown + more
 
 
 def _extra(records: Sequence[dict[str, Any]], i: int, why: str = "") -> str:
