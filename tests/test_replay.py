@@ -539,6 +539,12 @@ DAMAGE = [
     ("run.json", lambda f: _without(f, "seed"), "run.json: missing 'seed'"),
     ("run.json", lambda f: _with(f, seed="3"), "run.json: seed must be a whole number"),
     ("run.json", lambda f: _with(f, seed=3.5), "run.json: seed must be a whole number"),
+    ("run.json", lambda f: _with(f, turns=0), "run.json: turns must be a whole number >= 1"),
+    (
+        "run.json",
+        lambda f: _with(f, gambit="bogus"),
+        "run.json: the run cannot be rebuilt: unknown gambit 'bogus'",
+    ),
     (TRACE, lambda f: None, "trace.jsonl: missing"),
     (TRACE, lambda f: b"\x00\xff\xfe\x00" * 8 + b"\n", "trace.jsonl:1: not UTF-8 text"),
     (TRACE, lambda f: _trace_with(f, b"{}"), "trace.jsonl:4: a record without 'turn'"),

@@ -124,7 +124,10 @@ def replay(folder: str | Path) -> ReplayReport:
         last -= 1
     finished = min(last, spec.turns)
 
-    wood = _wood(spec, scenario, records)
+    try:
+        wood = _wood(spec, scenario, records)
+    except WoodmarketError as exc:
+        raise ReplayError(f"{folder / 'run.json'}: the run cannot be rebuilt: {exc}") from None
     tracker = Tracker(wood)
     wood.listeners.append(tracker)
     try:
