@@ -321,6 +321,8 @@ def _wood(spec: RunSpec, scenario: Scenario, records: list[dict[str, Any]]) -> W
 
 
 class _Hold:
+    """A placeholder: given policies, `build_wood` builds no cast (and loads no model)."""
+
     label = "replay"
     concurrent = False
 
