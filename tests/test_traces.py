@@ -245,3 +245,12 @@ def test_a_damaged_run_json_is_named(tmp_path, content, message):
     with pytest.raises(ReplayError) as err:
         read_run(tmp_path)
     assert str(err.value).startswith(f"{tmp_path / 'run.json'}: {message}")
+
+
+def test_run_json_and_summary_json_are_strict_too(tmp_path):
+    spec = RunSpec.make("oona", seed=7, turns=3)
+    folder = RunFolder.create(tmp_path / "run", build_wood(spec), run_json(spec))
+    folder.finish({"turns": 0, "valid_share": math.nan, "headlines": ["honey \ud83d"]})
+    summary = _strict((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert summary == {"turns": 0, "valid_share": None, "headlines": ["honey \\ud83d"]}
+    _strict((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))

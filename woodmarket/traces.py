@@ -62,6 +62,11 @@ def dumps(record: dict[str, Any]) -> str:
     return line
 
 
+def json_file(data: dict[str, Any]) -> str:
+    """run.json or summary.json: indented, and as strict as a trace line (written once a run)."""
+    return json.dumps(_clean(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -123,7 +128,7 @@ class RunFolder:
         path.mkdir(parents=True, exist_ok=True)
         (path / "scenario.toml").write_text(wood.scenario.text, encoding="utf-8")
         run = {"seed": wood.seed, "scenario": wood.scenario.name, "versions": versions(), **meta}
-        (path / "run.json").write_text(json.dumps(run, indent=2, sort_keys=True) + "\n")
+        (path / "run.json").write_text(json_file(run), encoding="utf-8")
         writer = TraceWriter(path / TRACE)
         writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
@@ -134,9 +139,7 @@ class RunFolder:
         if self.writer in self.wood.listeners:
             self.wood.listeners.remove(self.writer)
         self.writer.close()
-        (self.path / "summary.json").write_text(
-            json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        (self.path / "summary.json").write_text(json_file(summary), encoding="utf-8")
 
 
 def start_fields(wood: WoodState) -> dict[str, Any]:
