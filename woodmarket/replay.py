@@ -65,9 +65,10 @@ UNTIMED = ("no decision within the deadline;", "policy error:")
 class ReplayReport:
     """What a replay found.
 
-    `ok`: every recorded turn matches, record for record. `complete`: the
-    trace holds every turn run.json asked for. `passed`: both; only then
-    does `woodmarket replay` exit 0.
+    `ok`: every recorded turn matches, record for record, and summary.json
+    agrees with the trace and the replay. `complete`: the trace holds every
+    turn run.json asked for. `passed`: both; only then does `woodmarket
+    replay` exit 0.
     """
 
     turns: int  # finished turns in the trace
