@@ -129,7 +129,8 @@ def test_replay_runs_the_players_moves_again(tmp_path):
     text = path.read_text().replace('"command":"short honey 8"', '"command":"short honey 4"')
     path.write_text(text)
     report = replay(out)
-    assert not report.ok and report.mismatch_turn is not None and "holdings" in report.detail
+    assert not report.ok and report.mismatch_turn == 1
+    assert "financier #1" in report.detail and "book" in report.detail
 
 
 def test_the_board_shows_the_wood_and_the_scoreboard(tmp_path):

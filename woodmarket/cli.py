@@ -99,17 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Print the verdict in one line; exit 0 only when every record of every turn matches."""
     from woodmarket.replay import replay
 
     report = replay(args.folder)
-    if report.ok:
-        print(f"all {report.turns} turns match")
-        return 0
-    if report.mismatch_turn is not None:
-        print(f"turn {report.mismatch_turn} differs: {report.detail}")
-    else:
-        print(f"only {report.checked} of {report.turns} turns replayed")
-    return 1
+    print(report.line())
+    return 0 if report.passed else 1
 
 
 def cmd_models(args: argparse.Namespace) -> int:
