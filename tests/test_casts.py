@@ -82,7 +82,7 @@ def test_live_council_run_replays_exactly(tmp_path, capsys):
         assert call["system"] and call["user"] and call["prompt_tokens"] > 0
         assert call["generated_tokens"] > 0 and call["latency_ms"] > 0
     meta = json.loads((out / "run.json").read_text())
-    assert meta["seats"]["Oona"]["model"] in ("smollm2", "gemma3")
+    assert meta["provenance"]["seats"]["Oona"]["model"] in ("smollm2", "gemma3")
     # Replay loads no model: it re-parses the recorded outputs and must match turn by turn.
     report = replay(out)
     assert report.ok, report.detail
