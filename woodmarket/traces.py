@@ -21,7 +21,7 @@ import json
 import math
 import platform
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,9 +37,35 @@ SCHEMA_VERSION = 2
 READS = (1, 2)
 TRACE = "trace.jsonl"
 
-_encode = json.JSONEncoder(
+_encoder = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+)
+
+
+def _unencodable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _fast_encoder() -> Callable[[Any], str]:
+    """The same encoding as `_encoder`, through json's C encoder built once.
+
+    A trace line is written for every record of every turn (tens of thousands
+    a second); building an encoder per record, as `json.dumps` does, was a
+    third of the cost. Records are trees, so no cycle check is needed.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    basestring = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or basestring is None:
+        return _encoder.encode
+    c = make(None, _unencodable, basestring, None, ":", ",", True, False, False)
+
+    def encode(record: Any) -> str:
+        return "".join(c(record, 0))
+
+    return encode
+
+
+_encode = _fast_encoder()
 
 
 def dumps(record: dict[str, Any]) -> str:

@@ -26,32 +26,44 @@ class StandinPolicy:
 
     def decide(self, obs: Observation) -> Action:
         rand = self.rng.random
-        buys: list[tuple[int, Order]] = []
-        sells: list[tuple[int, Order]] = []
+        name, stores, wants, produces = obs.creature, obs.stores, obs.wants, obs.produces
+        prices, bands = obs.prices, obs.bands
         budget = obs.pebbles
         cap = obs.max_qty
         # A fat purse keeps a deeper larder, which puts pebbles back in circulation.
-        deeper = obs.pebbles // PURSE
-        wanted = {
-            g: w + deeper - obs.stores[g]
-            for g, w in obs.wants.items()
-            if g not in obs.produces and obs.stores[g] < w + deeper
-        }
-        for good, short in sorted(wanted.items(), key=lambda kv: (-kv[1], kv[0])):
-            ref, (lo, hi) = obs.prices[good], obs.bands[good]
-            price = min(hi, ref + obs.short_of.get(good, 0) // 3 + (rand() < 0.5))
-            qty = min(short, cap, budget // price)
-            if qty > 0:
-                budget -= qty * price
-                buys.append((short, Order(obs.creature, "buy", good, qty, price)))
+        deeper = budget // PURSE
+        wanted: dict[str, int] = {}
+        for g, w in wants.items():
+            if g not in produces and stores[g] < w + deeper:
+                wanted[g] = w + deeper - stores[g]
+        orders: list[Order] = []
+        if wanted:
+            short_of = obs.short_of
+            for good, short in sorted(wanted.items(), key=_most_wanted):
+                price = min(
+                    bands[good][1], prices[good] + short_of.get(good, 0) // 3 + (rand() < 0.5)
+                )
+                qty = min(short, cap, budget // price)
+                if qty > 0:
+                    budget -= qty * price
+                    orders.append(Order(name, "buy", good, qty, price))
+        sells: list[tuple[int, Order]] = []
         for good in obs.goods:
-            have, want = obs.stores[good], obs.wants.get(good, 0)
-            made = good in obs.produces
-            extra = have - want if made else have - HOARD * want - 1
+            have, want = stores[good], wants.get(good, 0)
+            extra = have - want if good in produces else have - HOARD * want - 1
             if extra <= 0 or good in wanted:
                 continue
-            ref, (lo, hi) = obs.prices[good], obs.bands[good]
-            price = max(lo, ref - (extra > 2 * want + 2) - (rand() < 0.3))
-            sells.append((extra, Order(obs.creature, "sell", good, min(extra, cap), price)))
-        orders = [o for _, o in buys] + [o for _, o in sorted(sells, key=lambda s: -s[0])]
+            price = max(bands[good][0], prices[good] - (extra > 2 * want + 2) - (rand() < 0.3))
+            sells.append((extra, Order(name, "sell", good, min(extra, cap), price)))
+        if sells:
+            sells.sort(key=_most_extra)
+            orders += [o for _, o in sells]
         return Action(orders=tuple(orders[: obs.max_orders]))
+
+
+def _most_wanted(kv: tuple[str, int]) -> tuple[int, str]:
+    return -kv[1], kv[0]
+
+
+def _most_extra(sell: tuple[int, Order]) -> int:
+    return -sell[0]
