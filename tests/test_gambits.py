@@ -94,7 +94,7 @@ def _with(key: str, extra: str) -> str:
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
             '["spring oona_run", "dance honey"] }]',
             "gambits.g.moves[0].commands[1]",
-            "a command (short, cover, order, whisper, spring)",
+            "a command (short, cover, order, whisper, spring, lend, bribe, ally)",
         ),
         (
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '

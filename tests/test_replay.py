@@ -44,6 +44,7 @@ STANDIN_KINDS = (
     "legend",
     "financier",
     "book",
+    "magistrate",
     "sentiment",
     "headline",
     "price",

@@ -14,6 +14,9 @@ so a replay rebuilds the same moves from run.json.
     order buy|sell GOOD QTY PRICE   (an optional `at` before PRICE)
     whisper CREATURE TIP            TIP: a tip number, a legend id, LEGEND.N, or free text
     spring LEGEND
+    lend CREATURE AMOUNT RATE TURNS
+    bribe CREATURE AMOUNT sell GOOD|hold GOOD|gossip TEXT
+    ally CREATURE CREATURE
 
 Goods, creatures and legends must be the scenario's; whether a move is
 affordable, or a price inside the band, depends on the wood at that turn
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from woodmarket.errors import ActionError
 from woodmarket.legends import Legend
 
-VERBS = ("short", "cover", "order", "whisper", "spring")
+VERBS = ("short", "cover", "order", "whisper", "spring", "lend", "bribe", "ally")
 MAX_SHORT = 1_000_000  # units in one short or one order price, a sanity bound
 _LEGEND_REF = re.compile(r"^[a-z0-9_]*_[a-z0-9_]*(\.\d+)?$|^[a-z0-9_]+\.\d+$")
 
@@ -127,6 +130,31 @@ def check_command(
                 raise ActionError(f"a tip of {legend_id} from 1 to {len(legend.tips)}; got {n}")
         elif len(tip) > whisper_chars or not tip.isprintable():
             raise ActionError(f"a whisper of one line of at most {whisper_chars} characters")
+    elif verb == "lend":
+        if len(args) != 4:
+            raise ActionError("lend CREATURE AMOUNT RATE TURNS")
+        _one_of(args[0], creatures, "a creature of this wood", fold=True)
+        _count(args[1], "an amount", MAX_SHORT)
+        if not args[2].isdigit() or int(args[2]) > 100:
+            raise ActionError(f"a rate from 0 to 100 percent a turn; got {args[2]!r}")
+        _count(args[3], "a term in turns", 100)
+    elif verb == "bribe":
+        if len(args) < 4:
+            raise ActionError("bribe CREATURE AMOUNT sell GOOD|hold GOOD|gossip TEXT")
+        _one_of(args[0], creatures, "a creature of this wood", fold=True)
+        _count(args[1], "an amount", MAX_SHORT)
+        from woodmarket.financier.commands import parse_ask
+
+        ask = parse_ask(args[2:], text.split(None, 3)[3].strip())
+        if ask.verb != "gossip":
+            _one_of(ask.what, goods, a_good)
+    elif verb == "ally":
+        if len(args) != 2:
+            raise ActionError("ally CREATURE CREATURE")
+        a = _one_of(args[0], creatures, "a creature of this wood", fold=True)
+        b = _one_of(args[1], creatures, "a creature of this wood", fold=True)
+        if a == b:
+            raise ActionError(f"two different creatures; got {a} twice")
     else:
         if len(args) != 1:
             raise ActionError("spring LEGEND")

@@ -16,8 +16,11 @@ win, so those are the only candidates examined (tests check this against
 a brute force over every whole price).
 
 Rationing: the short side fills completely; the long side fills by price
-priority (highest bids, lowest asks first), equal prices in a seeded random
-order, so no creature is always first.
+priority (highest bids, lowest asks first); at equal prices, the orders of
+creatures with a pact partner on the other side of the same good's auction
+come first (allies are served first when the auction rations: the price
+stays the one uniform price), then a seeded random order, so no creature is
+always first. Without pacts the order is exactly the seeded one.
 
 When nothing trades the reference drifts one step, `max(1, ref // 10)`,
 up if unfilled demand exceeds unfilled supply, down if supply exceeds
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from woodmarket.ledger import Account
@@ -105,12 +108,30 @@ def clearing_price(bids: Sequence[Order], asks: Sequence[Order], last: int) -> t
     return best[3], -best[0]
 
 
-def _priority(orders: list[Order], rng: random.Random, best_high: bool) -> list[Order]:
+def _priority(
+    orders: list[Order], rng: random.Random, best_high: bool, allied: Collection[str] = ()
+) -> list[Order]:
     # Draw a tiebreak for every order (in submission order) so the stream's
-    # use does not depend on which prices tie.
-    keyed = [(-o.price if best_high else o.price, rng.random(), i) for i, o in enumerate(orders)]
+    # use does not depend on which prices tie, nor on pacts.
+    keyed = [
+        (-o.price if best_high else o.price, o.creature not in allied, rng.random(), i)
+        for i, o in enumerate(orders)
+    ]
     keyed.sort()
-    return [orders[k[2]] for k in keyed]
+    return [orders[k[3]] for k in keyed]
+
+
+def _allied(
+    bids: Sequence[Order], asks: Sequence[Order], pacts: Collection[tuple[str, str]]
+) -> set[str]:
+    """Creatures with a pact partner on the other side of this auction."""
+    buyers = {o.creature for o in bids}
+    sellers = {o.creature for o in asks}
+    out: set[str] = set()
+    for a, b in pacts:
+        if (a in buyers and b in sellers) or (b in buyers and a in sellers):
+            out |= {a, b}
+    return out
 
 
 def _allocate(orders: list[Order], volume: int) -> list[tuple[Order, int]]:
@@ -125,8 +146,17 @@ def _allocate(orders: list[Order], volume: int) -> list[tuple[Order, int]]:
     return out
 
 
-def call_auction(good: str, orders: Sequence[Order], last: int, rng: random.Random) -> Clearing:
-    """Clear one good's orders at one uniform price and pair the fills."""
+def call_auction(
+    good: str,
+    orders: Sequence[Order],
+    last: int,
+    rng: random.Random,
+    pacts: Collection[tuple[str, str]] = (),
+) -> Clearing:
+    """Clear one good's orders at one uniform price and pair the fills.
+
+    `pacts` (pairs of creatures) only reorder the rationing at equal prices.
+    """
     bids = [o for o in orders if o.side == "buy"]
     asks = [o for o in orders if o.side == "sell"]
     demand = sum(o.qty for o in bids)
@@ -141,8 +171,11 @@ def call_auction(good: str, orders: Sequence[Order], last: int, rng: random.Rand
         else:
             ref = last
         return Clearing(good, False, None, 0, demand, supply, ref, ())
-    buyers = _allocate(_priority([o for o in bids if o.price >= price], rng, True), volume)
-    sellers = _allocate(_priority([o for o in asks if o.price <= price], rng, False), volume)
+    allied = _allied(bids, asks, pacts) if pacts else ()
+    buyers = _allocate(_priority([o for o in bids if o.price >= price], rng, True, allied), volume)
+    sellers = _allocate(
+        _priority([o for o in asks if o.price <= price], rng, False, allied), volume
+    )
     fills: list[Fill] = []
     bi = si = 0
     bq, sq = buyers[0][1], sellers[0][1]

@@ -40,6 +40,9 @@ Commands (one per line); moves are made when the next turn begins:
   whisper CREATURE TIP          TIP: a number from `tips`, a legend id, or free text (a rumor)
   spring LEGEND [MECHANISM]     tell a legend this turn (see `legends`); MECHANISM:
                                 rumor, glut or settle, instead of the legend's own
+  lend CREATURE AMOUNT RATE TURNS  offer a loan at RATE% a turn, due in TURNS turns
+  bribe CREATURE AMOUNT ASK     pebbles for an ask: sell GOOD, hold GOOD or gossip TEXT
+  ally CREATURE CREATURE        broker a pact (allies hear each other first, trade first)
   tips [GOOD]                   the true tips you can whisper
   legends                       the legends you can spring
   board                         show the wood again
@@ -225,9 +228,7 @@ class Game:
         gossip = [r for r in (self.last.records if self.last else []) if r["kind"] == "gossip"]
         if gossip:
             rows.append("gossip")
-            rows += [
-                f"  {r['creature']} -> {r['to']}: {printable(r['text'])}" for r in gossip[-4:]
-            ]
+            rows += [f"  {r['creature']} -> {r['to']}: {printable(r['text'])}" for r in gossip[-4:]]
         return [_clip(r) for r in rows]
 
     def scoreboard(self) -> str:
@@ -235,7 +236,8 @@ class Game:
         rank, of = fin.rank()
         rows = [
             f"you, the financier: {fin.pebbles} pebbles, worth {fin.worth()}, "
-            f"P&L {fin.pnl():+d}, rank {rank} of {of}; free for margin {fin.free_pebbles()}"
+            f"P&L {fin.pnl():+d}, rank {rank} of {of}; free for margin {fin.free_pebbles()}",
+            self._heat(),
         ]
         for good, p in sorted(fin.positions.items()):
             rows.append(
@@ -245,6 +247,20 @@ class Game:
         held = {g: n for g, n in fin.stores.items() if n}
         if held:
             rows.append("  stores: " + ", ".join(f"{n} {g}" for g, n in held.items()))
+        for loan in fin.patron.open_loans():
+            rows.append(
+                f"  loan {loan.id} to {loan.creature}: {loan.principal} at {loan.rate}% a turn, "
+                f"owes {loan.owed} now, {loan.repay} due at turn {loan.due}"
+            )
+        for b in fin.patron.bribes[-2:]:
+            did = {True: "complied", False: "ignored the ask", None: "declined"}[b.complied]
+            rows.append(
+                _clip(f"  bribe to {b.creature}, turn {b.turn}: {b.amount} to {b.ask}: {did}")
+            )
+        for first, second in sorted(self.wood.pacts):
+            rows.append(f"  pact: {first} and {second}")
+        for name in self.wood.exiled:
+            rows.append(f"  exiled: {name}")
         for move in self.fin.queued():
             rows.append(_clip(f"  queued for turn {self.wood.turn + 1}: {printable(move)}"))
         if fin.closed:
@@ -258,6 +274,25 @@ class Game:
                 _clip(f"  whisper to {w.to}, turn {w.turn}, {kind}{status}: {printable(w.text)}")
             )
         return "\n".join(rows)
+
+    def _heat(self) -> str:
+        fin = self.fin
+        spec = self.wood.scenario
+        judge = fin.judge
+        line = f"  magistrate's heat {fin.heat}"
+        marks = [f"fines at {spec.magistrate.fine_at}"] if spec.magistrate.fine_at else []
+        if spec.magistrate.freeze_at:
+            marks.append(f"freezes at {spec.magistrate.freeze_at}")
+        if spec.financier.heat_limit:
+            marks.append(f"the season is lost at {spec.financier.heat_limit}")
+        if marks:
+            line += " (" + ", ".join(marks) + ")"
+        left = judge.frozen(self.wood.turn + 1)
+        if left:
+            line += f"; account frozen: {left} more turn{'s' * (left > 1)}"
+        if judge.fined:
+            line += f"; fined {judge.fined} in all"
+        return _clip(line)
 
     def tips(self, good: str | None) -> str:
         if good is not None and good not in self.wood.goods:

@@ -54,7 +54,9 @@ MAX_MADE = 10_000  # units of one good a creature makes per turn
 MAX_NEED = 1_000  # units of one good a creature uses up per turn
 # Words of the creatures' and the financier's command language: no good or creature is named so.
 COMMAND_WORDS = frozenset({"buy", "sell", "hold", "say", "think", "all"})
-RESERVED_CREATURES = COMMAND_WORDS | {"financier", "house"}
+RESERVED_CREATURES = COMMAND_WORDS | {"financier", "house", "purse"}
+# A level of a bundled scenario, `KEY:LEVEL`, is the file LEVEL.toml beside KEY.toml.
+LEVEL_SEP = ":"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +105,40 @@ class FinancierSpec:
     objective_turn: int = 12
     # The longest whisper or rumour a creature is told whole; longer legend texts fail to load.
     whisper_chars: int = 300
+    # How the season is lost (0: never): the magistrate's heat reaching `heat_limit`,
+    # or the financier's worth falling below `bankrupt_below` at a settlement.
+    heat_limit: int = 0
+    bankrupt_below: int = 0
+    # The patron's levers: the dearest loan rate (percent a turn) and longest term.
+    max_rate: int = 50
+    max_term: int = 10
     # The one-click first trade: financier commands, checked at load.
     first_trade: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MagistrateSpec:
+    """The magistrate's rule, as data (financier/magistrate.py applies it).
+
+    A win is variation margin the house pays on a short of GOOD. A win that
+    follows within `window` turns a legend sprung on GOOD, a whisper that
+    names GOOD, or a bribe taken whose ask names GOOD, draws heat: for each
+    such lever, its percentage of the win, rounded up. Heat cools by `cool`
+    at every settlement. A settlement that raised heat to `fine_at` or more
+    fines `fine_pct` percent of that settlement's suspicious wins (rounded up)
+    into the public purse; to `freeze_at` or more, freezes the financier's
+    account for `freeze_turns` turns. 0 turns a threshold off.
+    """
+
+    window: int = 3
+    spring_pct: int = 50
+    whisper_pct: int = 25
+    bribe_pct: int = 50
+    cool: int = 5
+    fine_at: int = 40
+    fine_pct: int = 50
+    freeze_at: int = 60
+    freeze_turns: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +158,9 @@ class Scenario:
     key: str = ""
     text: str = field(repr=False, default="")
     files: Mapping[str, str] = field(repr=False, default_factory=dict)
+    magistrate: MagistrateSpec = field(default_factory=MagistrateSpec)
+    # The difficulty level's name (`[wood] level`), "" for a scenario without levels.
+    level: str = ""
 
     @property
     def good_names(self) -> tuple[str, ...]:
@@ -242,17 +279,28 @@ def bundled_scenarios() -> tuple[str, ...]:
 
 
 def scenario_path(key_or_path: str | Path) -> Path:
-    """A bundled scenario's key (`oona`) or a path to a TOML file."""
+    """A bundled scenario's key (`oona`), a level of one (`oona:hard`) or a path to a TOML file."""
     text = str(key_or_path)
     if text in BUNDLED:
         return SCENARIO_DIR / text / f"{text}.toml"
+    key, sep, level = text.partition(LEVEL_SEP)
+    if sep and key in BUNDLED and level.isidentifier():
+        return SCENARIO_DIR / key / f"{level}.toml"
     return Path(text)
+
+
+def bundled_levels(key: str) -> tuple[str, ...]:
+    """A bundled scenario's difficulty levels as `--scenario` accepts them, itself first."""
+    folder = SCENARIO_DIR / key
+    extra = sorted(p.stem for p in folder.glob("*.toml") if p.stem != key and p.stem.isidentifier())
+    return (key, *(f"{key}{LEVEL_SEP}{lv}" for lv in extra))
 
 
 def _key_of(path: str) -> str:
     for key in BUNDLED:
-        if path == str(scenario_path(key)):
-            return key
+        for name in bundled_levels(key):
+            if path == str(scenario_path(name)):
+                return name
     return ""
 
 
@@ -277,12 +325,26 @@ def parse_scenario(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
+    data, base = _based(data, path, files)
     top = _Reader(path, data)
-    top.only(("wood", "market", "goods", "living", "financier", "creatures", "legends", "gambits"))
+    top.only(
+        (
+            "wood",
+            "market",
+            "goods",
+            "living",
+            "financier",
+            "magistrate",
+            "creatures",
+            "legends",
+            "gambits",
+        )
+    )
     wood = top.sub("wood")
-    wood.only(("name", "turns"))
+    wood.only(("name", "turns", "level"))
     name = wood.text("name", MAX_WOOD_NAME)
     turns = wood.get("turns", int, 15, minimum=1, maximum=MAX_TURNS)
+    level = wood.text("level", MAX_NAME, "")
     goods = _goods(top)
     names = tuple(g.name for g in goods)
     living = _rules(top, "living", LivingRules)
@@ -292,6 +354,7 @@ def parse_scenario(
     market = _rules(top, "market", MarketRules)
     money = _rules(top, "financier", FinancierSpec)
     legends, read = _legends(top, names, money.whisper_chars, files)
+    read.update(base)
     ctx = _Context(names, tuple(c.name for c in creatures), legends, market, money)
     first = _commands(top.sub("financier", required=False), "first_trade", ctx)
     return Scenario(
@@ -308,7 +371,50 @@ def parse_scenario(
         key=_key_of(path),
         text=text,
         files=read,
+        magistrate=_rules(top, "magistrate", MagistrateSpec),
+        level=level,
     )
+
+
+def _based(
+    data: dict[str, Any], path: str, files: Mapping[str, str] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A level file's tables laid over its `base` scenario's (tables merge, values replace).
+
+    `base = "oona.toml"` names the file it builds on, beside it; a base has
+    no base of its own. Returns the merged tables and {reference: base text}.
+    """
+    if "base" not in data:
+        return data, {}
+    ref = data.pop("base")
+    if not isinstance(ref, str) or not ref.strip() or "/" in ref or "\\" in ref:
+        raise ScenarioError(path, "base", "the file name of the scenario beside this one")
+    if files is not None:
+        if ref not in files:
+            raise ScenarioError(path, "base", f"the text of {ref!r} among the files given")
+        text = files[ref]
+    else:
+        where = Path(path).parent / ref
+        if not _exists(where) or where.is_dir():
+            raise ScenarioError(path, "base", f"a scenario file at {str(where)!r}; none there")
+        text = read_text_file(where, "a scenario file")
+    try:
+        under = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "base", f"valid TOML in {ref}: {exc}") from None
+    if "base" in under:
+        raise ScenarioError(path, "base", f"a scenario without a base of its own; {ref} has one")
+    return _merged(under, data), {ref: text}
+
+
+def _merged(under: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(under)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merged(out[k], v)
+        else:
+            out[k] = v
+    return out
 
 
 def _asdict(spec: Any) -> dict[str, Any]:
@@ -421,6 +527,21 @@ _LIMITS: dict[type, dict[str, tuple[int, int]]] = {
         "objective_pebbles": (0, 100 * MAX_PEBBLES),
         "objective_turn": (1, 10_000),
         "whisper_chars": (40, 2000),
+        "heat_limit": (0, 100_000),
+        "bankrupt_below": (0, 100 * MAX_PEBBLES),
+        "max_rate": (0, 100),
+        "max_term": (1, 100),
+    },
+    MagistrateSpec: {
+        "window": (0, 100),
+        "spring_pct": (0, 1000),
+        "whisper_pct": (0, 1000),
+        "bribe_pct": (0, 1000),
+        "cool": (0, 100_000),
+        "fine_at": (0, 100_000),
+        "fine_pct": (0, 100),
+        "freeze_at": (0, 100_000),
+        "freeze_turns": (0, 100),
     },
 }
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from woodmarket.ledger import Account, Ledger
 from woodmarket.memory import Memory
 from woodmarket.scenario import CreatureSpec, Scenario
-from woodmarket.types import Action, Observation, Order, Policy, as_policy
+from woodmarket.types import Action, Debt, Observation, Offer, Order, Policy, as_policy
 
 if TYPE_CHECKING:
     from woodmarket.market import Clearing, Rejection
@@ -135,6 +135,13 @@ class WoodState:
         self.on_decided: list[Callable[[str], None]] = []
         # Orders placed outside any policy (the financier's) for the coming turn.
         self.outside_orders: list[Order] = []
+        # Private to one creature each: the financier's offers pending this turn, its debts.
+        self.offers: dict[str, tuple[Offer, ...]] = {}
+        self.debts: dict[str, tuple[Debt, ...]] = {}
+        # Pacts between two creatures, each pair sorted by name.
+        self.pacts: set[tuple[str, str]] = set()
+        # Creatures that have left the wood (exile), in the order they left.
+        self.exiled: list[str] = []
         # Extensions (the financier, legends) keep their state here by name.
         self.extensions: dict[str, Any] = {}
         # Things to let go of when the wood closes (model slot leases).
@@ -180,8 +187,34 @@ class WoodState:
         while self.resources:
             self.resources.pop().release()
 
+    def allies(self, name: str) -> tuple[str, ...]:
+        """The creatures `name` has a pact with, in scenario order."""
+        if not self.pacts:
+            return ()
+        return tuple(
+            n for n in self.names if n != name and (min(n, name), max(n, name)) in self.pacts
+        )
+
+    def exile(self, name: str) -> None:
+        """`name` leaves the wood: it is no longer observed, asked, fed or traded with.
+
+        Its ledger account stays (empty, or holding what the caller left it),
+        so conservation is checked as before; its pacts end, its talk is dropped.
+        """
+        self.creatures.pop(name)
+        self.names = tuple(n for n in self.names if n != name)
+        self._others = {}
+        self.memory.names = self.names
+        for store in (self.memory.pending, self.memory.heard, self.memory.whispers):
+            store.pop(name, None)
+        self.memory.whispers_pending.pop(name, None)
+        self.pacts = {p for p in self.pacts if name not in p}
+        self.offers.pop(name, None)
+        self.debts.pop(name, None)
+        self.exiled.append(name)
+
     def others(self, name: str) -> tuple[str, ...]:
-        """Every creature but `name`, in scenario order (cached: names never change)."""
+        """Every creature but `name`, in scenario order (cached until a creature leaves)."""
         found = self._others.get(name)
         if found is None:
             found = self._others[name] = tuple(n for n in self.names if n != name)

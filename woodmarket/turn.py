@@ -30,6 +30,7 @@ HISTORY = 8  # reference prices a creature sees, oldest first
 # Grace past the longest policy deadline before the turn stops waiting.
 DEADLINE_GRACE_S = 0.25
 
+
 def events(wood: WoodState, t: TurnState) -> None:
     wood.memory.deliver()
     t.opening = dict(wood.prices)
@@ -72,6 +73,10 @@ def observation(wood: WoodState, name: str, turn: int, public: Public | None = N
     rules = wood.scenario.market
     mem = wood.memory
     wants = wood.wants(c, turn)
+    allies = wood.allies(name)
+    heard = tuple(mem.heard.get(name, ()))
+    if allies and heard:
+        heard = _allies_first(heard, allies)
     return Observation(
         turn=turn,
         creature=name,
@@ -92,14 +97,23 @@ def observation(wood: WoodState, name: str, turn: int, public: Public | None = N
         history=public.history,
         news=public.news,
         headlines=public.headlines,
-        heard=tuple(mem.heard.get(name, ())),
+        heard=heard,
         whispers=tuple(mem.whispers.get(name, ())),
         feelings=mem.summary(name),
         others=wood.others(name),
         max_orders=rules.max_orders,
         max_qty=rules.max_qty,
         bands=public.bands,
+        offers=wood.offers.get(name, ()),
+        debts=wood.debts.get(name, ()),
+        allies=allies,
     )
+
+
+def _allies_first(heard: tuple[str, ...], allies: tuple[str, ...]) -> tuple[str, ...]:
+    """Gossip heard, allies' lines first (each line reads `speaker: text`), order kept within."""
+    mine = tuple(line for line in heard if line.split(":", 1)[0] in allies)
+    return mine + tuple(line for line in heard if line not in mine)
 
 
 def _ask(wood: WoodState, name: str, obs: Observation) -> Action:
@@ -182,6 +196,11 @@ def decide(wood: WoodState, t: TurnState) -> None:
         g = a.gossip
         if g is not None and (g.to == "all" or (g.to in wood.creatures and g.to != n)):
             heard_by = wood.memory.say(n, g)
+            # A pact: the speaker's allies hear its gossip too, whoever it was meant for.
+            for ally in wood.allies(n):
+                if ally not in heard_by:
+                    wood.memory.pending.setdefault(ally, []).append(f"{n}: {g.text}")
+                    heard_by.append(ally)
             t.emit("gossip", creature=n, to=g.to, text=g.text, listeners=heard_by)
 
 
@@ -196,6 +215,8 @@ def decision_fields(a: Action) -> dict[str, Any]:
     }
     if a.call is not None:
         out["call"] = a.call.to_dict()
+    if a.answers:
+        out["answers"] = [x.to_dict() for x in a.answers]
     return out
 
 
@@ -228,7 +249,7 @@ def clear(wood: WoodState, t: TurnState) -> None:
     ledger, memory = wood.ledger, wood.memory
     for g in wood.goods:
         last = wood.prices[g]
-        result = call_auction(g, by_good[g], last, wood.rng("market", g))
+        result = call_auction(g, by_good[g], last, wood.rng("market", g), wood.pacts)
         t.clearings[g] = result
         for f in result.fills:
             ledger.pay(f.buyer, f.seller, f.price * f.qty)

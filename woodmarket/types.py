@@ -1,7 +1,8 @@
 """The interfaces of the wood, in one small module.
 
 Value objects (frozen, self-validating) that cross room boundaries:
-`Order`, `Fill`, `Gossip`, `ModelCall`, `Action`, `Observation`, and the
+`Order`, `Fill`, `Gossip`, `ModelCall`, `Answer`, `Action`, `Offer`,
+`Debt`, `Observation`, and the
 backend's `CompletionRequest` / `Completion`. Plus the two one-method
 plug-in protocols: a `Policy` decides, a `Backend` completes; a plain
 function `observation -> Action` is accepted as a policy (`as_policy`).
@@ -20,6 +21,9 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from woodmarket.errors import ActionError
 
 SIDES = ("buy", "sell")
+# How a creature answers the financier's offers (`Offer.id`) or ends a pact (an ally's name).
+ANSWERS = ("accept", "decline", "break")
+OFFER_KINDS = ("loan", "bribe", "pact")
 MAX_GOSSIP_CHARS = 160
 MAX_THOUGHT_CHARS = 200
 
@@ -128,8 +132,29 @@ class ModelCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """A creature's answer: `accept`/`decline` an offer by its id, or `break` a pact."""
+
+    word: str
+    ref: str
+
+    def __post_init__(self) -> None:
+        if self.word not in ANSWERS:
+            raise ActionError(f"an answer is one of {', '.join(ANSWERS)}, got {self.word!r}")
+        if not self.ref or len(self.ref) > 40 or not self.ref.isprintable() or " " in self.ref:
+            raise ActionError(f"an answer names an offer id or an ally, got {self.ref!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"word": self.word, "ref": self.ref}
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
     """What a creature does in one turn: orders, an optional gossip line and thought.
+
+    `answers` are its replies to the financier's offers pending this turn
+    (`Observation.offers`) and any pact it breaks; an offer left without an
+    answer lapses, as declined.
 
     An invalid decision is still an Action: `valid=False`, no orders, and
     `reason` saying what was wrong. The turn never crashes on a decision.
@@ -141,15 +166,47 @@ class Action:
     valid: bool = True
     reason: str = ""
     call: ModelCall | None = field(default=None, compare=False)
+    answers: tuple[Answer, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.thought) > MAX_THOUGHT_CHARS or "\n" in self.thought:
             raise ActionError(f"thought must be one line of at most {MAX_THOUGHT_CHARS} characters")
+        if len({a.ref for a in self.answers}) != len(self.answers):
+            raise ActionError("at most one answer to each offer or ally")
 
     @classmethod
     def hold(cls, reason: str = "", call: ModelCall | None = None) -> Action:
         """Do nothing this turn; with a reason, the decision counts as invalid."""
         return cls(valid=not reason, reason=reason, call=call)
+
+
+class Offer(NamedTuple):
+    """One of the financier's offers to one creature, pending its answer this turn.
+
+    Private to that creature: no other creature's observation carries it.
+    - `loan`: `pebbles` lent now; `repay` owed in all at the settlement of
+      turn `due` (`rate` percent of `pebbles` a turn, each rounded up);
+    - `bribe`: `pebbles` paid now for `ask` (`sell GOOD`, `hold GOOD`, or
+      `gossip TEXT`), which the creature may ignore;
+    - `pact`: an alliance with the creature named in `ask`.
+    """
+
+    id: str
+    kind: str
+    pebbles: int = 0
+    repay: int = 0
+    due: int = 0
+    rate: int = 0
+    ask: str = ""
+
+
+class Debt(NamedTuple):
+    """What a creature owes the financier: `owed` pebbles (interest so far included),
+    `repay` in all at the settlement of turn `due`."""
+
+    owed: int
+    repay: int
+    due: int
 
 
 class Observation(NamedTuple):
@@ -191,6 +248,12 @@ class Observation(NamedTuple):
     max_orders: int
     max_qty: int
     bands: Mapping[str, tuple[int, int]]
+    # The financier's offers to this creature alone, pending its answer this turn.
+    offers: tuple[Offer, ...] = ()
+    # Its own debts to the financier.
+    debts: tuple[Debt, ...] = ()
+    # The creatures it has a pact with (their gossip reaches it, first).
+    allies: tuple[str, ...] = ()
 
 
 @runtime_checkable

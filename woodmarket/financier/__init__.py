@@ -4,6 +4,8 @@
     whispers.py  tips (true facts of the wood) and the whisper ledger
     commands.py  the command language: a typed line -> a typed command
     script.py    moves laid out by turn (a gambit, a recorded game)
+    patron.py    loans, bribes and pacts: offers, answers, debts, default, exile
+    magistrate.py  heat on insider wins, fines into the public purse, freezes
     __init__.py  this front: checks a move, queues it, makes it in `events`
 
 A move is submitted between turns (`submit`): it is checked at once
@@ -12,10 +14,17 @@ queued; the queue is carried out in the coming turn's `events` phase (at
 the `before_decide` seam, before any legend lands), where each move is
 checked again and made. So a move behaves one way, whenever it was typed,
 and each becomes one `financier` record of the turn it was made in, with
-its source and outcome. At the `settle` seam, after the legends, the book
-marks every short, makes margin calls and judges rumors.
+its source and outcome. Offers (loans, bribes, pacts) made in `events`
+are answered by their creatures in `decide` and read at the `after_clear`
+seam. At the `settle` seam, after the legends, the book marks every
+short and makes margin calls, loans accrue and fall due, the magistrate
+rules on the settlement's wins, rumors are judged, and the season is
+checked: met, or lost (heat at the scenario's limit, or bankruptcy).
+While the magistrate freezes the account, or once the season is lost,
+every new command is refused with the reason.
 
-This room may move pebbles between the `financier` and `house` accounts,
+This room may move pebbles between the `financier` and `house` accounts
+(and, through its patron and magistrate rooms, creatures and the purse),
 place the financier's orders in `wood.outside_orders`, whisper into
 creatures' memory, spring legends through the `LegendBook`, and change
 creatures' feelings toward the financier.
@@ -39,14 +48,19 @@ from woodmarket.financier.book import (
 )
 from woodmarket.financier.commands import (
     VERBS,
+    Ally,
+    Bribe,
     Command,
     Cover,
+    Lend,
     PlaceOrder,
     Short,
     Spring,
     Whisper,
     parse_command,
 )
+from woodmarket.financier.magistrate import Magistrate
+from woodmarket.financier.patron import Patron, ask_goods, interest
 from woodmarket.financier.script import Script, merge, recorded_moves, script_of
 from woodmarket.financier.whispers import (
     FALSE_RUMOR,
@@ -122,6 +136,9 @@ class Financier:
     script: Script = field(default_factory=dict)
     queue: list[_Move] = field(default_factory=list)
     met_turn: int | None = None
+    patron: Patron = field(default_factory=Patron)
+    magistrate: Magistrate | None = None
+    lost: str = ""  # why the season is lost, once it is
 
     @classmethod
     def attach(
@@ -146,9 +163,11 @@ class Financier:
         if HOUSE not in wood.ledger.accounts:
             wood.ledger.open(HOUSE, 0)
         fin = cls(wood, pebbles, Book(wood.ledger))
+        fin.magistrate = Magistrate(wood.scenario.magistrate)
         fin.add_script(script or {}, source)
         wood.extensions["financier"] = fin
         wood.seams.add("before_decide", fin.before_decide)
+        wood.seams.add("after_clear", fin.after_clear)
         # The legends settle first, so shorts are marked at the landed price.
         LegendBook.attach(wood, override)
         wood.seams.add("settle", fin.settle)
@@ -187,9 +206,19 @@ class Financier:
     def stores(self) -> dict[str, int]:
         return self.wood.ledger.accounts[FINANCIER].stores
 
+    @property
+    def judge(self) -> Magistrate:
+        assert self.magistrate is not None
+        return self.magistrate
+
+    @property
+    def heat(self) -> int:
+        return self.judge.heat
+
     def worth(self) -> int:
-        """Pebbles plus stores at reference; shorts are already paid to their mark."""
-        return self.wood.wealth(FINANCIER)
+        """Pebbles plus stores at reference, plus what open loans owe so far;
+        shorts are already paid to their mark."""
+        return self.wood.wealth(FINANCIER) + self.patron.receivable()
 
     def pnl(self) -> int:
         return self.worth() - self.start
@@ -214,6 +243,8 @@ class Financier:
     def objective(self) -> str:
         spec = self.wood.scenario.financier
         goal, by = spec.objective_pebbles, spec.objective_turn
+        if self.lost:
+            return f"season lost: {self.lost}"
         if self.met_turn is not None:
             return f"objective met: {goal} pebbles by turn {self.met_turn} (goal: by turn {by})"
         if self.wood.turn >= by:
@@ -238,6 +269,7 @@ class Financier:
         text = text.strip()
         try:
             command = parse_command(text)
+            self._check_free()
             message = self._check(command, self.queue)
         except ActionError as exc:
             self.queue.append(_Move(text, source, None, str(exc)))
@@ -254,14 +286,33 @@ class Financier:
             ok, message = False, move.refusal
             if move.command is not None:
                 try:
+                    self._check_free()
                     message = self._make(move.command, t)
                     ok = True
                 except ActionError as exc:
                     message = str(exc)
             t.emit("financier", source=move.source, command=move.text, ok=ok, outcome=message)
 
+    def after_clear(self, wood: WoodState, t: TurnState) -> None:
+        """The creatures' answers to this turn's offers; bribes taken are levers."""
+        self.patron.answer(wood, t)
+        for b in self.patron.bribes:
+            if b.turn == t.turn and b.taken:
+                self.judge.note(t.turn, "bribe", ask_goods(wood, b.ask))
+
+    def _check_free(self) -> None:
+        """Refuse every move while the account is frozen or once the season is lost."""
+        if self.lost:
+            raise ActionError(f"the season is lost ({self.lost}); no more moves")
+        left = self.judge.frozen(self.wood.turn + 1)
+        if left:
+            raise ActionError(
+                f"the magistrate has frozen your account: {left} more turn{'s' * (left > 1)}"
+            )
+
     def _held(self, ahead: list[_Move]) -> int:
-        """Pebbles held as initial margin and by buy orders, with the moves `ahead` made."""
+        """Pebbles held as initial margin, by buy orders and by offers (loans, bribes)
+        not yet answered, with the moves `ahead` made."""
         covered = {m.command.good for m in ahead if isinstance(m.command, Cover)}
         held = sum(
             ceil_pct(p.qty * p.mark, INITIAL_MARGIN_PCT)
@@ -274,7 +325,10 @@ class Financier:
                 held += ceil_pct(c.qty * self.wood.prices[c.good], INITIAL_MARGIN_PCT)
             elif isinstance(c, PlaceOrder) and c.side == "buy":
                 held += c.qty * c.price
+            elif isinstance(c, Lend | Bribe):
+                held += c.amount
         orders = [o for o in self.wood.outside_orders if o.creature == FINANCIER]
+        held += self.patron.held()
         return held + sum(o.qty * o.price for o in orders if o.side == "buy")
 
     def _check(self, command: Command, ahead: list[_Move]) -> str:
@@ -287,6 +341,12 @@ class Financier:
             return self._check_order(command, ahead)[1]
         if isinstance(command, Whisper):
             return self._check_whisper(command)[1]
+        if isinstance(command, Lend):
+            return self._check_lend(command, ahead)[1]
+        if isinstance(command, Bribe):
+            return self._check_bribe(command, ahead)[1]
+        if isinstance(command, Ally):
+            return self._check_ally(command, ahead)[1]
         return self._check_spring(command, ahead)[1]
 
     def _make(self, command: Command, t: TurnState) -> str:
@@ -305,10 +365,34 @@ class Financier:
         elif isinstance(command, Whisper):
             (who, text, tip), message = self._check_whisper(command)
             self._deliver(who, text, tip, t)
+            self.judge.note(t.turn, "whisper", self._goods_named(text, tip))
+        elif isinstance(command, Lend):
+            who, message = self._check_lend(command, [])
+            self.patron.lend(wood, t, who, command.amount, command.rate, command.turns)
+        elif isinstance(command, Bribe):
+            who, message = self._check_bribe(command, [])
+            self.patron.bribe(wood, t, who, command.amount, command.ask)
+        elif isinstance(command, Ally):
+            (a, b), message = self._check_ally(command, [])
+            self.patron.ally(wood, t, a, b)
         else:
             legend, message = self._check_spring(command, [])
             self.legends.spring(wood, legend, t, command.mechanism)
+            self.judge.note(t.turn, "spring", {legend.target})
         return message
+
+    def _goods_named(self, text: str, tip: Tip | None) -> set[str]:
+        """The goods a whisper is about: its legend's target, its fact's good, or words."""
+        wood = self.wood
+        if tip is not None:
+            head, _, rest = tip.key.partition(".")
+            if head == "state":
+                return {rest.split(".")[0]}
+            for lg in wood.scenario.legends:
+                if lg.id == head:
+                    return {lg.target}
+        words = set(text.lower().replace(",", " ").replace(".", " ").split())
+        return {g for g in wood.goods if g in words or g.rstrip("s") in words}
 
     # -- the checks, one per verb -----------------------------------------
 
@@ -406,6 +490,86 @@ class Financier:
         else:
             entry.claim = claim(self.wood, text)
 
+    def _listening(self, who: str) -> None:
+        score = self.wood.memory.score(who, FINANCIER)
+        if score <= REFUSE_AT:
+            raise ActionError(f"{who} {bucket(score)} you and will not deal with you")
+
+    def _free(self, amount: int, ahead: list[_Move], what: str) -> None:
+        free = self.pebbles - self._held(ahead)
+        if amount > free:
+            raise ActionError(f"not enough pebbles: {what} needs {amount}; you have {free} free")
+
+    def _check_lend(self, c: Lend, ahead: list[_Move]) -> tuple[str, str]:
+        who = self._creature(c.creature)
+        spec = self.wood.scenario.financier
+        if c.rate > spec.max_rate:
+            raise ActionError(
+                f"rate {c.rate}% a turn is above this wood's limit of {spec.max_rate}%"
+            )
+        if c.turns > spec.max_term:
+            raise ActionError(
+                f"a term of {c.turns} turns is above this wood's limit of {spec.max_term}"
+            )
+        loan = self.patron.loan_of(who)
+        if loan is not None:
+            raise ActionError(
+                f"{who} already owes you {loan.owed} (due at turn {loan.due}); one loan at a time"
+            )
+        queued = any(
+            isinstance(m.command, Lend) and self._same(m.command.creature, who) for m in ahead
+        )
+        if queued or self.patron.offered(who, "loan"):
+            raise ActionError(f"a loan to {who} is already offered; one loan at a time")
+        self._listening(who)
+        self._free(c.amount, ahead, f"lending {c.amount}")
+        per = interest(c.amount, c.rate)
+        due = self.wood.turn + 1 + c.turns
+        return who, (
+            f"loan offered to {who}: {c.amount} pebbles at {c.rate}% a turn ({per} a turn), "
+            f"{c.amount + c.turns * per} due at the settlement of turn {due}; "
+            f"{who} answers this turn"
+        )
+
+    def _check_bribe(self, c: Bribe, ahead: list[_Move]) -> tuple[str, str]:
+        who = self._creature(c.creature)
+        ask = c.ask
+        if ask.verb == "gossip":
+            problem = text_problem(ask.what, whisper_limit(self.wood))
+            if problem:
+                raise ActionError(problem.replace("a whisper", "a gossip ask"))
+        else:
+            self._good(ask.what)
+        queued = any(
+            isinstance(m.command, Bribe) and self._same(m.command.creature, who) for m in ahead
+        )
+        if queued or self.patron.offered(who, "bribe"):
+            raise ActionError(f"a bribe to {who} is already offered this turn; one at a time")
+        self._listening(who)
+        self._free(c.amount, ahead, f"a bribe of {c.amount}")
+        return who, f"bribe offered to {who}: {c.amount} pebbles to {ask}, this turn"
+
+    def _check_ally(self, c: Ally, ahead: list[_Move]) -> tuple[tuple[str, str], str]:
+        a, b = self._creature(c.first), self._creature(c.second)
+        if a == b:
+            raise ActionError(f"a pact needs two different creatures; {a} named twice")
+        pair = (min(a, b), max(a, b))
+        if pair in self.wood.pacts:
+            raise ActionError(f"{a} and {b} are allies already")
+        queued = any(
+            isinstance(m.command, Ally)
+            and {self._creature(m.command.first), self._creature(m.command.second)} == {a, b}
+            for m in ahead
+        )
+        if queued or any(
+            p.offer.kind == "pact" and set(p.to) == {a, b} for p in self.patron.pending
+        ):
+            raise ActionError(f"a pact between {a} and {b} is already offered")
+        return (a, b), f"pact offered to {a} and {b}; it forms if both accept this turn"
+
+    def _same(self, word: str, name: str) -> bool:
+        return word.lower() == name.lower()
+
     def _check_spring(self, c: Spring, ahead: list[_Move]) -> tuple[Legend, str]:
         legend = self._legend(c.legend)
         if legend.target not in self.wood.goods:
@@ -452,10 +616,13 @@ class Financier:
                     f"covered {c.qty} {c.good} at {c.exit}, P&L {c.pnl:+d}"
                 ),
             )
+        self.patron.settle(wood, t)
+        self.judge.settle(wood, t, self._wins(t))
         self._judge_rumors(t)
         spec = wood.scenario.financier
+        self._season(t)
         reached = self.pebbles >= spec.objective_pebbles
-        if self.met_turn is None and reached and t.turn <= spec.objective_turn:
+        if self.met_turn is None and not self.lost and reached and t.turn <= spec.objective_turn:
             self.met_turn = t.turn
         t.emit(
             "book",
@@ -467,6 +634,30 @@ class Financier:
             maintenance=self.maintenance(),
             shortfall=self.shortfall,
         )
+
+    def _wins(self, t: TurnState) -> list[tuple[str, int]]:
+        """This turn's wins on shorts, by good: covers in `events` and the marks just made."""
+        by: dict[str, int] = {}
+        for good, gain in self.book.gains:
+            by[good] = by.get(good, 0) + gain
+        self.book.gains = []
+        return sorted(by.items())
+
+    def _season(self, t: TurnState) -> None:
+        """The season is lost for good: heat at the scenario's limit, or worth below its floor."""
+        if self.lost:
+            return
+        spec = self.wood.scenario.financier
+        why = ""
+        if spec.heat_limit and self.heat >= spec.heat_limit:
+            why = f"the magistrate's heat reached {self.heat} (the limit is {spec.heat_limit})"
+            t.public.append("The magistrate bars the financier from the market")
+        elif spec.bankrupt_below and self.worth() < spec.bankrupt_below:
+            why = f"bankrupt: worth {self.worth()}, below {spec.bankrupt_below}"
+            t.public.append("The magistrate declares the financier bankrupt")
+        if why:
+            self.lost = why
+            t.emit("magistrate", event="lost", why=why, heat=self.heat, worth=self.worth())
 
     def _judge_rumors(self, t: TurnState) -> None:
         for w in self.whispered:

@@ -81,6 +81,8 @@ class Book:
     positions: dict[str, Position] = field(default_factory=dict)
     closed: list[Closed] = field(default_factory=list)
     shortfall: int = 0
+    # (good, pebbles) the house paid on each mark since the magistrate last read them.
+    gains: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def pebbles(self) -> int:
@@ -112,6 +114,7 @@ class Book:
         if gain > 0:
             self.ledger.pay(HOUSE, FINANCIER, gain)
             p.pnl += gain
+            self.gains.append((p.good, gain))
         elif gain < 0:
             paid = min(-gain, self.pebbles)
             self.ledger.pay(FINANCIER, HOUSE, paid)

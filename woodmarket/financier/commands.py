@@ -7,6 +7,11 @@
                                    tip) or LEGEND.N; any other text goes as a rumor
     spring LEGEND [MECHANISM]      tell a legend in the wood this turn; MECHANISM
                                    (rumor, glut or settle) overrides its own
+    lend CREATURE AMOUNT RATE TURNS  offer a loan: AMOUNT pebbles at RATE percent a
+                                   turn, repaid at the settlement TURNS turns on
+    bribe CREATURE AMOUNT ASK      offer AMOUNT pebbles for ASK: `sell GOOD`,
+                                   `hold GOOD` or `gossip TEXT`
+    ally CREATURE CREATURE         broker a pact between two creatures
 
 This room only reads text: it knows the syntax, not the wood. Whether a
 good, creature or legend exists, and whether the book allows the move, is
@@ -22,7 +27,9 @@ from dataclasses import dataclass
 
 from woodmarket.errors import ActionError
 
-VERBS = ("short", "cover", "order", "whisper", "spring")
+VERBS = ("short", "cover", "order", "whisper", "spring", "lend", "bribe", "ally")
+ASKS = ("sell", "hold", "gossip")
+MAX_ASK_CHARS = 80  # a gossip ask is one short line
 SPRING_MECHANISMS = ("rumor", "glut", "settle")
 # Whole numbers as typed: ASCII digits only ("²" and "٣" are digits to
 # str.isdigit but not to int()), and short enough to mean something.
@@ -62,20 +69,72 @@ class Spring:
     mechanism: str | None = None
 
 
-Command = Short | Cover | PlaceOrder | Whisper | Spring
+@dataclass(frozen=True, slots=True)
+class Lend:
+    creature: str
+    amount: int
+    rate: int  # percent of the amount, a turn
+    turns: int
 
 
-def count(word: str, what: str) -> int:
-    """A whole number >= 1 as typed, or an ActionError saying what was wrong."""
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What a bribe asks for this turn: `sell GOOD`, `hold GOOD` or `gossip TEXT`."""
+
+    verb: str
+    what: str  # the good, or the line to pass on
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.what}"
+
+
+@dataclass(frozen=True, slots=True)
+class Bribe:
+    creature: str
+    amount: int
+    ask: Ask
+
+
+@dataclass(frozen=True, slots=True)
+class Ally:
+    first: str
+    second: str
+
+
+Command = Short | Cover | PlaceOrder | Whisper | Spring | Lend | Bribe | Ally
+
+
+def count(word: str, what: str, minimum: int = 1) -> int:
+    """A whole number >= `minimum` as typed, or an ActionError saying what was wrong."""
     if not _NUMBER.fullmatch(word):
         shown = word if len(word) <= 20 else word[:17] + "..."
-        raise ActionError(f"{what} must be a whole number >= 1, got {shown!r}")
+        raise ActionError(f"{what} must be a whole number >= {minimum}, got {shown!r}")
     if len(word.lstrip("0")) > MAX_DIGITS:
         raise ActionError(f"{what} {word[:12]}... is too large (at most {MAX_DIGITS} digits)")
     value = int(word)
-    if value < 1:
-        raise ActionError(f"{what} must be a whole number >= 1, got {value}")
+    if value < minimum:
+        raise ActionError(f"{what} must be a whole number >= {minimum}, got {value}")
     return value
+
+
+def parse_ask(words: list[str], text: str) -> Ask:
+    """A bribe's ask from its words (`text`: the ask as typed, for a gossip line)."""
+    usage = "the ask is `sell GOOD`, `hold GOOD` or `gossip TEXT`"
+    if not words or words[0].lower() not in ASKS:
+        raise ActionError(f"{usage}; got {text[:30]!r}" if text else usage)
+    verb = words[0].lower()
+    if verb == "gossip":
+        line = text.split(None, 1)[1].strip() if len(words) > 1 else ""
+        if not line:
+            raise ActionError("a gossip ask needs the words to pass on")
+        if len(line) > MAX_ASK_CHARS or not line.isprintable():
+            raise ActionError(
+                f"a gossip ask is one printable line of at most {MAX_ASK_CHARS} characters"
+            )
+        return Ask(verb, line)
+    if len(words) != 2:
+        raise ActionError(f"usage: {verb} GOOD (one good of this wood)")
+    return Ask(verb, words[1].lower())
 
 
 def parse_command(text: str) -> Command:
@@ -110,6 +169,26 @@ def parse_command(text: str) -> Command:
         # The text as typed after the creature's name, inner spacing kept.
         rest = text.split(None, 2)[2].strip()
         return Whisper(args[0], rest)
+    if verb == "lend":
+        if len(args) != 4:
+            raise ActionError(
+                "usage: lend CREATURE AMOUNT RATE TURNS (pebbles, percent a turn, turns to term)"
+            )
+        return Lend(
+            args[0],
+            count(args[1], "amount"),
+            count(args[2], "rate", minimum=0),
+            count(args[3], "turns"),
+        )
+    if verb == "bribe":
+        if len(args) < 3:
+            raise ActionError("usage: bribe CREATURE AMOUNT sell GOOD|hold GOOD|gossip TEXT")
+        rest = text.split(None, 3)[3].strip()
+        return Bribe(args[0], count(args[1], "amount"), parse_ask(args[2:], rest))
+    if verb == "ally":
+        if len(args) != 2:
+            raise ActionError("usage: ally CREATURE CREATURE (two creatures of this wood)")
+        return Ally(args[0], args[1])
     if len(args) not in (1, 2):
         raise ActionError("usage: spring LEGEND [rumor|glut|settle] (see `legends`)")
     mechanism = args[1].lower() if len(args) == 2 else None

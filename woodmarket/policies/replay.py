@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from woodmarket.errors import ReplayError
-from woodmarket.types import Action, Gossip, ModelCall, Observation, Order
+from woodmarket.types import Action, Answer, Gossip, ModelCall, Observation, Order
 
 
 def action_from_record(r: Mapping[str, Any]) -> Action:
@@ -26,6 +26,7 @@ def action_from_record(r: Mapping[str, Any]) -> Action:
         valid=r["valid"],
         reason=r.get("reason", ""),
         call=None if call is None else ModelCall(**call),
+        answers=tuple(Answer(a["word"], a["ref"]) for a in r.get("answers", ())),
     )
 
 
@@ -50,7 +51,15 @@ class ReplayPolicy:
         from woodmarket.policies.actions import parse
 
         again = parse(call.response, obs)
-        return Action(again.orders, again.gossip, again.thought, again.valid, again.reason, call)
+        return Action(
+            again.orders,
+            again.gossip,
+            again.thought,
+            again.valid,
+            again.reason,
+            call,
+            again.answers,
+        )
 
 
 def replay_policies(
