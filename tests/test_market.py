@@ -164,3 +164,44 @@ def test_quantity_and_band_limits():
         "quantity 11 above the limit of 10",
         "price 31 outside the band 3..30 for acorns",
     ]
+
+
+def test_allies_are_served_first_at_equal_prices_and_the_price_stays_uniform():
+    asks = [Order("s", "sell", "honey", 3, 5)]
+    bids = [Order(n, "buy", "honey", 3, 6) for n in ("a", "b", "c")] + [
+        Order("rich", "buy", "honey", 1, 9)
+    ]
+    for seed in range(40):
+        plain = call_auction("honey", bids + asks, 6, random.Random(seed))
+        allied = call_auction("honey", bids + asks, 6, random.Random(seed), {("b", "s")})
+        assert allied.fills[0].buyer == "rich"  # price priority still comes first
+        assert allied.fills[1].buyer == "b"  # then the seller's ally, among equal prices
+        assert (allied.price, allied.volume) == (plain.price, plain.volume)
+        assert {f.price for f in allied.fills} == {plain.price}
+        # A pact with nobody on the other side changes nothing, draw for draw.
+        other = call_auction("honey", bids + asks, 6, random.Random(seed), {("a", "c")})
+        assert other == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    books(),
+    st.integers(0, 10_000),
+    st.sets(st.tuples(st.sampled_from(NAMES), st.sampled_from(NAMES))),
+)
+def test_pacts_never_change_the_price_the_volume_or_the_quantities(book, seed, pairs):
+    orders, last = book
+    pacts = {(min(a, b), max(a, b)) for a, b in pairs if a != b}
+    plain = call_auction("honey", orders, last, random.Random(seed))
+    allied = call_auction("honey", orders, last, random.Random(seed), pacts)
+    assert (allied.price, allied.volume, allied.reference) == (
+        plain.price,
+        plain.volume,
+        plain.reference,
+    )
+    for who in NAMES:
+        bought = sum(f.qty for f in allied.fills if f.buyer == who)
+        sold = sum(f.qty for f in allied.fills if f.seller == who)
+        limit_b = sum(o.qty for o in orders if o.creature == who and o.side == "buy")
+        limit_s = sum(o.qty for o in orders if o.creature == who and o.side == "sell")
+        assert bought <= limit_b and sold <= limit_s

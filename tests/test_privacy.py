@@ -112,3 +112,50 @@ def test_legend_texts_creatures_see_are_free_of_private_words():
     for lg in load_scenario("oona").legends:
         for text in (lg.rumor, lg.title, *lg.tips):
             assert not [w for w in PRIVATE_WORDS if w in text], (lg.id, text)
+
+
+PATRON_PLAYER = {
+    1: ["lend Pip 20 10 3", "bribe Oona 12 sell honey", "ally Rusk Birch", "short honey 8"],
+    2: ["spring oona_run", "bribe Mossback 5 gossip acorns are scarce", "lend Birch 10 5 2"],
+    3: ["bribe Rusk 6 hold firewood", "ally Pip Oona"],
+    4: ["cover honey", "bribe Pip 4 sell berries"],
+}
+
+
+@pytest.mark.parametrize("key", ["oona", "oona:hard"])
+def test_offers_and_debts_reach_their_creature_alone(key):
+    for seed in range(4):
+        wood = build_wood(RunSpec.make(key, seed=seed, financier=True, turns=8))
+        wood.extensions["financier"].add_script(PATRON_PLAYER, "player")
+        seen = []
+        wood.listeners.append(lambda t, seen=seen: seen.append(t))
+        for _ in range(8):
+            wood.step()
+        observations = [o for t in seen for o in t.observations.values()]
+        assert _leaks(observations) == [], (key, seed)
+        offered = {}
+        for t in seen:
+            for r in t.records:
+                if r["kind"] in ("loan", "bribe") and r["event"] == "offered":
+                    offered[r["id"]] = r["creature"]
+                if r["kind"] == "pact" and r["event"] == "offered":
+                    for c in r["creatures"]:
+                        offered.setdefault(r["id"], c)
+        assert len(offered) >= 5
+        for obs in observations:
+            for o in obs.offers:
+                if o.kind != "pact":
+                    assert offered[o.id] == obs.creature
+            assert all(d.owed >= 0 for d in obs.debts)
+            # Nobody else's terms or asks: no other creature's offer id or ask in its view.
+            text = repr(obs._replace(offers=(), debts=()))
+            others = [i for i, c in offered.items() if c != obs.creature and not i.startswith("P")]
+            assert not [i for i in others if f"'{i}'" in text]
+            assert "sell honey" not in text or obs.creature == "Oona"
+        # The bribes' asks never reach a headline, news or gossip heard.
+        public = " ".join(h for o in observations for h in (*o.headlines, *o.news, *o.heard))
+        assert "acorns are scarce" not in public or any(
+            r["kind"] == "gossip" and "acorns are scarce" in r["text"]
+            for t in seen
+            for r in t.records
+        )

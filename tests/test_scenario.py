@@ -418,3 +418,52 @@ def test_mutated_legend_files_load_or_raise_scenario_error(which, picks):
         event("loaded")
     except ScenarioError:
         event("ScenarioError")
+
+
+# -- difficulty levels and the patron's keys ---------------------------------------
+
+
+@pytest.mark.parametrize("key", ["oona", "reedmere"])
+def test_each_bundled_scenario_has_a_normal_and_a_hard_level(key, tmp_path, monkeypatch):
+    from woodmarket.scenario import bundled_levels
+    from woodmarket.spec import RunSpec
+
+    assert bundled_levels(key) == (key, f"{key}:hard")
+    normal, hard = load_scenario(key), load_scenario(f"{key}:hard")
+    assert (normal.level, hard.level) == ("normal", "hard")
+    assert hard.key == f"{key}:hard" and hard.creatures == normal.creatures
+    assert hard.legends == normal.legends and hard.gambits == normal.gambits
+    assert hard.financier.objective_pebbles > normal.financier.objective_pebbles
+    assert hard.magistrate.fine_at < normal.magistrate.fine_at
+    assert f"{key}.toml" in hard.files  # its base travels with it
+    # A run folder rebuilds the level from the spec's texts alone.
+    spec = RunSpec.make(f"{key}:hard", seed=1)
+    monkeypatch.chdir(tmp_path)
+    assert spec.load_scenario().magistrate == hard.magistrate
+
+
+def test_a_level_names_its_base_or_fails_with_the_key(tmp_path):
+    (tmp_path / "lvl.toml").write_text('base = "missing.toml"\n')
+    with pytest.raises(ScenarioError, match=r"base.*none there"):
+        load_scenario(tmp_path / "lvl.toml")
+    (tmp_path / "a.toml").write_text('base = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('base = "a.toml"\n')
+    with pytest.raises(ScenarioError, match="without a base of its own"):
+        load_scenario(tmp_path / "a.toml")
+    (tmp_path / "c.toml").write_text('base = "../x.toml"\n')
+    with pytest.raises(ScenarioError, match="beside this one"):
+        load_scenario(tmp_path / "c.toml")
+
+
+def test_the_patrons_keys_default_and_are_bounded():
+    from woodmarket.scenario import FinancierSpec, MagistrateSpec
+
+    oona = load_scenario("oona")
+    text = oona.text.replace("[magistrate]\n", "[magistrate]\nsurprise = 1\n")
+    with pytest.raises(ScenarioError, match=r"magistrate\.surprise"):
+        parse_scenario(text, oona.path, oona.files)
+    text = oona.text.replace("fine_pct = 50", "fine_pct = 101")
+    with pytest.raises(ScenarioError, match=r"magistrate\.fine_pct.*at most 100"):
+        parse_scenario(text, oona.path, oona.files)
+    assert FinancierSpec().heat_limit == 0 and FinancierSpec().bankrupt_below == 0
+    assert MagistrateSpec().fine_at == 40 and MagistrateSpec().window == 3
