@@ -204,3 +204,21 @@ def test_a_turn_shows_who_is_still_thinking(tmp_path):
     assert shown[0] == "thinking: " + ", ".join(names)
     assert f"thinking: {names[0]}" in shown and shown[-1] == ""
     assert game.wood.on_decided == []
+
+
+def test_the_patrons_levers_are_played_by_hand_and_replay(tmp_path):
+    lines = ["help", "lend Pip 20 10 3", "bribe Oona 10 sell honey", "ally Rusk Birch"]
+    lines += ["lend Pip 20 10 3", "bribe Oona 10 dance", "next", "board", "next", "quit"]
+    _, out, replies = _played(tmp_path, lines)
+    assert "lend CREATURE AMOUNT RATE TURNS" in replies[0] and "ally CREATURE" in replies[0]
+    assert replies[1].startswith("queued for turn 1: loan offered to Pip: 20 pebbles at 10%")
+    assert replies[2].startswith("queued for turn 1: bribe offered to Oona: 10 pebbles to sell")
+    assert replies[3].startswith("queued for turn 1: pact offered to Rusk and Birch")
+    assert replies[4] == "refused: a loan to Pip is already offered; one loan at a time"
+    assert replies[5].startswith("refused: the ask is `sell GOOD`")
+    board = replies[7]
+    assert all(len(line) <= WIDTH for line in board.splitlines())
+    assert "loan L1 to Pip: 20 at 10% a turn, owes 20 now, 26 due at turn 4" in board
+    assert "bribe to Oona, turn 1: 10 to sell honey: complied" in board
+    assert "pact: Birch and Rusk" in board and "magistrate's heat" in board
+    assert replay(out).ok
