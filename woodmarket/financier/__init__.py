@@ -60,7 +60,7 @@ from woodmarket.financier.commands import (
     parse_command,
 )
 from woodmarket.financier.magistrate import Magistrate
-from woodmarket.financier.patron import Patron, ask_goods, interest
+from woodmarket.financier.patron import Patron, ask_goods, goods_named, interest
 from woodmarket.financier.script import Script, merge, recorded_moves, script_of
 from woodmarket.financier.whispers import (
     FALSE_RUMOR,
@@ -391,8 +391,7 @@ class Financier:
             for lg in wood.scenario.legends:
                 if lg.id == head:
                     return {lg.target}
-        words = set(text.lower().replace(",", " ").replace(".", " ").split())
-        return {g for g in wood.goods if g in words or g.rstrip("s") in words}
+        return goods_named(wood.goods, text)
 
     # -- the checks, one per verb -----------------------------------------
 
@@ -556,9 +555,10 @@ class Financier:
         pair = (min(a, b), max(a, b))
         if pair in self.wood.pacts:
             raise ActionError(f"{a} and {b} are allies already")
+        pair_words = {a.lower(), b.lower()}
         queued = any(
             isinstance(m.command, Ally)
-            and {self._creature(m.command.first), self._creature(m.command.second)} == {a, b}
+            and {m.command.first.lower(), m.command.second.lower()} == pair_words
             for m in ahead
         )
         if queued or any(

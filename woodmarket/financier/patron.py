@@ -401,9 +401,20 @@ def complied(t: TurnState, who: str, ask: Ask) -> tuple[bool, str]:
     return found, "gossip passed on" if found else "gossip not passed on"
 
 
+def goods_named(goods: tuple[str, ...], text: str) -> set[str]:
+    """The goods a text mentions, by name or in the singular ("berry", "reed")."""
+    words = set(words_of(text))
+    return {g for g in goods if g in words or _singular(g) in words}
+
+
+def _singular(good: str) -> str:
+    if good.endswith("ies"):
+        return good[:-3] + "y"
+    return good[:-1] if good.endswith("s") else good
+
+
 def ask_goods(wood: WoodState, ask: Ask) -> set[str]:
     """The goods an ask names: its good, or the goods its gossip mentions."""
     if ask.verb != "gossip":
         return {ask.what}
-    words = set(words_of(ask.what))
-    return {g for g in wood.goods if g in words or g.rstrip("s") in words}
+    return goods_named(wood.goods, ask.what)
