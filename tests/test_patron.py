@@ -568,3 +568,34 @@ def test_a_loan_to_a_standin_replays_from_run_json(tmp_path, scenario_key):
     out = tmp_path / "run"
     run(spec, out, wood=wood)
     assert replay(out).passed
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.data(),
+    seed=st.integers(0, 10_000),
+    key=st.sampled_from(["oona", "reedmere"]),
+)
+def test_random_patron_games_replay_exactly(data, seed, key):
+    import tempfile
+    from pathlib import Path
+
+    scenario, _ = with_debtor(key)
+    text = scenario.text.replace("fine_at = 40", "fine_at = 5").replace(
+        "freeze_at = 60", "freeze_at = 25"
+    )
+    spec = RunSpec.make(
+        parse_scenario(text, scenario.path, scenario.files), seed=seed, turns=7, financier=True
+    )
+    wood = build_wood(spec)
+    wood.policies["Moth"] = _accepting_policy()
+    legend = wood.scenario.legends[0]
+    moves = {1: ["lend Moth 5 50 3", f"short {legend.target} 5", f"spring {legend.id} settle"]}
+    for turn in range(1, 7):
+        moves.setdefault(turn, []).extend(_line(wood, m) for m in data.draw(MOVES))
+    wood.extensions["financier"].add_script(moves, "player")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        run(spec, out, wood=wood)
+        report = replay(out)
+        assert report.passed, report.line()
