@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.financier import FINANCIER, Financier
@@ -497,6 +497,8 @@ def test_the_ledger_holds_through_loans_defaults_seizures_fines_and_exile(data, 
         assert set(t.observations) - set(wood.exiled) == set(wood.names)
         assert not set(wood.exiled) & set(wood.creatures)
     assert wood.ledger.total_pebbles() == start
+    for kind, ev in (("exile", None), ("loan", "defaulted"), ("magistrate", "fined")):
+        event(f"{kind} {ev or ''}: {bool(_of(records, kind, **({'event': ev} if ev else {})))}")
     # Every exile follows a default that left debt after emptying the debtor's stores.
     for ex in _of(records, "exile"):
         (default,) = _of(records, "loan", event="defaulted", creature=ex["creature"])
