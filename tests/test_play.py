@@ -204,3 +204,17 @@ def test_a_turn_shows_who_is_still_thinking(tmp_path):
     assert shown[0] == "thinking: " + ", ".join(names)
     assert f"thinking: {names[0]}" in shown and shown[-1] == ""
     assert game.wood.on_decided == []
+
+
+def test_text_from_creatures_reaches_the_screen_escaped(tmp_path):
+    from woodmarket.types import Action, Gossip
+
+    game, _, _ = _played(tmp_path, [])
+    game.done, game.folder = False, None
+    loud = game.wood.names[0]
+    game.wood.policies[loud] = lambda obs: Action(gossip=Gossip("all", "boo\x1b[2J\x07 ha\r"))
+    board = game.next_turn()
+    assert "\x1b" not in board and "\x07" not in board and "\r" not in board
+    assert "boo\\x1b[2J\\x07 ha\\r" in board
+    said = game.handle("whisper Nobody \x1b[31mred")
+    assert "\x1b" not in said and said.startswith("refused: unknown creature")
