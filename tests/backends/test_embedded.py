@@ -151,3 +151,16 @@ def test_close_waits_for_a_running_request() -> None:
 def test_unknown_model_is_model_missing_before_any_load() -> None:
     with pytest.raises(ModelMissing, match="gemma3, smollm2"):
         EmbeddedBackend("mistral", 1)
+
+
+def test_a_server_closed_at_once_still_stops() -> None:
+    # xllamacpp's listener thread, stopped before its accept loop runs, hung
+    # the delete forever; the backend waits for the listener to answer first.
+    def start_and_close() -> None:
+        for _ in range(5):
+            EmbeddedBackend("smollm2", 1, n_ctx=256, threads=1).close()
+
+    worker = threading.Thread(target=start_and_close, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "closing a fresh server hung"

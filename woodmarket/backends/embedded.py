@@ -17,6 +17,9 @@ Facts about xllamacpp this relies on (checked against 2026.10.11549):
   is used), so slots are checked here.
 - The server also listens on a loopback port even when only used in-process;
   it gets a random API key so no other local process can use it.
+- That listener starts on its own thread. A server deleted before the thread
+  enters its accept loop never stops it, and the delete hangs for good; so a
+  server counts as started only once its listener has answered (`wait_listening`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import os
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +47,7 @@ __all__ = [
     "close_all",
     "default_threads",
     "get_embedded",
+    "wait_listening",
 ]
 
 DEFAULT_N_CTX = 2048
@@ -110,6 +116,30 @@ def build_params(
     return p
 
 
+def wait_listening(address: str, timeout_s: float = 10.0) -> None:
+    """Return once the llama.cpp HTTP listener at `address` has answered.
+
+    Only then may the server be deleted without hanging (see the module
+    docstring). Any answer will do, an error status too; after `timeout_s`
+    of silence it returns anyway, as there is nothing better to do.
+    """
+    # Straight to loopback: a proxy from the environment must not be asked.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    end = time.monotonic() + timeout_s
+    while True:
+        try:
+            with opener.open(address.rstrip("/") + "/health", timeout=1.0) as resp:
+                resp.read()
+            return
+        except urllib.error.HTTPError as e:
+            e.close()
+            return
+        except OSError:
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.005)
+
+
 class EmbeddedBackend:
     """A llama.cpp server in this process with one slot per creature.
 
@@ -150,6 +180,7 @@ class EmbeddedBackend:
                 f"llama.cpp could not load {self.model_path} "
                 f"({n_parallel} slots x {n_ctx} tokens): {e}"
             ) from e
+        wait_listening(self._server.listening_address)
         self._cond = threading.Condition()
         self._inflight = 0
         self._closed = False
