@@ -94,8 +94,9 @@ def test_real_llama_server_rejects_a_wrong_key(llama_http: tuple[str, str], monk
 # --- failures and retries ---------------------------------------------------
 
 
-def test_dead_server_fails_after_bounded_retries(sleeps: list[float]) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/v1"
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_dead_server_fails_after_bounded_retries(sleeps: list[float], scheme: str) -> None:
+    url = f"{scheme}://127.0.0.1:{closed_port()}/v1"
     backend = OpenAIBackend(url, "m", timeout_s=2, retries=2, backoff_s=0.05)
     start = time.monotonic()
     with pytest.raises(BackendError) as err:
