@@ -212,3 +212,38 @@ def test_a_bad_woodmarket_slots_is_one_clear_error(
 def test_a_bad_slots_parameter_is_refused(slots: object) -> None:
     with pytest.raises(BackendError, match="slots must be a whole number from 1 to 256"):
         shared_slots(slots)  # type: ignore[arg-type]
+
+
+def test_a_lease_with_an_owner_lives_as_long_as_the_owner() -> None:
+    class Wood:
+        pass
+
+    pool = SlotPool("m", 4)
+    wood = Wood()
+    lease = pool.lease(3, owner=wood)
+    del lease  # the wood holds it, not the caller
+    gc.collect()
+    assert pool.free == 1
+    del wood
+    gc.collect()
+    assert pool.free == 4
+
+
+def test_releasing_an_owned_lease_lets_the_owner_go_cleanly() -> None:
+    class Wood:
+        pass
+
+    pool = SlotPool("m", 4)
+    wood = Wood()
+    first = pool.lease(2, owner=wood)
+    first.release()
+    second = pool.lease(2)  # the same slots, another holder
+    assert second.slots == first.slots
+    del wood  # the first lease's owner going must not free the second's slots
+    gc.collect()
+    assert pool.free == 2 and not second.released
+
+
+def test_an_owner_without_weak_references_is_refused() -> None:
+    with pytest.raises(BackendError, match="owner must allow weak references; int does not"):
+        SlotPool("m", 4).lease(1, owner=12)

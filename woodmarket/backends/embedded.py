@@ -248,17 +248,18 @@ class EmbeddedBackend:
     def closed(self) -> bool:
         return self._closed
 
-    def lease(self, n: int = 1, timeout_s: float = 0.0) -> SlotLease:
+    def lease(self, n: int = 1, timeout_s: float = 0.0, *, owner: object = None) -> SlotLease:
         """`n` slots that no other holder of this server has, until released.
 
-        A wood leases one slot per creature on this model and pins each
+        A wood leases one slot per creature on this model (`owner=wood`, so
+        the slots come back when the wood is garbage-collected) and pins each
         creature's requests to its slot. When `n` slots are not free, waits
         up to `timeout_s` (0: not at all, `math.inf`: until they are), then
         raises `BackendError`.
         """
         if self._closed:
             raise BackendError(f"{self!r} is closed")
-        return self.pool.lease(n, timeout_s)
+        return self.pool.lease(n, timeout_s, owner=owner)
 
     @contextmanager
     def _in_flight(self) -> Iterator[Any]:

@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from typing import Any
 
 from woodmarket.errors import BackendError
 
@@ -29,17 +30,23 @@ class SlotLease:
 
     `slots` are the slot numbers to put in `CompletionRequest.slot`. Use it
     as a context manager, or call `release()` (idempotent) when the holder
-    is done. Keep a reference for as long as the slots are in use: a lease
-    that is garbage-collected gives its slots back.
+    is done. A lease lives as long as its `owner` (when one was given) or
+    as long as something refers to it: once collected, it gives its slots
+    back, so a lease nobody keeps is a lease nobody has.
     """
 
-    def __init__(self, pool: SlotPool, slots: tuple[int, ...]) -> None:
+    def __init__(self, pool: SlotPool, slots: tuple[int, ...], owner: object = None) -> None:
         self.slots = slots
         self.name = pool.name
         self._pool = pool
         # The pool is told on release or on collection, whichever comes first.
         self._finalizer = weakref.finalize(self, pool._collected, slots)
         self._finalizer.atexit = False  # at exit the server goes too
+        self._owned: weakref.finalize[Any, Any] | None = None
+        if owner is not None:
+            # The owner's finalizer keeps this lease alive until the owner goes.
+            self._owned = weakref.finalize(owner, self._let_go)
+            self._owned.atexit = False
 
     @property
     def released(self) -> bool:
@@ -47,8 +54,15 @@ class SlotLease:
 
     def release(self) -> None:
         """Give the slots back to the pool; a second call does nothing."""
+        if self._owned is not None:
+            self._owned.detach()
         if self._finalizer.detach() is not None:  # only one caller wins
             self._pool._give_back(self.slots)
+
+    def _let_go(self) -> None:
+        # The owner was collected: give back as a collected lease does.
+        if self._finalizer.detach() is not None:
+            self._pool._collected(self.slots)
 
     def __enter__(self) -> SlotLease:
         return self
@@ -98,12 +112,14 @@ class SlotPool:
         with self._cond:
             return len(self._queue)
 
-    def lease(self, n: int = 1, timeout_s: float = 0.0) -> SlotLease:
+    def lease(self, n: int = 1, timeout_s: float = 0.0, *, owner: object = None) -> SlotLease:
         """`n` slots no other lease holds, the lowest free numbers.
 
         When they are not free, wait up to `timeout_s` (0: not at all,
         `math.inf`: until they are) behind earlier waiters, then raise a
-        `BackendError` saying how many slots are held.
+        `BackendError` saying how many slots are held. With an `owner` (a
+        wood), the lease is held until it is released or the owner is
+        garbage-collected.
         """
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= self.size:
             raise BackendError(
@@ -112,6 +128,14 @@ class SlotPool:
             )
         if not timeout_s >= 0:  # NaN too
             raise BackendError(f"{self.name}: timeout_s must be >= 0, got {timeout_s}")
+        if owner is not None:
+            try:
+                weakref.ref(owner)
+            except TypeError:
+                raise BackendError(
+                    f"{self.name}: a lease's owner must allow weak references; "
+                    f"{type(owner).__name__} does not"
+                ) from None
         end = time.monotonic() + timeout_s
         with self._cond:
             ticket = self._tickets
@@ -124,7 +148,7 @@ class SlotPool:
                     if self._queue[0] == ticket and len(self._free) >= n:
                         taken = tuple(sorted(self._free)[:n])
                         self._free.difference_update(taken)
-                        return SlotLease(self, taken)
+                        return SlotLease(self, taken, owner)
                     left = end - time.monotonic()
                     if left <= 0:
                         raise BackendError(self._refusal(n, timeout_s))
