@@ -154,7 +154,7 @@ def test_a_collected_lease_gives_its_slots_back() -> None:
 def test_close_wakes_a_waiter_with_an_error() -> None:
     pool = SlotPool("m", 1)
     held = pool.lease(1)
-    thread, out = in_thread(lambda: pool.lease(1, timeout_s=math.inf))
+    thread, out = in_thread(lambda: pool.lease(1, timeout_s=None))
     wait_until(lambda: pool.waiting == 1)
     pool.close()
     thread.join(timeout=30)

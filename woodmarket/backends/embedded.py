@@ -20,6 +20,11 @@ Facts about xllamacpp this relies on (checked against 2026.10.11549):
 - Failures come back as a payload `{"error": {...}}`, not as exceptions.
 - An `id_slot` outside the server's slots is silently ignored (any free slot
   is used), so slots are checked here.
+- llama.cpp keeps a host-memory prompt cache (8 GiB by default): a slot's
+  prefix replaced by another prompt is saved there and restored when it
+  comes back, so sharing a slot costs waiting for it and copying, not
+  always recomputing. `cache_ram_mib=0` turns it off (the lease tests do,
+  so an eviction shows in the token counts).
 - The server also listens on a loopback port even when only used in-process;
   it gets a random API key so no other local process can use it.
 - That listener starts on its own thread. A server deleted before the thread
@@ -248,14 +253,17 @@ class EmbeddedBackend:
     def closed(self) -> bool:
         return self._closed
 
-    def lease(self, n: int = 1, timeout_s: float = 0.0, *, owner: object = None) -> SlotLease:
+    def lease(
+        self, n: int = 1, timeout_s: float | None = 0.0, *, owner: object = None
+    ) -> SlotLease:
         """`n` slots that no other holder of this server has, until released.
 
         A wood leases one slot per creature on this model (`owner=wood`, so
         the slots come back when the wood is garbage-collected) and pins each
         creature's requests to its slot. When `n` slots are not free, waits
-        up to `timeout_s` (0: not at all, `math.inf`: until they are), then
-        raises `BackendError`.
+        up to `timeout_s` (0: not at all, None: until they are), then raises
+        `BackendError`; the default never waits, so whether a run gets its
+        slots never depends on timing.
         """
         if self._closed:
             raise BackendError(f"{self!r} is closed")

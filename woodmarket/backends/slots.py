@@ -112,11 +112,13 @@ class SlotPool:
         with self._cond:
             return len(self._queue)
 
-    def lease(self, n: int = 1, timeout_s: float = 0.0, *, owner: object = None) -> SlotLease:
+    def lease(
+        self, n: int = 1, timeout_s: float | None = 0.0, *, owner: object = None
+    ) -> SlotLease:
         """`n` slots no other lease holds, the lowest free numbers.
 
-        When they are not free, wait up to `timeout_s` (0: not at all,
-        `math.inf`: until they are) behind earlier waiters, then raise a
+        When they are not free, wait up to `timeout_s` (0: not at all, None
+        or `math.inf`: until they are) behind earlier waiters, then raise a
         `BackendError` saying how many slots are held. With an `owner` (a
         wood), the lease is held until it is released or the owner is
         garbage-collected.
@@ -126,6 +128,8 @@ class SlotPool:
                 f"{self.name}: a lease takes 1 to {self.size} slots (the server has "
                 f"{self.size}), not {n!r}; {self.hint}"
             )
+        if timeout_s is None:
+            timeout_s = math.inf
         if not timeout_s >= 0:  # NaN too
             raise BackendError(f"{self.name}: timeout_s must be >= 0, got {timeout_s}")
         if owner is not None:
