@@ -1,0 +1,586 @@
+"""The PettingZoo room: creatures of a wood as agents of a `ParallelEnv`.
+
+    from woodmarket.env import parallel_env
+    env = parallel_env(scenario="oona", agents=["Pip"])   # the rest keep their cast
+    obs, infos = env.reset(seed=0, options={"gambit": "showcase"})
+    obs, rewards, terminations, truncations, infos = env.step({"Pip": action})
+
+Everything here is read off the scenario (its goods, creatures and market
+rules), never off the names of a bundled wood. docs/api.md documents the
+spaces; in short:
+
+- Agents are the creatures the user controls (default all), by name. The
+  others keep their cast's policy (stand-in, models, a recorded run).
+- Observation: `Dict(observation=Box, [text=Talk])`. `observation` is the
+  numeric state, whole numbers as float32, named by `feature_names`: the
+  creature's own state first (turn, pebbles, mood, stores, wants, ...),
+  then the public facts (reference prices, bands, a short history). `text`
+  (with `text=True`) is what the creature hears, whole: whispers, news,
+  gossip, headlines, feelings.
+- Action: `MultiDiscrete([3, G, Q, N] * K)`: K = `max_orders` order slots,
+  each (kind: 0 none / 1 buy / 2 sell, good index, quantity - 1, price
+  index), the price index k meaning `reference - down + k`. `down` and
+  `N` come from `max_reference`: every price of every band is expressible
+  while each reference is at most `max_reference`. All zeros holds. An
+  action that breaks the order rules (rules.py) or lies outside the space
+  becomes a traced `hold`, its reason in `infos[agent]["reason"]`. An
+  `Action` value (orders, gossip, thought) is accepted too, checked alike.
+- Reward: the change in the creature's wealth (pebbles plus stores at
+  reference prices) from the end of one turn to the end of the next;
+  `reward="mood"`: the change in its mood.
+- Truncation at the scenario's last turn (or `turns`); never termination.
+
+The turn is split where external agents decide: after a step the next
+turn's `events` and `observe` phases run at once, so an agent sees what
+its creature would see when deciding (this turn's whispers and rumours),
+and its orders then go through the real `decide`, `clear`, ... phases.
+This room builds woods through `runner.build_wood`, may attach a
+financier with scheduled moves (`reset(options=...)`), and runs the turn's
+phases of `turn.py` in that order; it changes no state of a wood itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+try:
+    import gymnasium
+    import numpy as np
+    from pettingzoo import ParallelEnv
+    from pettingzoo.utils.conversions import parallel_to_aec
+except ImportError as exc:  # pragma: no cover - the message is the point
+    raise ImportError(
+        f"woodmarket.env needs the env extra: pip install 'woodmarket[env]' (missing {exc.name})"
+    ) from exc
+
+from woodmarket.errors import ActionError, WoodmarketError
+from woodmarket.financier import Financier
+from woodmarket.financier.commands import parse_command
+from woodmarket.financier.whispers import legends_of
+from woodmarket.rules import Admission, band
+from woodmarket.runner import build_wood
+from woodmarket.scenario import Scenario, load_scenario
+from woodmarket.spec import RunSpec
+from woodmarket.state import TurnState
+from woodmarket.turn import HISTORY, PHASES, decide
+from woodmarket.types import Action, Observation, Order
+from woodmarket.wood import Wood
+
+__all__ = ["HISTORY", "KINDS", "REWARDS", "Talk", "WoodEnv", "env", "parallel_env"]
+
+KINDS = ("none", "buy", "sell")  # an order slot's first component
+REWARDS = ("wealth", "mood")
+# Whole numbers up to 2**24 are exact in float32; the Box is bounded there.
+CAP = float(2**24)
+# A bound on the text's length, not a cut: talk is delivered whole.
+TEXT_CHARS = 1 << 20
+# The phases before and after the moment external agents decide.
+_SPLIT = PHASES.index(decide)
+_BEFORE, _AFTER = PHASES[:_SPLIT], PHASES[_SPLIT:]
+
+
+class Talk(gymnasium.spaces.Text):
+    """Any Unicode text of at most `max_length` characters (whispers, news, gossip).
+
+    Creatures' words are free text, so membership admits every character;
+    `sample()` draws from printable ASCII only. Not flattenable: leave
+    `text` off for learners that need flat vectors.
+    """
+
+    def __init__(self, max_length: int = TEXT_CHARS) -> None:
+        printable = "".join(chr(c) for c in range(32, 127)) + "\n"
+        super().__init__(max_length, min_length=0, charset=printable)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+    def __repr__(self) -> str:
+        return f"Talk(0, {self.max_length})"
+
+
+def talk(obs: Observation) -> str:
+    """What a creature hears this turn, one item a line, every item whole."""
+    lines = [f"Whisper: {w}" for w in obs.whispers]
+    lines += [f"News: {n}" for n in obs.news]
+    lines += [f"Heard: {h}" for h in obs.heard]
+    lines += [f"Headline: {h}" for h in obs.headlines]
+    if obs.feelings:
+        lines.append(f"Feelings: {obs.feelings}")
+    return "\n".join(lines)
+
+
+class Encoding:
+    """A scenario's action and observation layouts: spaces, encode, decode."""
+
+    def __init__(self, scenario: Scenario, turns: int, max_reference: int | None = None) -> None:
+        rules = scenario.market
+        self.goods = scenario.good_names
+        self.turns = turns
+        self.slots = rules.max_orders
+        self.max_qty = rules.max_qty
+        self.width = rules.band
+        richest = max(c.pebbles for c in scenario.creatures)
+        dearest = max(g.price for g in scenario.goods)
+        self.max_reference = max_reference or max(richest, dearest * rules.band)
+        if self.max_reference < 1:
+            raise WoodmarketError(f"max_reference must be >= 1, got {self.max_reference}")
+        r = self.max_reference
+        self.down = r - band(r, self.width)[0]  # steps below the reference
+        self.up = band(r, self.width)[1] - r  # steps above it
+        self.levels = self.down + self.up + 1
+        self.nvec = np.array(
+            [len(KINDS), len(self.goods), self.max_qty, self.levels] * self.slots, dtype=np.int64
+        )
+        self._limits = [int(n) for n in self.nvec]
+        self.made = {c.name: [c.produces.get(g, 0) for g in self.goods] for c in scenario.creatures}
+        g = self.goods
+        own = ["turn", "turns", "pebbles", "mood", "burn", "wealth"]
+        for part in ("stores", "wants", "short_of", "produces"):
+            own += [f"{part}.{x}" for x in g]
+        public = [f"price.{x}" for x in g]
+        public += [f"band_low.{x}" for x in g] + [f"band_high.{x}" for x in g]
+        public += [f"history.{x}.{i}" for x in g for i in range(HISTORY)]
+        self.feature_names = tuple(own + public)
+
+    # -- spaces ----------------------------------------------------------
+
+    def action_space(self) -> gymnasium.spaces.MultiDiscrete:
+        return gymnasium.spaces.MultiDiscrete(self.nvec)
+
+    def observation_space(self, text: bool) -> gymnasium.spaces.Dict:
+        n = len(self.feature_names)
+        parts: dict[str, gymnasium.spaces.Space[Any]] = {
+            "observation": gymnasium.spaces.Box(0.0, CAP, shape=(n,), dtype=np.float32)
+        }
+        if text:
+            parts["text"] = Talk()
+        return gymnasium.spaces.Dict(parts)
+
+    # -- observations ------------------------------------------------------
+
+    def public(self, obs: Observation) -> list[int]:
+        """The facts every creature sees alike (built once a turn)."""
+        goods, prices, bands, history = self.goods, obs.prices, obs.bands, obs.history
+        out = [prices[g] for g in goods]
+        out += [bands[g][0] for g in goods] + [bands[g][1] for g in goods]
+        for g in goods:
+            h = history[g][-HISTORY:]
+            out += [h[0]] * (HISTORY - len(h)) + list(h)
+        return out
+
+    def features(self, obs: Observation, public: list[int]) -> np.ndarray:
+        goods, stores, prices = self.goods, obs.stores, obs.prices
+        wealth = obs.pebbles + sum(stores[g] * prices[g] for g in goods)
+        v = [obs.turn, self.turns, obs.pebbles, obs.mood, obs.burn, wealth]
+        v += [stores[g] for g in goods]
+        v += [obs.wants.get(g, 0) for g in goods]
+        v += [obs.short_of.get(g, 0) for g in goods]
+        v += self.made[obs.creature]
+        v += public
+        arr = np.array(v, dtype=np.float32)
+        return np.minimum(arr, CAP, out=arr)
+
+    # -- actions -----------------------------------------------------------
+
+    def encode(self, orders: Iterable[Order], prices: Mapping[str, int]) -> np.ndarray:
+        """Orders as a point of the action space; ActionError if one cannot be expressed."""
+        orders = list(orders)
+        if len(orders) > self.slots:
+            raise ActionError(f"at most {self.slots} orders a turn, got {len(orders)}")
+        out = np.zeros(len(self.nvec), dtype=np.int64)
+        for i, o in enumerate(orders):
+            if o.good not in self.goods:
+                raise ActionError(f"unknown good {o.good!r}; goods are {', '.join(self.goods)}")
+            if o.qty > self.max_qty:
+                raise ActionError(f"quantity {o.qty} above the limit of {self.max_qty}")
+            ref = prices[o.good]
+            k = o.price - ref + self.down
+            if not 0 <= k < self.levels:
+                raise ActionError(
+                    f"price {o.price} for {o.good} cannot be expressed: with the reference at "
+                    f"{ref}, prices {max(1, ref - self.down)}..{ref + self.up} can "
+                    f"(raise max_reference)"
+                )
+            out[4 * i : 4 * i + 4] = (KINDS.index(o.side), self.goods.index(o.good), o.qty - 1, k)
+        return out
+
+    def decode(
+        self, creature: str, action: Any, prices: Mapping[str, int]
+    ) -> tuple[tuple[Order, ...], list[int], str]:
+        """The orders a point of the space stands for and their slots, or why there are none."""
+        if isinstance(action, np.ndarray):
+            arr = action
+        else:
+            try:
+                arr = np.asarray(action)
+            except (TypeError, ValueError) as exc:
+                return (), [], f"action outside the action space: {exc}"
+        n = len(self._limits)
+        if arr.shape != (n,) or arr.dtype.kind not in "iu":
+            return (
+                (),
+                [],
+                (
+                    f"action outside the action space: expected {n} whole numbers "
+                    f"(MultiDiscrete {self._limits}), got shape {arr.shape} of {arr.dtype}"
+                ),
+            )
+        values = arr.tolist()
+        for i, (v, limit) in enumerate(zip(values, self._limits, strict=True)):
+            if not 0 <= v < limit:
+                return (
+                    (),
+                    [],
+                    (f"action outside the action space: component {i} is {v}, not 0..{limit - 1}"),
+                )
+        orders, slots = [], []
+        for s in range(self.slots):
+            kind, g, q, k = values[4 * s : 4 * s + 4]
+            if not kind:
+                continue
+            good = self.goods[g]
+            price = prices[good] - self.down + k
+            if price < 1:
+                return (), [], f"slot {s}: price {price} for {good} is below 1"
+            orders.append(Order(creature, KINDS[kind], good, q + 1, price))
+            slots.append(s)
+        return tuple(orders), slots, ""
+
+
+def order_set_problem(
+    orders: Sequence[Order], creature: str, wood: Wood, slots: Sequence[int] | None = None
+) -> str:
+    """Why `orders` cannot all be placed by `creature` now (rules.py); "" when they can."""
+    accounts = wood.ledger.accounts
+    admission = Admission(wood.goods, wood.prices, accounts, wood.scenario.market)
+    for i, o in enumerate(orders):
+        where = f"slot {slots[i]}" if slots is not None else f"order {i + 1}"
+        if o.creature != creature:
+            return f"{where}: an order placed for another creature ({o.creature})"
+        reason = admission.admit(o)
+        if reason:
+            return f"{where} ({o.side} {o.qty} {o.good} at {o.price}): {reason}"
+    return ""
+
+
+class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
+    """A wood whose chosen creatures are PettingZoo agents. Build it with `parallel_env`."""
+
+    metadata: dict[str, Any] = {  # noqa: RUF012 - PettingZoo's class attribute
+        "name": "woodmarket_v0",
+        "render_modes": ["ansi"],
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self,
+        scenario: str | Scenario = "oona",
+        *,
+        agents: Iterable[str] | None = None,
+        cast: str = "standin",
+        seed: int | None = None,
+        turns: int | None = None,
+        gambit: str | None = None,
+        mechanism: str | None = None,
+        reward: str = "wealth",
+        text: bool = False,
+        max_reference: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        names = tuple(c.name for c in self.scenario.creatures)
+        chosen = names if agents is None else tuple(agents)
+        unknown = [a for a in chosen if a not in names]
+        if unknown:
+            raise WoodmarketError(
+                f"unknown creature {unknown[0]!r}; creatures are {', '.join(names)}"
+            )
+        if not chosen:
+            raise WoodmarketError("an environment needs at least one creature to control")
+        if reward not in REWARDS:
+            raise WoodmarketError(f"unknown reward {reward!r}; use {', '.join(REWARDS)}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise WoodmarketError(f"unknown render_mode {render_mode!r}; use ansi or None")
+        self.possible_agents = [n for n in names if n in chosen]
+        self.agents: list[str] = []
+        self.turns = turns or self.scenario.turns
+        self.reward = reward
+        self.text = text
+        self.render_mode = render_mode
+        self.encoding = Encoding(self.scenario, self.turns, max_reference)
+        self.feature_names = self.encoding.feature_names
+        self._spec = RunSpec.make(self.scenario, cast=cast, seed=0, turns=self.turns)
+        self.gambit, self.mechanism = gambit, mechanism
+        self._check_gambit(gambit, mechanism)
+        self._seed = seed
+        self._seeder: np.random.Generator | None = None
+        # One space object per agent, so each agent's sampling can be seeded apart.
+        self._observation_spaces = {
+            a: self.encoding.observation_space(text) for a in self.possible_agents
+        }
+        self._action_spaces = {a: self.encoding.action_space() for a in self.possible_agents}
+        self.wood: Wood | None = None
+        self.last_turn: TurnState | None = None  # the turn the last step played
+        self._turn: TurnState | None = None  # the turn begun, waiting for actions
+        self._before: dict[str, int] = {}
+
+    # -- spaces ------------------------------------------------------------
+
+    def observation_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
+        try:
+            return self._observation_spaces[agent]
+        except KeyError:
+            raise self._unknown(agent) from None
+
+    def action_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
+        try:
+            return self._action_spaces[agent]
+        except KeyError:
+            raise self._unknown(agent) from None
+
+    def _unknown(self, agent: object) -> ActionError:
+        return ActionError(f"unknown agent {agent!r}; agents are {', '.join(self.possible_agents)}")
+
+    # -- helpers for agents --------------------------------------------------
+
+    def creature_observation(self, agent: str) -> Observation:
+        """The creature's full `Observation` now (what a woodmarket policy would get)."""
+        if agent not in self._action_spaces:
+            raise self._unknown(agent)
+        if self._turn is not None:
+            return self._turn.observations[agent]
+        return self._the_wood().observe(agent)
+
+    def encode(self, agent: str, orders: Action | Iterable[Order]) -> np.ndarray:
+        """An `Action`'s orders (or a list of orders) as a point of `agent`'s action space."""
+        if agent not in self._action_spaces:
+            raise self._unknown(agent)
+        if isinstance(orders, Action):
+            orders = orders.orders
+        return self.encoding.encode(orders, self._the_wood().prices)
+
+    def decode(self, agent: str, action: Any) -> Action:
+        """The `Action` a step would play for `action`: its orders, or a hold with the reason."""
+        if agent not in self._action_spaces:
+            raise self._unknown(agent)
+        wood = self._the_wood()
+        if action is None:
+            return Action.hold()
+        if isinstance(action, Action):
+            problem = order_set_problem(action.orders, agent, wood)
+            return Action.hold(problem) if problem else action
+        orders, slots, problem = self.encoding.decode(agent, action, wood.prices)
+        if not problem:
+            problem = order_set_problem(orders, agent, wood, slots)
+        return Action.hold(problem) if problem else Action(orders=orders)
+
+    def _the_wood(self) -> Wood:
+        if self.wood is None:
+            raise WoodmarketError("call reset() before using the environment")
+        return self.wood
+
+    # -- the PettingZoo API -------------------------------------------------
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """A new wood. `options` may hold `gambit`, `mechanism`, `legends` and `moves`.
+
+        `legends` and `moves` map a turn to legend ids to spring or financier
+        commands to make just before it; other keys are ignored.
+        """
+        options = dict(options or {})
+        gambit = options.get("gambit", self.gambit)
+        mechanism = options.get("mechanism", self.mechanism)
+        self._check_gambit(gambit, mechanism if gambit else None)
+        if self.wood is not None:
+            self.wood.close()
+        spec = self._spec.but(
+            seed=self._next_seed(seed),
+            gambit=gambit or None,
+            mechanism=mechanism if gambit else None,
+        )
+        wood = self.wood = build_wood(spec)
+        self._schedule(wood, options, None if gambit else mechanism)
+        self.agents = list(self.possible_agents)
+        self.last_turn = None
+        self._turn = None
+        self._before = {a: self._score(wood, a) for a in self.agents}
+        self._turn = self._begin(wood)
+        obs = self._observations(self._turn.observations)
+        infos = {a: self._info(wood, a, True, "", []) for a in self.agents}
+        return obs, infos
+
+    def step(
+        self, actions: Mapping[str, Any]
+    ) -> tuple[
+        dict[str, dict[str, Any]],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:
+        """Play one turn: each live agent's action (a missing one holds), the others' casts."""
+        wood, t = self._the_wood(), self._turn
+        if t is None or not self.agents:
+            raise WoodmarketError("the episode is over: call reset() to start another")
+        if not isinstance(actions, Mapping):
+            raise ActionError(f"actions must map agents to actions, got {type(actions).__name__}")
+        for a in actions:
+            if a not in self._action_spaces:
+                raise self._unknown(a)
+        decided = {a: self.decode(a, actions.get(a)) for a in self.agents}
+        t.overrides = decided
+        for phase in _AFTER:
+            phase(wood, t)
+        self.last_turn, self._turn = t, None
+        rewards = {}
+        for a in self.agents:
+            score = self._score(wood, a)
+            rewards[a] = float(score - self._before[a])
+            self._before[a] = score
+        done = wood.turn >= self.turns
+        fills: dict[str, list[dict[str, Any]]] = {a: [] for a in self.agents}
+        for f in t.fills:
+            for who, side in ((f.buyer, "buy"), (f.seller, "sell")):
+                if who in fills:
+                    fills[who].append(
+                        {"side": side, "good": f.good, "qty": f.qty, "price": f.price}
+                    )
+        infos = {
+            a: self._info(wood, a, decided[a].valid, decided[a].reason, fills[a])
+            for a in self.agents
+        }
+        if done:
+            seen = {a: wood.observe(a) for a in self.agents}
+        else:
+            self._turn = self._begin(wood)
+            seen = self._turn.observations
+        obs = self._observations(seen)
+        terminations = dict.fromkeys(self.agents, False)
+        truncations = dict.fromkeys(self.agents, done)
+        if done:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.wood is None:
+            return None
+        wood = self.wood
+        prices = ", ".join(f"{g} {p}" for g, p in wood.prices.items())
+        rows = [f"turn {wood.turn} of {self.turns}: {prices}"]
+        for a in self.possible_agents:
+            acct = wood.ledger.accounts[a]
+            rows.append(f"  {a}: {acct.pebbles} pebbles, wealth {wood.wealth(a)}")
+        return "\n".join(rows)
+
+    def close(self) -> None:
+        if self.wood is not None:
+            self.wood.close()
+
+    # -- inside ------------------------------------------------------------
+
+    @staticmethod
+    def _begin(wood: Wood) -> TurnState:
+        """The coming turn up to the moment its creatures decide (events, observe)."""
+        t = TurnState(turn=wood.turn + 1)
+        for phase in _BEFORE:
+            phase(wood, t)
+        return t
+
+    def _observations(self, seen: Mapping[str, Observation]) -> dict[str, dict[str, Any]]:
+        enc = self.encoding
+        public = enc.public(seen[self.agents[0]])
+        out: dict[str, dict[str, Any]] = {}
+        for a in self.agents:
+            o = seen[a]
+            out[a] = {"observation": enc.features(o, public)}
+            if self.text:
+                out[a]["text"] = talk(o)
+        return out
+
+    def _score(self, wood: Wood, agent: str) -> int:
+        if self.reward == "mood":
+            return wood.creatures[agent].mood
+        return wood.wealth(agent)
+
+    def _info(
+        self, wood: Wood, agent: str, valid: bool, reason: str, fills: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {
+            "turn": wood.turn,
+            "valid": valid,
+            "reason": reason,
+            "wealth": wood.wealth(agent),
+            "mood": wood.creatures[agent].mood,
+            "fills": fills,
+        }
+
+    def _next_seed(self, seed: int | None) -> int:
+        """The seed given, or the next from the last one given (or the constructor's)."""
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+                raise WoodmarketError(f"seed must be a whole number, got {seed!r}")
+            self._seeder = np.random.default_rng(int(seed))
+            return int(seed)
+        if self._seeder is None:
+            if self._seed is not None:
+                self._seeder = np.random.default_rng(self._seed)
+                return int(self._seed)
+            self._seeder = np.random.default_rng()
+        return int(self._seeder.integers(2**31 - 1))
+
+    def _check_gambit(self, gambit: str | None, mechanism: str | None) -> None:
+        if gambit:
+            self._spec.but(gambit=gambit, mechanism=mechanism).the_gambit(self.scenario)
+        elif mechanism is not None:
+            self._spec.but(mechanism=mechanism, financier=True)  # checks the name
+
+    def _schedule(self, wood: Wood, options: Mapping[str, Any], mechanism: str | None) -> None:
+        """Attach `legends` and `moves` from the reset options as financier moves by turn."""
+        moves: dict[int, list[str]] = {}
+        known = {lg.id for lg in legends_of(wood)}
+        for key, kind in (("legends", "spring"), ("moves", "")):
+            table = options.get(key) or {}
+            if not isinstance(table, Mapping):
+                raise WoodmarketError(f"options[{key!r}] must map turns to {key}")
+            for turn, items in table.items():
+                when = self._turn_of(turn, key)
+                for item in [items] if isinstance(items, str) else list(items):
+                    if kind == "spring":
+                        if item not in known and not str(item).endswith(".toml"):
+                            raise ActionError(
+                                f"unknown legend {item!r}; legends are {', '.join(sorted(known))}"
+                            )
+                        if mechanism == "none":
+                            continue
+                        item = f"spring {item}"
+                    parse_command(str(item))  # a typo is refused now, not mid-episode
+                    moves.setdefault(when, []).append(str(item))
+        if not moves:
+            return
+        fin: Financier | None = wood.extensions.get("financier")
+        if fin is None:
+            override = None if mechanism in (None, "none") else mechanism
+            fin = Financier.attach(wood, override=override, source="options")
+        fin.add_script(moves, "options")
+
+    def _turn_of(self, turn: Any, key: str) -> int:
+        try:
+            when = int(turn)
+        except (TypeError, ValueError):
+            when = 0
+        if not 1 <= when <= self.turns or isinstance(turn, bool):
+            raise WoodmarketError(f"options[{key!r}]: turn {turn!r} is not 1..{self.turns}")
+        return when
+
+
+def parallel_env(scenario: str | Scenario = "oona", **kwargs: Any) -> WoodEnv:
+    """The wood as a PettingZoo `ParallelEnv`; keyword arguments as `WoodEnv`'s."""
+    return WoodEnv(scenario, **kwargs)
+
+
+def env(scenario: str | Scenario = "oona", **kwargs: Any) -> Any:
+    """The same wood as a PettingZoo AEC environment (`parallel_to_aec`)."""
+    return parallel_to_aec(WoodEnv(scenario, **kwargs))
