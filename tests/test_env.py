@@ -6,6 +6,7 @@ from the scenario's data.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -516,3 +517,32 @@ def test_the_bandit_example_learns_to_beat_a_random_agent():
     assert int(lines["trained steps"]) >= 900
     learner, rand = float(lines["learner"].split()[0]), float(lines["random"].split()[0])
     assert learner > rand, out.stdout
+
+
+def test_render_and_observation_rows(key):
+    sc = load_scenario(key)
+    e = parallel_env(key, render_mode="ansi")
+    obs, _ = e.reset(seed=0)
+    a, b = e.agents[:2]
+    before = obs[b]["observation"].copy()
+    obs[a]["observation"][:] = 0  # an agent's array is its own
+    assert np.array_equal(obs[b]["observation"], before)
+    e.step({})
+    text = e.render()
+    assert text.startswith(f"turn 1 of {sc.turns}:")
+    assert all(name in text for name in e.possible_agents)
+    assert parallel_env(key).render() is None
+
+
+def test_the_benchmark_runs():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "env.py"), "--turns", "30", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    assert out.startswith("CPU: ")
+    for key in SCENARIOS:
+        for loop in ("bare wood", "all external", "one external"):
+            assert re.search(rf"{key}\s+{loop}\s+\d+\s+\d\.\d\d", out), (key, loop, out)

@@ -73,6 +73,8 @@ KINDS = ("none", "buy", "sell")  # an order slot's first component
 REWARDS = ("wealth", "mood")
 # Whole numbers up to 2**24 are exact in float32; the Box is bounded there.
 CAP = float(2**24)
+# Decoded orders kept for reuse (a learner repeats itself); cleared when full.
+ORDER_CACHE = 65536
 # A bound on the text's length, not a cut: talk is delivered whole.
 TEXT_CHARS = 1 << 20
 # The phases before and after the moment external agents decide.
@@ -133,6 +135,7 @@ class Encoding:
             [len(KINDS), len(self.goods), self.max_qty, self.levels] * self.slots, dtype=np.int64
         )
         self._limits = [int(n) for n in self.nvec]
+        self._orders: dict[tuple[str, int, int, int, int, int], Order] = {}
         self.made = {c.name: [c.produces.get(g, 0) for g in self.goods] for c in scenario.creatures}
         g = self.goods
         own = ["turn", "turns", "pebbles", "mood", "burn", "wealth"]
@@ -142,6 +145,7 @@ class Encoding:
         public += [f"band_low.{x}" for x in g] + [f"band_high.{x}" for x in g]
         public += [f"history.{x}.{i}" for x in g for i in range(HISTORY)]
         self.feature_names = tuple(own + public)
+        self.n_own = len(own)
 
     # -- spaces ----------------------------------------------------------
 
@@ -167,29 +171,41 @@ class Encoding:
         for g in goods:
             h = history[g][-HISTORY:]
             out += [h[0]] * (HISTORY - len(h)) + list(h)
+        if max(out) > CAP:  # never in a sane wood, but the Box is bounded
+            out = [min(x, int(CAP)) for x in out]
         return out
 
-    def features(self, obs: Observation, public: list[int]) -> np.ndarray:
+    def own(self, obs: Observation) -> list[int]:
+        """The creature's own figures, in `feature_names` order."""
         goods, stores, prices = self.goods, obs.stores, obs.prices
-        wealth = obs.pebbles + sum(stores[g] * prices[g] for g in goods)
-        v = [obs.turn, self.turns, obs.pebbles, obs.mood, obs.burn, wealth]
-        v += [stores[g] for g in goods]
-        v += [obs.wants.get(g, 0) for g in goods]
-        v += [obs.short_of.get(g, 0) for g in goods]
+        held = [stores[g] for g in goods]
+        wealth = obs.pebbles + sum(n * prices[g] for n, g in zip(held, goods, strict=True))
+        v = [obs.turn, self.turns, obs.pebbles, obs.mood, obs.burn, wealth, *held]
+        wants, short = obs.wants, obs.short_of
+        v += [wants.get(g, 0) for g in goods]
+        v += [short.get(g, 0) for g in goods]
         v += self.made[obs.creature]
-        v += public
-        arr = np.array(v, dtype=np.float32)
-        return np.minimum(arr, CAP, out=arr)
+        if wealth > CAP:  # never in a sane wood, but the Box is bounded; wealth bounds the rest
+            v = [min(x, int(CAP)) for x in v]
+        return v
+
+    def features(self, seen: Sequence[Observation]) -> np.ndarray:
+        """The numeric observations of creatures of one turn, one row each (rows don't overlap)."""
+        public = self.public(seen[0])
+        own = np.array([self.own(o) for o in seen], dtype=np.float32)
+        out = np.empty((len(seen), self.n_own + len(public)), dtype=np.float32)
+        out[:, : self.n_own] = own
+        out[:, self.n_own :] = np.array(public, dtype=np.float32)
+        return out
 
     # -- actions -----------------------------------------------------------
 
     def encode(self, orders: Iterable[Order], prices: Mapping[str, int]) -> np.ndarray:
         """Orders as a point of the action space; ActionError if one cannot be expressed."""
-        orders = list(orders)
-        if len(orders) > self.slots:
-            raise ActionError(f"at most {self.slots} orders a turn, got {len(orders)}")
-        out = np.zeros(len(self.nvec), dtype=np.int64)
-        for i, o in enumerate(orders):
+        out: list[int] = []
+        for o in orders:
+            if len(out) == 4 * self.slots:
+                raise ActionError(f"at most {self.slots} orders a turn")
             if o.good not in self.goods:
                 raise ActionError(f"unknown good {o.good!r}; goods are {', '.join(self.goods)}")
             if o.qty > self.max_qty:
@@ -202,13 +218,15 @@ class Encoding:
                     f"{ref}, prices {max(1, ref - self.down)}..{ref + self.up} can "
                     f"(raise max_reference)"
                 )
-            out[4 * i : 4 * i + 4] = (KINDS.index(o.side), self.goods.index(o.good), o.qty - 1, k)
-        return out
+            out += (KINDS.index(o.side), self.goods.index(o.good), o.qty - 1, k)
+        out += [0] * (len(self._limits) - len(out))
+        return np.array(out, dtype=np.int64)
 
     def decode(
         self, creature: str, action: Any, prices: Mapping[str, int]
     ) -> tuple[tuple[Order, ...], list[int], str]:
         """The orders a point of the space stands for and their slots, or why there are none."""
+        limits = self._limits
         if isinstance(action, np.ndarray):
             arr = action
         else:
@@ -216,44 +234,51 @@ class Encoding:
                 arr = np.asarray(action)
             except (TypeError, ValueError) as exc:
                 return (), [], f"action outside the action space: {exc}"
-        n = len(self._limits)
-        if arr.shape != (n,) or arr.dtype.kind not in "iu":
-            return (
-                (),
-                [],
-                (
-                    f"action outside the action space: expected {n} whole numbers "
-                    f"(MultiDiscrete {self._limits}), got shape {arr.shape} of {arr.dtype}"
-                ),
-            )
+        if arr.shape != (len(limits),) or arr.dtype.kind not in "iu":
+            return (), [], self._outside(f"got shape {arr.shape} of {arr.dtype}")
         values = arr.tolist()
-        for i, (v, limit) in enumerate(zip(values, self._limits, strict=True)):
-            if not 0 <= v < limit:
-                return (
-                    (),
-                    [],
-                    (f"action outside the action space: component {i} is {v}, not 0..{limit - 1}"),
-                )
+        for i, v in enumerate(values):
+            if v < 0 or v >= limits[i]:
+                return (), [], self._outside(f"component {i} is {v}, not 0..{limits[i] - 1}")
         orders, slots = [], []
-        for s in range(self.slots):
-            kind, g, q, k = values[4 * s : 4 * s + 4]
-            if not kind:
-                continue
-            good = self.goods[g]
-            price = prices[good] - self.down + k
-            if price < 1:
-                return (), [], f"slot {s}: price {price} for {good} is below 1"
-            orders.append(Order(creature, KINDS[kind], good, q + 1, price))
-            slots.append(s)
+        goods, down, made = self.goods, self.down, self._orders
+        for s in range(0, len(values), 4):
+            kind, g, q, k = values[s : s + 4]
+            if kind:
+                good = goods[g]
+                price = prices[good] - down + k
+                if price < 1:
+                    return (), [], f"slot {s // 4}: price {price} for {good} is below 1"
+                # Orders are frozen values: one per (creature, slot, order) is built once.
+                key = (creature, s, kind, g, q, price)
+                order = made.get(key)
+                if order is None:
+                    if len(made) >= ORDER_CACHE:
+                        made.clear()
+                    order = made[key] = Order(creature, KINDS[kind], good, q + 1, price)
+                orders.append(order)
+                slots.append(s // 4)
         return tuple(orders), slots, ""
+
+    def _outside(self, what: str) -> str:
+        n = len(self._limits)
+        return (
+            f"action outside the action space: expected {n} whole numbers "
+            f"(MultiDiscrete {self._limits}), {what}"
+        )
 
 
 def order_set_problem(
-    orders: Sequence[Order], creature: str, wood: Wood, slots: Sequence[int] | None = None
+    orders: Sequence[Order],
+    creature: str,
+    admission: Admission,
+    slots: Sequence[int] | None = None,
 ) -> str:
-    """Why `orders` cannot all be placed by `creature` now (rules.py); "" when they can."""
-    accounts = wood.ledger.accounts
-    admission = Admission(wood.goods, wood.prices, accounts, wood.scenario.market)
+    """Why `orders` cannot all be placed by `creature` (rules.py); "" when they can.
+
+    `admission` is the turn's, over the wood's holdings and references; the
+    orders it admits are reserved in it (and in nothing else).
+    """
     for i, o in enumerate(orders):
         where = f"slot {slots[i]}" if slots is not None else f"order {i + 1}"
         if o.creature != creature:
@@ -364,15 +389,21 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         """The `Action` a step would play for `action`: its orders, or a hold with the reason."""
         if agent not in self._action_spaces:
             raise self._unknown(agent)
-        wood = self._the_wood()
+        return self._decide(agent, action, self._admission(self._the_wood()))
+
+    @staticmethod
+    def _admission(wood: Wood) -> Admission:
+        return Admission(wood.goods, wood.prices, wood.ledger.accounts, wood.scenario.market)
+
+    def _decide(self, agent: str, action: Any, admission: Admission) -> Action:
         if action is None:
             return Action.hold()
         if isinstance(action, Action):
-            problem = order_set_problem(action.orders, agent, wood)
+            problem = order_set_problem(action.orders, agent, admission)
             return Action.hold(problem) if problem else action
-        orders, slots, problem = self.encoding.decode(agent, action, wood.prices)
+        orders, slots, problem = self.encoding.decode(agent, action, admission.references)
         if not problem:
-            problem = order_set_problem(orders, agent, wood, slots)
+            problem = order_set_problem(orders, agent, admission, slots)
         return Action.hold(problem) if problem else Action(orders=orders)
 
     def _the_wood(self) -> Wood:
@@ -406,10 +437,10 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         self.agents = list(self.possible_agents)
         self.last_turn = None
         self._turn = None
-        self._before = {a: self._score(wood, a) for a in self.agents}
+        infos = {a: self._info(wood, a, Action.hold(), []) for a in self.agents}
+        self._before = {a: info[self.reward] for a, info in infos.items()}
         self._turn = self._begin(wood)
         obs = self._observations(self._turn.observations)
-        infos = {a: self._info(wood, a, True, "", []) for a in self.agents}
         return obs, infos
 
     def step(
@@ -430,17 +461,12 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         for a in actions:
             if a not in self._action_spaces:
                 raise self._unknown(a)
-        decided = {a: self.decode(a, actions.get(a)) for a in self.agents}
+        admission = self._admission(wood)
+        decided = {a: self._decide(a, actions.get(a), admission) for a in self.agents}
         t.overrides = decided
         for phase in _AFTER:
             phase(wood, t)
         self.last_turn, self._turn = t, None
-        rewards = {}
-        for a in self.agents:
-            score = self._score(wood, a)
-            rewards[a] = float(score - self._before[a])
-            self._before[a] = score
-        done = wood.turn >= self.turns
         fills: dict[str, list[dict[str, Any]]] = {a: [] for a in self.agents}
         for f in t.fills:
             for who, side in ((f.buyer, "buy"), (f.seller, "sell")):
@@ -448,10 +474,13 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
                     fills[who].append(
                         {"side": side, "good": f.good, "qty": f.qty, "price": f.price}
                     )
-        infos = {
-            a: self._info(wood, a, decided[a].valid, decided[a].reason, fills[a])
-            for a in self.agents
-        }
+        rewards, infos = {}, {}
+        for a in self.agents:
+            info = infos[a] = self._info(wood, a, decided[a], fills[a])
+            score = info[self.reward]
+            rewards[a] = float(score - self._before[a])
+            self._before[a] = score
+        done = wood.turn >= self.turns
         if done:
             seen = {a: wood.observe(a) for a in self.agents}
         else:
@@ -490,28 +519,24 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         return t
 
     def _observations(self, seen: Mapping[str, Observation]) -> dict[str, dict[str, Any]]:
-        enc = self.encoding
-        public = enc.public(seen[self.agents[0]])
-        out: dict[str, dict[str, Any]] = {}
-        for a in self.agents:
-            o = seen[a]
-            out[a] = {"observation": enc.features(o, public)}
-            if self.text:
-                out[a]["text"] = talk(o)
+        rows = self.encoding.features([seen[a] for a in self.agents])
+        out: dict[str, dict[str, Any]] = {
+            a: {"observation": row} for a, row in zip(self.agents, rows, strict=True)
+        }
+        if self.text:
+            for a in self.agents:
+                out[a]["text"] = talk(seen[a])
         return out
 
-    def _score(self, wood: Wood, agent: str) -> int:
-        if self.reward == "mood":
-            return wood.creatures[agent].mood
-        return wood.wealth(agent)
-
+    @staticmethod
     def _info(
-        self, wood: Wood, agent: str, valid: bool, reason: str, fills: list[dict[str, Any]]
+        wood: Wood, agent: str, decided: Action, fills: list[dict[str, Any]]
     ) -> dict[str, Any]:
+        """The agent's figures after a turn; the reward is the change in one of them."""
         return {
             "turn": wood.turn,
-            "valid": valid,
-            "reason": reason,
+            "valid": decided.valid,
+            "reason": decided.reason,
             "wealth": wood.wealth(agent),
             "mood": wood.creatures[agent].mood,
             "fills": fills,
