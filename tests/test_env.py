@@ -546,3 +546,71 @@ def test_the_benchmark_runs():
     for key in SCENARIOS:
         for loop in ("bare wood", "all external", "one external"):
             assert re.search(rf"{key}\s+{loop}\s+\d+\s+\d\.\d\d", out), (key, loop, out)
+
+
+SMALL_WOOD = """
+[wood]
+name = "A small wood"
+turns = 6
+
+[market]
+max_orders = 2
+max_qty = 5
+band = 2
+
+[goods.nuts]
+price = 3
+food = true
+
+[goods.fish]
+price = 7
+food = true
+spoil_pct = 50
+keep = 1
+
+[goods.reeds]
+price = 2
+
+[[creatures]]
+name = "Ash"
+species = "squirrel"
+role = "nut gatherer"
+pebbles = 20
+produces = { nuts = 3 }
+stores = { nuts = 4, fish = 1 }
+
+[[creatures]]
+name = "Fen"
+species = "otter"
+role = "fisher"
+pebbles = 25
+produces = { fish = 2, reeds = 1 }
+stores = { fish = 3, nuts = 1, reeds = 2 }
+
+[[creatures]]
+name = "Kip"
+species = "heron"
+role = "idler"
+pebbles = 50
+stores = { reeds = 1 }
+"""
+
+
+def test_a_wood_of_another_shape(tmp_path):
+    """Three creatures, three goods, no fuel, two order slots of up to 5 in a band of 2."""
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_WOOD)
+    e = parallel_env(str(path), text=True)
+    assert e.possible_agents == ["Ash", "Fen", "Kip"]
+    r = e.encoding.max_reference
+    assert r == 50  # the richest purse
+    assert list(e.action_space("Kip").nvec) == [3, 3, 5, (r - r // 2) + r + 1] * 2
+    assert len(e.feature_names) == 6 + 7 * 3 + 8 * 3
+    parallel_api_test(e, num_cycles=20)
+    api_test(env(str(path)), num_cycles=20)
+    steps, records = play(parallel_env(str(path)), 3)
+    decisions = [r for r in records if r["kind"] == "decision"]
+    assert len(steps) == 7 and len(decisions) == 6 * 3
+    assert {r["policy"] for r in decisions} == {"external"}
+    again, records_again = play(parallel_env(str(path)), 3)
+    assert same(steps, again) and records == records_again

@@ -565,7 +565,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
     def _schedule(self, wood: Wood, options: Mapping[str, Any], mechanism: str | None) -> None:
         """Attach `legends` and `moves` from the reset options as financier moves by turn."""
         moves: dict[int, list[str]] = {}
-        known = {lg.id for lg in legends_of(wood)}
+        known = {lg.id: lg for lg in legends_of(wood) if lg.target in wood.goods}
         for key, kind in (("legends", "spring"), ("moves", "")):
             table = options.get(key) or {}
             if not isinstance(table, Mapping):
@@ -576,7 +576,8 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
                     if kind == "spring":
                         if item not in known and not str(item).endswith(".toml"):
                             raise ActionError(
-                                f"unknown legend {item!r}; legends are {', '.join(sorted(known))}"
+                                f"unknown legend {item!r}; the legends of this wood are "
+                                f"{', '.join(sorted(known)) or 'none'}"
                             )
                         if mechanism == "none":
                             continue
