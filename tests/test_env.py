@@ -496,6 +496,18 @@ def test_unknown_agents_and_bad_settings_are_one_clear_error(key):
         parallel_env(key, reward="pebbles")
     with pytest.raises(WoodmarketError, match="reset"):
         parallel_env(key).step({})
+    with pytest.raises(WoodmarketError, match="unknown mechanism"):
+        parallel_env(key, mechanism="panic")
+    with pytest.raises(WoodmarketError, match="unknown mechanism"):
+        e.reset(options={"mechanism": "panic"})
+    with pytest.raises(WoodmarketError, match="turns must be"):
+        parallel_env(key, turns=0)
+    with pytest.raises(WoodmarketError, match="seed must be"):
+        e.reset(seed=-1)
+    with pytest.raises(WoodmarketError, match="max_reference"):
+        parallel_env(key, max_reference=0)
+    first = e.possible_agents[0]
+    assert parallel_env(key, agents=first).possible_agents == [first]  # one name, not letters
 
 
 # -- the example -------------------------------------------------------------

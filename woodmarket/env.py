@@ -122,11 +122,15 @@ class Encoding:
         self.slots = rules.max_orders
         self.max_qty = rules.max_qty
         self.width = rules.band
-        richest = max(c.pebbles for c in scenario.creatures)
-        dearest = max(g.price for g in scenario.goods)
-        self.max_reference = max_reference or max(richest, dearest * rules.band)
-        if self.max_reference < 1:
-            raise WoodmarketError(f"max_reference must be >= 1, got {self.max_reference}")
+        if max_reference is None:
+            richest = max(c.pebbles for c in scenario.creatures)
+            dearest = max(g.price for g in scenario.goods)
+            max_reference = max(richest, dearest * rules.band)
+        if isinstance(max_reference, bool) or not isinstance(max_reference, int):
+            raise WoodmarketError(f"max_reference must be a whole number, got {max_reference!r}")
+        if max_reference < 1:
+            raise WoodmarketError(f"max_reference must be >= 1, got {max_reference}")
+        self.max_reference = max_reference
         r = self.max_reference
         self.down = r - band(r, self.width)[0]  # steps below the reference
         self.up = band(r, self.width)[1] - r  # steps above it
@@ -315,6 +319,8 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         names = tuple(c.name for c in self.scenario.creatures)
+        if isinstance(agents, str):
+            agents = [agents]
         chosen = names if agents is None else tuple(agents)
         unknown = [a for a in chosen if a not in names]
         if unknown:
@@ -329,15 +335,21 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             raise WoodmarketError(f"unknown render_mode {render_mode!r}; use ansi or None")
         self.possible_agents = [n for n in names if n in chosen]
         self.agents: list[str] = []
-        self.turns = turns or self.scenario.turns
+        turns = self.scenario.turns if turns is None else turns
+        if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
+            raise WoodmarketError(f"turns must be a whole number >= 1, got {turns!r}")
+        self.turns = turns
         self.reward = reward
         self.text = text
         self.render_mode = render_mode
         self.encoding = Encoding(self.scenario, self.turns, max_reference)
         self.feature_names = self.encoding.feature_names
+        # Checks the cast now, once.
         self._spec = RunSpec.make(self.scenario, cast=cast, seed=0, turns=self.turns)
         self.gambit, self.mechanism = gambit, mechanism
         self._check_gambit(gambit, mechanism)
+        if seed is not None:
+            self._whole_seed(seed)
         self._seed = seed
         self._seeder: np.random.Generator | None = None
         # One space object per agent, so each agent's sampling can be seeded apart.
@@ -424,7 +436,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         options = dict(options or {})
         gambit = options.get("gambit", self.gambit)
         mechanism = options.get("mechanism", self.mechanism)
-        self._check_gambit(gambit, mechanism if gambit else None)
+        self._check_gambit(gambit, mechanism)
         if self.wood is not None:
             self.wood.close()
         spec = self._spec.but(
@@ -545,10 +557,9 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
     def _next_seed(self, seed: int | None) -> int:
         """The seed given, or the next from the last one given (or the constructor's)."""
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-                raise WoodmarketError(f"seed must be a whole number, got {seed!r}")
-            self._seeder = np.random.default_rng(int(seed))
-            return int(seed)
+            seed = self._whole_seed(seed)
+            self._seeder = np.random.default_rng(seed)
+            return seed
         if self._seeder is None:
             if self._seed is not None:
                 self._seeder = np.random.default_rng(self._seed)
@@ -556,11 +567,18 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             self._seeder = np.random.default_rng()
         return int(self._seeder.integers(2**31 - 1))
 
+    @staticmethod
+    def _whole_seed(seed: object) -> int:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise WoodmarketError(f"seed must be a whole number >= 0, got {seed!r}")
+        return int(seed)
+
     def _check_gambit(self, gambit: str | None, mechanism: str | None) -> None:
+        """An unknown gambit or mechanism is refused at once (RunSpec's checks)."""
+        if mechanism is not None:
+            self._spec.but(mechanism=mechanism, financier=True)
         if gambit:
             self._spec.but(gambit=gambit, mechanism=mechanism).the_gambit(self.scenario)
-        elif mechanism is not None:
-            self._spec.but(mechanism=mechanism, financier=True)  # checks the name
 
     def _schedule(self, wood: Wood, options: Mapping[str, Any], mechanism: str | None) -> None:
         """Attach `legends` and `moves` from the reset options as financier moves by turn."""
