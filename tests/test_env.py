@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("pettingzoo", reason="the env extra is not installed")
 
@@ -23,12 +25,29 @@ from woodmarket.env import KINDS, Talk, WoodEnv, env, parallel_env
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier.whispers import legends_of
 from woodmarket.policies.standin import StandinPolicy
-from woodmarket.rules import band
+from woodmarket.rules import Admission, band
 from woodmarket.scenario import load_scenario
 from woodmarket.types import Action, Gossip, Order
 from woodmarket.wood import Wood
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class Holding:
+    """A trader rich in everything, so only the per-order rules can refuse."""
+
+    def __init__(self, pebbles: int, each: int) -> None:
+        self.pebbles = pebbles
+        self.stores = _Every(each)
+
+
+class _Every(dict):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def __missing__(self, good: str) -> int:
+        return self.n
 
 
 def bundled_scenarios() -> list[str]:
@@ -170,6 +189,32 @@ def test_every_band_price_is_expressible_up_to_max_reference(key):
         enc.encode([far], dict.fromkeys(goods, enc.max_reference))
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_point_of_the_space_decodes_to_orders_or_a_reason(data):
+    """Over arbitrary points and references: decoding never raises; what decodes
+    re-encodes to itself, and every order lies in its good's band or is refused."""
+    key = data.draw(st.sampled_from(SCENARIOS))
+    e = parallel_env(key)
+    enc = e.encoding
+    name = e.possible_agents[0]
+    prices = {g: data.draw(st.integers(1, enc.max_reference)) for g in enc.goods}
+    point = np.array([data.draw(st.integers(0, int(n) - 1)) for n in enc.nvec], dtype=np.int64)
+    assert e.action_space(name).contains(point)
+    orders, slots, problem = enc.decode(name, point, prices)
+    if problem:
+        assert orders == () and "below 1" in problem
+        return
+    assert len(orders) == int((point[::4] > 0).sum()) == len(slots)
+    again = enc.decode(name, enc.encode(orders, prices), prices)[0]
+    assert again == orders
+    admission = Admission(enc.goods, prices, {name: Holding(10**9, 10**9)}, e.scenario.market)
+    for o in orders:
+        lo, hi = band(prices[o.good], e.scenario.market.band)
+        refusal = admission.problem(o)
+        assert (lo <= o.price <= hi) == ("outside the band" not in refusal)
+
+
 # -- the market sees external orders ------------------------------------------
 
 
@@ -248,6 +293,50 @@ def test_uncontrolled_creatures_keep_their_cast(key):
     assert policies.pop(me) == "external"
     assert set(policies) == {c.name for c in sc.creatures} - {me}
     assert set(policies.values()) == {"standin"}
+
+
+def test_a_recorded_run_as_the_cast_of_the_others(key, tmp_path):
+    """The other creatures replay a recorded run; an agent repeating its own recorded
+    decisions gives back the recorded trace, record for record."""
+    from woodmarket.runner import run
+    from woodmarket.spec import RunSpec
+    from woodmarket.traces import read_trace
+
+    sc = load_scenario(key)
+    recorded = run(RunSpec.make(key, seed=6, turns=5), tmp_path / "run").folder
+    trace = [r for r in read_trace(recorded) if r["turn"] > 0]
+    me = sc.creatures[0].name
+    mine = {r["turn"]: r for r in trace if r["kind"] == "decision" and r["creature"] == me}
+    e = parallel_env(key, agents=[me], cast=f"replay:{recorded}", turns=5)
+    e.reset(seed=6)
+    records = collect(e)
+    while e.agents:
+        turn = e.creature_observation(me).turn
+        orders = [Order.from_dict(o) for o in mine[turn]["offers"]]
+        e.step({me: e.encode(me, orders)})
+    labels = {r["creature"]: r["policy"] for r in records if r["kind"] == "decision"}
+    assert labels.pop(me) == "external" and set(labels.values()) == {"replay"}
+
+    def plain(rs):
+        return [{**r, "policy": ""} if r["kind"] == "decision" else r for r in rs]
+
+    assert plain(records) == plain(trace)
+
+
+@pytest.mark.models
+def test_the_council_drives_the_others(key):
+    sc = load_scenario(key)
+    me = sc.creatures[0].name
+    e = parallel_env(key, agents=[me], cast="council", turns=2)
+    e.reset(seed=1)
+    records = collect(e)
+    while e.agents:
+        e.step({me: None})
+    e.close()
+    others = [r for r in records if r["kind"] == "decision" and r["creature"] != me]
+    assert len(others) == 2 * (len(sc.creatures) - 1)
+    assert {r["policy"] for r in others} == {"llm"}
+    assert {r["call"]["model"] for r in others} == {"smollm2", "gemma3"}
 
 
 def test_an_action_value_carries_orders_and_gossip(key):
