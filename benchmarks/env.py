@@ -1,8 +1,8 @@
 """The PettingZoo wrapper's cost: environment steps per second against the bare wood's turns.
 
-    .venv/bin/python benchmarks/env.py [--turns N] [--repeats R]
+    .venv/bin/python benchmarks/env.py [--turns N] [--repeats R] [SCENARIO ...]
 
-For every bundled scenario, three loops play the same stand-in economy:
+For every bundled scenario (or the scenarios named), three loops play the same stand-in economy:
 
 - bare: `Wood.step()` with every creature on the stand-in;
 - all external: `parallel_env` with every creature an agent, each agent
@@ -98,12 +98,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--turns", type=int, default=3000, help="turns per loop (default 3000)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats; best kept")
+    ap.add_argument("scenarios", nargs="*", help="keys or paths (default: every bundled one)")
     args = ap.parse_args()
     print(f"CPU: {cpu_model()}")
     cols = ("scenario", "loop", "steps/s", "x bare", "overhead")
     print("  ".join(f"{c:>{w}}" for c, w in zip(cols, (10, 14, 9, 7, 9), strict=True)))
     worst = float("inf")
-    for key in bundled():
+    for key in args.scenarios or bundled():
         sc = load_scenario(key)
         first = sc.creatures[0].name
         loops = {
@@ -124,7 +125,7 @@ def main() -> None:
             if name != "bare wood":
                 worst = min(worst, ratio)
             over = f"{(1 / ratio - 1) * 100:+.0f}%"
-            print(f"{key:>10}  {name:>14}  {rate:>9.0f}  {ratio:>7.2f}  {over:>9}")
+            print(f"{Path(key).stem:>10}  {name:>14}  {rate:>9.0f}  {ratio:>7.2f}  {over:>9}")
     verdict = "met" if worst >= AIM else "missed"
     print(f"aim (wrapper adds at most 30% to a turn, x bare >= {AIM:.2f}): {verdict}")
 

@@ -215,6 +215,19 @@ def test_any_point_of_the_space_decodes_to_orders_or_a_reason(data):
         assert (lo <= o.price <= hi) == ("outside the band" not in refusal)
 
 
+def test_references_stay_within_max_reference_so_every_band_price_is_expressible(key):
+    """The encoding is exact while references stay at or under max_reference: they do,
+    over whole episodes of random agents (all, or one among stand-ins) and the showcase."""
+    sc = load_scenario(key)
+    highest = 0
+    for agents in (None, [sc.creatures[0].name], [sc.creatures[-1].name]):
+        e = parallel_env(key, agents=agents, gambit=gambits_of(key)[0])
+        for seed in range(8):
+            play(e, seed)
+            highest = max(highest, *(max(h) for h in e.wood.history.values()))
+    assert 0 < highest <= e.encoding.max_reference
+
+
 # -- the market sees external orders ------------------------------------------
 
 
