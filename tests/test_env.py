@@ -352,6 +352,33 @@ def test_the_council_drives_the_others(key):
     assert {r["call"]["model"] for r in others} == {"smollm2", "gemma3"}
 
 
+@pytest.mark.parametrize("cast", ["standin", "replay"])
+@pytest.mark.parametrize("mechanism", [None, "none", "glut"])
+def test_the_env_builds_the_wood_the_runner_would(key, cast, mechanism, tmp_path):
+    """The env builds its woods itself (the scenario parsed once); they must be
+    `runner.build_wood`'s woods: the same trace, record for record."""
+    from woodmarket.runner import build_wood, run
+    from woodmarket.spec import RunSpec
+
+    if cast == "replay":
+        cast = "replay:" + str(run(RunSpec.make(key, seed=8, turns=6), tmp_path / "r").folder)
+    gambit = gambits_of(key)[0]
+    me = load_scenario(key).creatures[1].name
+    e = parallel_env(key, agents=[me], cast=cast, turns=6, gambit=gambit, mechanism=mechanism)
+    e.reset(seed=8)
+    records = collect(e)
+    while e.agents:
+        e.step({me: None})
+    spec = RunSpec.make(key, cast=cast, seed=8, turns=6, gambit=gambit, mechanism=mechanism)
+    wood = build_wood(spec)
+    theirs: list[dict] = []
+    wood.listeners.append(lambda t: theirs.extend(t.records))
+    for _ in range(6):
+        wood.step({me: Action.hold()})
+    assert records == theirs
+    assert any(r["kind"] == "financier" for r in records)
+
+
 def test_an_action_value_carries_orders_and_gossip(key):
     e = parallel_env(key)
     e.reset(seed=3)

@@ -34,9 +34,11 @@ The turn is split where external agents decide: after a step the next
 turn's `events` and `observe` phases run at once, so an agent sees what
 its creature would see when deciding (this turn's whispers and rumours),
 and its orders then go through the real `decide`, `clear`, ... phases.
-This room builds woods through `runner.build_wood`, may attach a
-financier with scheduled moves (`reset(options=...)`), and runs the turn's
-phases of `turn.py` in that order; it changes no state of a wood itself.
+This room builds woods as `runner.build_wood` does (from the scenario it
+parsed once: parsing it again on every reset would cost more than an
+episode's turns), may attach a financier with scheduled moves
+(`reset(options=...)`), and runs the turn's phases of `turn.py` in that
+order; it changes no state of a wood itself.
 """
 
 from __future__ import annotations
@@ -54,12 +56,12 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         f"woodmarket.env needs the env extra: pip install 'woodmarket[env]' (missing {exc.name})"
     ) from exc
 
+from woodmarket.casts import apply_cast, parse_cast
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import Financier
 from woodmarket.financier.commands import parse_command
 from woodmarket.financier.whispers import legends_of
 from woodmarket.rules import Admission, band
-from woodmarket.runner import build_wood
 from woodmarket.scenario import Scenario, load_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState
@@ -196,6 +198,8 @@ class Encoding:
     def features(self, seen: Sequence[Observation]) -> np.ndarray:
         """The numeric observations of creatures of one turn, one row each (rows don't overlap)."""
         public = self.public(seen[0])
+        if len(seen) < 3:  # one conversion is cheaper for a few rows, two for many
+            return np.array([self.own(o) + public for o in seen], dtype=np.float32)
         own = np.array([self.own(o) for o in seen], dtype=np.float32)
         out = np.empty((len(seen), self.n_own + len(public)), dtype=np.float32)
         out[:, : self.n_own] = own
@@ -444,7 +448,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             gambit=gambit or None,
             mechanism=mechanism if gambit else None,
         )
-        wood = self.wood = build_wood(spec)
+        wood = self.wood = self._build(spec)
         self._schedule(wood, options, None if gambit else mechanism)
         self.agents = list(self.possible_agents)
         self.last_turn = None
@@ -579,6 +583,20 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             self._spec.but(mechanism=mechanism, financier=True)
         if gambit:
             self._spec.but(gambit=gambit, mechanism=mechanism).the_gambit(self.scenario)
+
+    def _build(self, spec: RunSpec) -> Wood:
+        """`runner.build_wood(spec)`, on the scenario parsed once (a test holds them alike)."""
+        wood = Wood(self.scenario, spec.seed)
+        wood.serial = spec.sampling.serial
+        if spec.cast != "standin":
+            seats = parse_cast(spec.cast, wood.names, spec.cast_text or None)
+            apply_cast(wood, seats, spec.sampling.temperature)
+        if spec.gambit or spec.financier:
+            gambit = spec.the_gambit(self.scenario)
+            script = gambit.script(spec.mechanism) if gambit is not None else {}
+            override = None if spec.mechanism in (None, "none") else spec.mechanism
+            Financier.attach(wood, override=override, script=script, source="gambit")
+        return wood
 
     def _schedule(self, wood: Wood, options: Mapping[str, Any], mechanism: str | None) -> None:
         """Attach `legends` and `moves` from the reset options as financier moves by turn."""
