@@ -520,6 +520,8 @@ def test_legends_and_moves_through_reset_options(key):
         e.reset(options={"legends": {99: legend.id}})
     with pytest.raises(ActionError, match="unknown gambit"):
         e.reset(options={"gambit": "no_such_gambit"})
+    with pytest.raises(WoodmarketError, match="call reset"):  # no half-made episode
+        e.step({})
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

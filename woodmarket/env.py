@@ -438,6 +438,8 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         commands to make just before it; other keys are ignored.
         """
         options = dict(options or {})
+        # Until this reset succeeds, there is no episode to step.
+        self.agents, self._turn, self.last_turn = [], None, None
         gambit = options.get("gambit", self.gambit)
         mechanism = options.get("mechanism", self.mechanism)
         self._check_gambit(gambit, mechanism)
@@ -451,8 +453,6 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         wood = self.wood = self._build(spec)
         self._schedule(wood, options, None if gambit else mechanism)
         self.agents = list(self.possible_agents)
-        self.last_turn = None
-        self._turn = None
         infos = {a: self._info(wood, a, Action.hold(), []) for a in self.agents}
         self._before = {a: info[self.reward] for a, info in infos.items()}
         self._turn = self._begin(wood)
