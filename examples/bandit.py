@@ -11,9 +11,11 @@ hoard is marked at a reference that unmet demand drifts up every turn, so
 a random agent, which nearly always holds, is hard to beat there.)
 The learner picks one of a few order templates each turn ("sell what you
 can spare a pebble above the reference and buy what you are short of at
-it", "hold", ...) with an epsilon-greedy value table per turn of the
-season, learning from the environment's reward (the change in the
-creature's wealth at reference prices). After training it is evaluated
+it", "hold", ...) from an epsilon-greedy value table per turn of the
+season. After each episode every turn's choice is credited with the
+environment's rewards (the change in the creature's wealth at reference
+prices) from that turn to the episode's end: a tabular Monte Carlo
+learner, so holding stock for a later, dearer turn can pay. After training it is evaluated
 greedily on fresh seeds, beside the stand-in and a uniformly random agent
 in the same seat on the same seeds, and the mean wealth change per
 episode of each is printed. CPU only; a few thousand steps take seconds.
@@ -157,10 +159,11 @@ def main(argv: list[str] | None = None) -> None:
     standins: dict[int, StandinPolicy] = {}
 
     def standin(env: WoodEnv, who: str) -> Action:
-        # The stand-in's own stream, as the cast would give it: the same decisions.
+        # The stand-in on its own stream, as the cast would give it: the same decisions.
         assert env.wood is not None
-        policy = standins.setdefault(id(env.wood), StandinPolicy(env.wood.rng("policy", who)))
-        return policy.decide(env.creature_observation(who))
+        if id(env.wood) not in standins:
+            standins[id(env.wood)] = StandinPolicy(env.wood.rng("policy", who))
+        return standins[id(env.wood)].decide(env.creature_observation(who))
 
     seeds = range(EVAL_SEEDS + args.seed, EVAL_SEEDS + args.seed + args.episodes)
     results = {}
