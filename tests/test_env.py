@@ -495,6 +495,14 @@ def test_the_showcase_through_reset_options(key):
         assert f"News: {legend.rumor}" in texts[spring_turn][a]["text"]
         if spring_turn > 1:
             assert legend.rumor not in texts[spring_turn - 1][a]["text"]
+    # The financier's whisper reaches its creature's text, whole, the turn it is made.
+    whispered = [
+        r for r in records if r["kind"] == "financier" and r["command"].startswith("whisper")
+    ]
+    assert whispered and whispered[0]["ok"]
+    who, said = whispered[0]["outcome"].removeprefix("whispered to ").split(": ", 1)
+    turn = whispered[0]["turn"]
+    assert f'Whisper: the financier whispers: "{said}"' in texts[turn][who]["text"].splitlines()
     assert e.wood.turn == sc.turns
     # Without the option, no financier.
     e.reset(seed=0)
