@@ -189,9 +189,14 @@ def attach_model_narrator(wood: WoodState, cast: str) -> ModelNarrator:
     model = narrator_model(cast)
     backend = get_embedded(model, 1)
     narrator = ModelNarrator(backend, getattr(backend, "name", model))
+    use_narrator(wood, narrator)
+    return narrator
+
+
+def use_narrator(wood: WoodState, narrator: Narrator) -> None:
+    """Make `narrator` write this wood's headlines from its next turn on."""
     wood.extensions["narrator"] = narrator
     wood.listeners.insert(0, _Rewrite(wood, narrator))
-    return narrator
 
 
 class _Rewrite:

@@ -77,10 +77,10 @@ def whole(text: object, what: str, low: int = 1, high: int = 999_999) -> int:
         raw = str(int(text))
     if not raw:
         raise Refused(f"{what} is empty: type a whole number from {low} to {high}")
+    if len(raw) > MAX_FIELD_CHARS or not re.fullmatch(r"[+-]?[0-9]+", raw):
+        raise Refused(f"{what} must be a whole number from {low} to {high}, not {shown(raw)}")
     if len(raw) > 12:
         raise Refused(f"{what} {shown(raw, 15)} is far too large: at most {high}")
-    if not re.fullmatch(r"[+-]?[0-9]+", raw):
-        raise Refused(f"{what} must be a whole number from {low} to {high}, not {shown(raw)}")
     value = int(raw)
     if value < low:
         raise Refused(f"{what} must be at least {low}; {value} is not")
