@@ -236,9 +236,10 @@ def build(sessions: Sessions) -> gr.Blocks:
                 request: gr.Request = args[-1]
                 s = sessions.get(request.session_hash or "")
                 if s is None:
-                    return draw(None, _no_seat(sessions), False)
+                    return [view.message(None, _no_seat(sessions), False), gr.skip()]
                 fn(s, *args[:-1])
-                return draw(s)
+                # A queued move changes what the financier has said and queued, nothing else.
+                return [view.message(s), view.scoreboard(s)]
 
             return handler
 
@@ -278,12 +279,17 @@ def build(sessions: Sessions) -> gr.Blocks:
         def spring(lg: str, m: str, request: gr.Request) -> list[Any]:
             return act(do_spring)(lg, m, request)  # type: ignore[no-any-return]
 
-        first.click(first_trade, None, board, api_name="first_trade")
-        short_btn.click(short, [short_good, short_qty], board, api_name="short")
-        cover_btn.click(cover, [cover_good], board, api_name="cover")
-        order_btn.click(order, [side, order_good, order_qty, order_price], board, api_name="order")
-        whisper_btn.click(whisper, [who, tip, words], board, api_name="whisper")
-        spring_btn.click(spring, [legend, mechanism], board, api_name="spring")
+        # Moves are quick and touch only their own session: off the queue, answered at once.
+        said = [message, score]
+        quick: dict[str, Any] = {"queue": False, "show_progress": "hidden"}
+        first.click(first_trade, None, said, api_name="first_trade", **quick)
+        short_btn.click(short, [short_good, short_qty], said, api_name="short", **quick)
+        cover_btn.click(cover, [cover_good], said, api_name="cover", **quick)
+        order_btn.click(
+            order, [side, order_good, order_qty, order_price], said, api_name="order", **quick
+        )
+        whisper_btn.click(whisper, [who, tip, words], said, api_name="whisper", **quick)
+        spring_btn.click(spring, [legend, mechanism], said, api_name="spring", **quick)
 
         def next_turn(request: gr.Request) -> Iterator[list[Any]]:
             """Run a turn in a thread; meanwhile say who is still thinking, every POLL_S."""
@@ -375,7 +381,13 @@ def _experiment_tab(sessions: Sessions) -> None:
     plots = gr.HTML(elem_id="wm-plots")
     download = gr.File(label="Parquet export", elem_id="wm-parquet", interactive=False)
 
-    def go(scenario_v: str, worlds_v: list[str], seeds_v: str, start_v: str) -> Iterator[list[Any]]:
+    stopping: set[str] = set()  # session keys whose sweep was cancelled
+
+    def go(
+        scenario_v: str, worlds_v: list[str], seeds_v: str, start_v: str, request: gr.Request
+    ) -> Iterator[list[Any]]:
+        key = request.session_hash or ""
+        stopping.discard(key)
         try:
             n = whole(seeds_v, "the number of seeds", 1, experiment.MAX_SEEDS)
             first = whole(start_v, "the first seed", 0, 10**9)
@@ -391,7 +403,10 @@ def _experiment_tab(sessions: Sessions) -> None:
         runs: list[experiment.WorldRun] = []
         target = ""
         try:
-            for r in experiment.sweep(scenario_v, chosen, range(first, first + n)):
+            runs_of = experiment.sweep(
+                scenario_v, chosen, range(first, first + n), stop=lambda: key in stopping
+            )
+            for r in runs_of:
                 runs.append(r)
                 done = len(runs)
                 bar = (
@@ -408,6 +423,9 @@ def _experiment_tab(sessions: Sessions) -> None:
         except WoodmarketError as exc:
             yield [_note(f"the sweep stopped: {exc}", False), gr.skip(), gr.skip(), gr.skip()]
             return
+        if key in stopping:
+            yield [_note(CANCELLED, False), gr.skip(), gr.skip(), gr.skip()]
+            return
         stats = experiment.summarize(runs, chosen)
         out = Path(tempfile.mkdtemp(prefix="woodmarket-sweep-")) / "table1.parquet"
         experiment.to_parquet(runs, out, {"scenario": scenario_v, "cast": "standin"})
@@ -418,20 +436,23 @@ def _experiment_tab(sessions: Sessions) -> None:
             str(out),
         ]
 
-    event = run.click(
+    run.click(
         go,
         [scenario, worlds, seeds, start],
         [progress, table, plots, download],
         api_name="sweep",
         show_progress="hidden",
     )
-    cancel.click(
-        lambda: _note("cancelled: the runs finished so far are discarded", False),
-        None,
-        progress,
-        cancels=[event],
-        api_visibility="private",
-    )
+
+    def stop(request: gr.Request) -> str:
+        # Heard at once (off the queue): the sweep stops before its next run.
+        stopping.add(request.session_hash or "")
+        return _note(CANCELLED, False)
+
+    cancel.click(stop, None, progress, queue=False, api_visibility="private")
+
+
+CANCELLED = "cancelled: the runs finished so far are discarded"
 
 
 def _note(text: str, ok: bool = True) -> str:
