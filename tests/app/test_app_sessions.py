@@ -82,6 +82,8 @@ def test_the_browser_picks_casts_and_scenarios_by_name_only(sessions, tmp_path):
             sessions.seat("a", cast=cast)
     with pytest.raises(Refused, match="unknown scenario"):
         sessions.seat("a", scenario="../../scenario.toml")
+    with pytest.raises(Refused, match="no model to narrate"):
+        sessions.seat("a", narrator="model")
     assert len(sessions) == 0 and "standin" in CASTS
 
 
@@ -94,6 +96,15 @@ def test_past_the_cap_a_visitor_waits(sessions):
     assert sessions.close("b")
     assert sessions.seat("c").key == "c"
     assert sorted(sessions.open) == ["a", "c"]
+
+
+def test_a_move_waits_for_the_running_turn(sessions):
+    s = sessions.seat("a")
+    with s.busy:  # as while a turn runs
+        assert "a turn is running" in s.short(s.wood.goods[0], "1")
+        assert "a turn is running" in s.first_trade()
+        assert "already running" in s.step()
+    assert s.fin.queued() == [] and "queued" in s.first_trade()
 
 
 def test_sessions_keep_apart(sessions):

@@ -161,7 +161,12 @@ class Session:
             return self._say(False, "this wood is closed; start a new one")
         if self.game.over:
             return self._say(False, "the season is over; start a new wood to play again")
-        out = self.fin.submit(command)
+        if not self.busy.acquire(blocking=False):
+            return self._say(False, "a turn is running: make your move when it is done")
+        try:
+            out = self.fin.submit(command)
+        finally:
+            self.busy.release()
         if not out.ok:
             return self._say(False, f"refused: {out.message}")
         return self._say(True, f"queued for turn {self.wood.turn + 1}: {out.message}")
@@ -236,6 +241,14 @@ class Session:
         self.touch()
         if self.closed:
             return self._say(False, "this wood is closed; start a new one")
+        if not self.busy.acquire(blocking=False):
+            return self._say(False, "a turn is running: make your move when it is done")
+        try:
+            return self._first_trade()
+        finally:
+            self.busy.release()
+
+    def _first_trade(self) -> str:
         moves = first_trade(self.wood)
         said = [ln for ln in self.game.first_trade().splitlines() if not ln.startswith("Now `")]
         made = all(m in self.fin.queued() for m in moves) and bool(moves)
@@ -365,6 +378,8 @@ class Sessions:
         if narrator not in NARRATORS:
             raise Refused(f"unknown narrator {shown(narrator)}; choose {' or '.join(NARRATORS)}")
         number = whole(seed, "the seed", 0, MAX_SEED)
+        if narrator == "model" and cast == "standin":
+            raise Refused("the stand-in cast has no model to narrate: pick a model cast")
         with self.lock:
             old = self.open.pop(key, None)
             if old is None and len(self.open) >= self.cap:
