@@ -64,8 +64,8 @@ def gambits_of(scenario: str) -> tuple[str, ...]:
 
     sc = load_scenario(scenario)
     own = getattr(sc, "gambits", None)
-    if own:
-        return tuple(own)
+    if own:  # names, or gambits that carry their names
+        return tuple(g if isinstance(g, str) else str(getattr(g, "name", g)) for g in own)
     from woodmarket.gambits import GAMBITS
 
     out = []
