@@ -39,8 +39,8 @@ own process used 2.0 s of CPU for the 200 calls (about 10 ms a call):
 No session failed; the p95 of a stand-in turn (1.5 s) missed the 1 s aim
 on the loaded machine. Two council sessions at once turned faster per turn
 than one alone here: llama.cpp batches both sessions' requests in one
-decode step, and more busy threads won the app a larger share of the
-shared cores; on an idle machine expect the opposite, up to twice as slow.
+decode step, and more busy threads likely won the app a larger share of
+the shared cores. It has not been measured on an idle machine.
 """
 
 from __future__ import annotations
