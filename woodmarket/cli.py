@@ -231,6 +231,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    from woodmarket.app import launch
+
+    launch(
+        args.host,
+        args.port,
+        cast=args.cast,
+        scenario=args.scenario,
+        cap=args.max_sessions,
+        idle_s=args.idle_minutes * 60,
+        runs=args.runs,
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="woodmarket",
@@ -289,6 +304,30 @@ def parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("--out", default=None, help="run folder (default runs/play-SCENARIO-...)")
     pl.set_defaults(func=cmd_play)
+
+    a = sub.add_parser("app", help="the web app: play the financier in a browser")
+    a.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)"
+    )
+    a.add_argument("--port", type=_positive, default=7860, help="port (default 7860)")
+    a.add_argument(
+        "--cast",
+        default="standin",
+        choices=("standin", "single:smollm2", "single:gemma3", "council"),
+        help="the cast a new wood starts with (a player may pick another; default standin)",
+    )
+    a.add_argument("--scenario", default=None, help="the bundled scenario a new wood starts with")
+    a.add_argument(
+        "--max-sessions", type=_positive, default=8, help="woods played at once (default 8)"
+    )
+    a.add_argument(
+        "--idle-minutes",
+        type=_positive,
+        default=15,
+        help="close a game idle this long and free its seat (default 15)",
+    )
+    a.add_argument("--runs", default="runs/app", help="where games are saved (default runs/app)")
+    a.set_defaults(func=cmd_app)
 
     g = sub.add_parser("gambit", help="Table 1: one gambit across mechanisms and seeds")
     g.add_argument("gambit", help="showcase, oversized or mania")

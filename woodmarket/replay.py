@@ -36,6 +36,7 @@ from typing import Any
 from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.financier import Financier, recorded_moves
 from woodmarket.metrics import Tracker
+from woodmarket.narrator import RecordedNarrator
 from woodmarket.policies.actions import parse
 from woodmarket.policies.llm import system_prompt, user_prompt
 from woodmarket.policies.replay import action_from_record
@@ -325,6 +326,9 @@ def _wood(spec: RunSpec, scenario: Scenario, records: list[dict[str, Any]]) -> W
     if moves:
         fin = wood.extensions.get("financier") or Financier.attach(wood)
         fin.add_script(moves, "player")
+    # A model narrator's headlines are model output too: read back, never asked again.
+    if any(r["kind"] == "narration" for r in records):
+        wood.extensions["narrator"] = RecordedNarrator(records)
     return wood
 
 

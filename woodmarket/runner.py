@@ -137,7 +137,7 @@ def result(
     """The typed outcome of a wood run from `spec`."""
     fin: Financier | None = wood.extensions.get("financier")
     gambit = spec.the_gambit(wood.scenario)
-    target = "" if gambit is None else getattr(gambit, "target", "") or gambit.the_legend().target
+    target = "" if gambit is None else gambit.target
     return RunResult(
         spec=spec,
         turns=wood.turn,

@@ -77,7 +77,7 @@ class Stat:
 def run_world(spec: RunSpec, seed: int, world: str) -> Outcome:
     """One seed of one world: `spec` with that seed and the world's mechanism."""
     result = run(spec.but(seed=seed, mechanism=world))
-    gambit = spec.the_gambit()
+    gambit = spec.gambit_of()
     path = result.target_path
     if spec.turns < gambit.reckoning:
         raise WoodmarketError(
@@ -106,10 +106,10 @@ def table1(
 ) -> dict[str, list[Outcome]]:
     """world -> one Outcome per seed, the same seeds in every world."""
     spec = RunSpec.make(scenario, cast=cast, turns=turns, gambit=gambit)
-    if spec.turns < spec.the_gambit().reckoning:
+    if spec.turns < spec.gambit_of().reckoning:
         raise WoodmarketError(
             f"{spec.turns} turns end before the legend's settlement "
-            f"(turn {spec.the_gambit().reckoning})"
+            f"(turn {spec.gambit_of().reckoning})"
         )
     out: dict[str, list[Outcome]] = {w: [] for w in worlds}
     for seed in seeds:

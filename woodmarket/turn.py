@@ -251,7 +251,8 @@ def settle(wood: WoodState, t: TurnState) -> None:
 
 
 def narrate(wood: WoodState, t: TurnState) -> None:
-    t.headline = headline(wood, t)
+    # The template, unless the wood has a narrator of its own (a model, a replay's record).
+    t.headline = wood.extensions.get("narrator", headline)(wood, t)
     wood.headlines.append(t.headline)
     t.emit("headline", text=t.headline)
 
