@@ -17,7 +17,10 @@ from typing import Any, Protocol, runtime_checkable
 from woodmarket.errors import ActionError
 
 SIDES = ("buy", "sell")
-MAX_GOSSIP_CHARS = 160
+# Room for a whispered tip or a legend's rumour passed on whole (both are
+# bounded where they enter, at a few hundred characters) with the label it
+# was heard under; free gossip is bounded far shorter by the grammar.
+MAX_GOSSIP_CHARS = 400
 MAX_THOUGHT_CHARS = 200
 
 
@@ -88,10 +91,13 @@ class Gossip:
     def __post_init__(self) -> None:
         if not self.to:
             raise ActionError("gossip needs a recipient (a creature name or 'all')")
-        if not self.text or "\n" in self.text or len(self.text) > MAX_GOSSIP_CHARS:
-            raise ActionError(
-                f"gossip must be one non-empty line of at most {MAX_GOSSIP_CHARS} characters"
-            )
+        # Printable rules out line breaks of every kind, control characters
+        # and lone surrogates: gossip is read by others and kept in traces.
+        text = self.text
+        if type(text) is not str or not text.strip() or not text.isprintable():
+            raise ActionError("gossip must be one non-empty line of printable text")
+        if len(text) > MAX_GOSSIP_CHARS:
+            raise ActionError(f"gossip must be at most {MAX_GOSSIP_CHARS} characters")
 
 
 @dataclass(frozen=True, slots=True)

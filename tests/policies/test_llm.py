@@ -129,8 +129,13 @@ def test_the_token_budget_is_raised_to_the_longest_answer_the_grammar_admits() -
         request = pol.request(obs)
         bound = answer_chars(obs, **pol.grammar_args(obs))
         assert request.max_tokens == bound + 1 > 8
-        # Two of the longest order lines this creature could write fit.
-        assert bound >= 2 * len("sell 10 mushrooms 18") + 1
+        # Two of the longest order lines this creature could write fit, or
+        # one and a line passing on what it heard.
+        longest = len("sell 10 mushrooms 18")
+        if obs.news or obs.whispers:
+            assert bound >= len("sell 9 honey 18\nsay Oona: 1")
+        else:
+            assert bound >= 2 * longest + 1
     wide = LLMPolicy(backend, "m", "fake", max_tokens=500)
     assert wide.request(make_obs("Oona")).max_tokens == 500
 
@@ -196,7 +201,7 @@ def test_user_prompt_has_the_turns_facts_and_the_exact_shortages() -> None:
         "Short 1 berries 5, 2 mushrooms 6",
         "Spare 10 honey 8 down, 1 firewood 6 up",
         "Also acorns 4",
-        "A rumor says Oona's vault is empty",
+        "1. News: A rumor says Oona's vault is empty.",
     ]
 
 
@@ -225,20 +230,8 @@ def test_prompts_carry_no_private_tokens() -> None:
             assert not PRIVATE.search(text), PRIVATE.search(text)
 
 
-def test_talk_is_cut_to_a_small_budget_freshest_first() -> None:
-    obs = make_obs(
-        "Rusk",
-        whispers=("Honey will fall by half soon, very soon, sooner than you think.",),
-        news=("Winter has come early to the wood.",),
-    )
-    talk = user_prompt(obs).splitlines()[-1]
-    assert talk.startswith("Whisper: Honey will fall") and talk.endswith("...")
-    assert "Winter" not in user_prompt(obs)
-    assert len(talk) <= 40
-
-
 def test_gossip_is_offered_only_with_news_and_only_to_pass_it_on() -> None:
-    answer = "hold\nsay all: A drought withers the berry bushes."
+    answer = "hold\nsay all: 1"
     pol, backend = policy(lambda r: answer)
     pol.decide(make_obs("Mossback"))
     pol.decide(make_obs("Mossback", heard=("Pip: honey is scarce",)))
@@ -246,14 +239,15 @@ def test_gossip_is_offered_only_with_news_and_only_to_pass_it_on() -> None:
         assert "say" not in quiet and quiet.startswith('root ::= "hold" | ')
     loud = pol.decide(make_obs("Mossback", news=("A drought withers the berry bushes.",)))
     grammar = backend.requests[2].grammar or ""
-    assert "say ::=" in grammar and '"A drought withers the berry bushes."' in grammar
+    assert "say ::=" in grammar and 'ref ::= "1"' in grammar
     assert loud.gossip == Gossip("all", "A drought withers the berry bushes.")
     # One of the two lines is kept for gossip: never a second order instead.
     rx = re.compile(grammar_regex(grammar))
-    assert rx.fullmatch("buy 1 berries 5\nsay all: A drought withers the berry bushes.")
-    assert rx.fullmatch("hold\nsay Pip: A drought withers the berry bushes.")
+    assert rx.fullmatch("buy 1 berries 5\nsay all: 1")
+    assert rx.fullmatch("hold\nsay Pip: 1")
     assert not rx.fullmatch("buy 1 berries 5\nbuy 1 honey 10")
     assert not rx.fullmatch("buy 1 berries 5\nsay all: honey will fall")
+    assert not rx.fullmatch("hold\nsay all: A drought withers the berry bushes.")
 
 
 # --------------------------------------------------------------------------

@@ -14,18 +14,34 @@ small models can use:
 - `user` is the turn's facts, terse, in the worked example's layout:
   pebbles, the exact goods it is short of, the goods it can spare (a
   count it can copy into a sale), the other prices, each with a one-word
-  trend, then the freshest talk (whispers, news, gossip heard, feelings)
-  cut to a small character budget. About 30 tokens on the bundled
-  tokenizers, about 40 with talk: the only prompt tokens a turn pays for
-  when the slot's cache holds the system part. The market's headline is
-  left out: it retells price moves the trends already show, and cost
-  about 10 tokens every turn.
+  trend, then the talk: what it heard, numbered (whispers and news whole,
+  always; gossip heard whole, within `GOSSIP_HEARD_CHARS` = 400
+  characters a turn, the oldest items dropped first, never cut), then its
+  feelings. About 30 tokens on the bundled tokenizers in a quiet turn:
+  the only prompt tokens a turn pays for when the slot's cache holds the
+  system part. A message is never cut: the article's experiment is
+  whether a creature that reads a rumour panics, so it costs what it
+  costs (a 100-character rumour is about 25 tokens). The market's
+  headline is left out: it retells price moves the trends already show,
+  and cost about 10 tokens every turn.
+
+A whisper reads "Whisper: " and its words, whatever the financier sent:
+nothing here tells a true tip from a free rumour.
 
 The grammar caps an answer at `lines` lines (two by default). In the
 default "auto" talk mode, in a turn with news or a whisper, one of them
-is kept for gossip, and then only for passing on what it heard: small
-models write whatever they are offered, and their free text is noise,
-but passing a rumour on is how a legend spreads. For models that spell
+is kept for gossip, and then only for passing on what it heard, by its
+number (`say all: 2`), which the parser resolves to the item's whole
+words: small models write whatever they are offered, and their free text
+is noise, but passing a rumour on whole is how a legend spreads, and a
+number costs a token or two where the words would cost dozens.
+
+Whatever the backend answers becomes an `Action`: a reply that is not a
+`Completion` with text, or text that cannot be stored as UTF-8, is a
+`hold` with its reason and the raw text escaped; token counts that are
+not whole non-negative numbers are recorded as 0 and a latency that is
+not finite as the measured one, so a trace is always strict JSON. A
+reply is cut to `MAX_REPLY_CHARS` before it is parsed or traced. For models that spell
 words in pieces under a grammar (`PIECE_SPELLERS`) the request carries a
 bias toward whole-word tokens. The sampling seed is
 derived from the policy's seed, the creature and the turn, so a run is
@@ -36,18 +52,30 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 from typing import Any
 
 from woodmarket.policies.actions import (
+    MAX_REPLY_CHARS,
     TALK_MODES,
     WORD_PIECE_BIAS,
     WORD_PIECES,
     answer_chars,
+    escaped,
     grammar_for,
+    heard_items,
+    one_line,
     parse,
 )
-from woodmarket.types import Action, Backend, CompletionRequest, ModelCall, Observation
+from woodmarket.types import (
+    Action,
+    Backend,
+    Completion,
+    CompletionRequest,
+    ModelCall,
+    Observation,
+)
 
 __all__ = [
     "DEFAULT_LINES",
@@ -59,9 +87,8 @@ __all__ = [
     "user_prompt",
 ]
 
-# Characters of talk (news, gossip, ...) per turn: about 10 tokens on the
-# bundled tokenizers, which keeps a typical turn near 60 new prompt tokens.
-TALK_CHARS = 40
+# An error message from a backend is kept to this many characters.
+_ERROR_CHARS = 500
 # Token budget per call, at least. Each request raises it to the longest
 # answer its grammar admits, so an answer the sampler spells in word
 # pieces is never cut mid-line (a cut line would be read as if meant, by
@@ -134,8 +161,8 @@ def system_prompt(obs: Observation, *, thoughts: bool = False) -> str:
         "(beyond two turns of use), the other prices and any news.\n"
         "Buy what you are short of and sell what you can spare, near the price.\n"
         "Reply with one order per line and nothing else, or hold to trade nothing.\n"
-        "After your orders you may pass on news in one line starting say all: "
-        "(or say NAME: for one creature)"
+        "What you heard is numbered. After your orders you may pass on item N whole "
+        "in one line: say all: N (or say NAME: N for one creature)"
         + (", and add one line starting think: for a short thought.\n" if thoughts else ".\n")
         + f"Example facts:\n{facts}\n"
         f"Example reply:\n{reply}"
@@ -151,30 +178,20 @@ def _trend(obs: Observation, good: str) -> str:
     return " up" if now > before else " down"
 
 
-def _talk(obs: Observation, budget: int = TALK_CHARS) -> str:
-    """The freshest talk first, one item a line, cut to `budget` characters.
+def _talk(obs: Observation) -> str:
+    """What the creature heard, numbered as `say all: N` refers to it, then its feelings.
 
-    Whispers (to this creature alone) come first, then news, gossip heard
-    ("Pip: honey is scarce" already names its speaker) and feelings; not
-    headlines (see the module docstring). Labels only where the line would
-    be ambiguous without one.
+    Every item whole (see `heard_items` for the order and the gossip
+    budget); a heard gossip's label is who said it, so "Pip: honey is
+    scarce" needs no other word.
     """
-    items = [f"Whisper: {w}" for w in reversed(obs.whispers)]
-    items += list(reversed(obs.news))
-    items += list(reversed(obs.heard))
+    lines = [
+        f"{n}. {item.label}: {item.text}" if item.label else f"{n}. {item.text}"
+        for n, item in enumerate(heard_items(obs), 1)
+    ]
     if obs.feelings and obs.feelings != "no strong feelings":
-        items.append(f"Feelings: {obs.feelings}")
-    out: list[str] = []
-    left = budget
-    for raw in items:
-        item = " ".join(raw.split()).rstrip(".")
-        if len(item) > left:
-            if not out:  # the freshest item is always shown, if only its start
-                out.append(item[: max(0, left - 3)].rsplit(" ", 1)[0] + "...")
-            break
-        out.append(item)
-        left -= len(item) + 1
-    return "\n".join(out)
+        lines.append(f"Feelings: {one_line(obs.feelings)}")
+    return "\n".join(lines)
 
 
 def _priced(obs: Observation, good: str, qty: int) -> str:
@@ -309,33 +326,118 @@ class LLMPolicy:
         )
 
     def decide(self, observation: Observation) -> Action:
-        """One model call, parsed; never raises on the backend's behalf."""
+        """One model call, parsed; never raises on the backend's behalf.
+
+        Any answer becomes an Action with a `ModelCall` that serialises as
+        strict JSON (see the module docstring).
+        """
         request = self.request(observation)
         start = time.perf_counter()
         try:
             completion = self.backend.complete(request)
         except Exception as exc:  # BackendError or a backend bug: a hold, never a crash
-            error = f"{type(exc).__name__}: {exc}"
-            call = ModelCall(
-                model=self.model,
-                backend=self.backend_name,
-                system=request.system,
-                user=request.user,
-                response="",
-                latency_ms=round((time.perf_counter() - start) * 1000, 3),
-                error=error,
-            )
-            return Action.hold(f"backend: {error}", call=call)
-        call = ModelCall(
+            error = _describe(exc)
+            return self._refused(request, f"backend: {error}", start, error=error)
+        try:
+            return self._read(request, completion, observation, start)
+        except Exception as exc:  # a bug reading the answer costs one turn, never the run
+            return self._refused(request, f"unreadable reply ({type(exc).__name__})", start)
+
+    def _call(self, request: CompletionRequest, response: str, **fields: Any) -> ModelCall:
+        return ModelCall(
             model=self.model,
             backend=self.backend_name,
             system=request.system,
             user=request.user,
-            response=completion.text,
-            prompt_tokens=completion.prompt_tokens,
-            cached_tokens=completion.cached_tokens,
-            generated_tokens=completion.generated_tokens,
-            latency_ms=completion.latency_ms,
+            response=response,
+            **fields,
         )
-        text = completion.text
-        return dataclasses.replace(parse(text, observation), call=call)
+
+    def _refused(
+        self,
+        request: CompletionRequest,
+        reason: str,
+        start: float,
+        response: str = "",
+        error: str = "",
+    ) -> Action:
+        """A hold for an answer that could not be read; `error` keeps a replay from reading it."""
+        elapsed = round((time.perf_counter() - start) * 1000, 3)
+        call = self._call(request, response, latency_ms=elapsed, error=error or reason)
+        return Action.hold(reason, call=call)
+
+    def _read(
+        self,
+        request: CompletionRequest,
+        completion: object,
+        observation: Observation,
+        start: float,
+    ) -> Action:
+        if not isinstance(completion, Completion):
+            kind = type(completion).__name__
+            return self._refused(request, f"backend answered a {kind}, not a Completion", start)
+        text: object = completion.text
+        if isinstance(text, bytes | bytearray):
+            raw = bytes(text[:MAX_REPLY_CHARS]).decode("utf-8", "backslashreplace")
+            return self._refused(request, "reply is bytes, not text", start, raw[:MAX_REPLY_CHARS])
+        if not isinstance(text, str):
+            return self._refused(request, f"reply is {type(text).__name__}, not text", start)
+        notes = []
+        text = str.__str__(text)  # a str subclass could carry anything else
+        if len(text) > MAX_REPLY_CHARS:
+            text = text[:MAX_REPLY_CHARS]
+            notes.append(f"reply cut to {MAX_REPLY_CHARS} characters")
+        safe = escaped(text)
+        if safe != text:
+            return self._refused(request, "reply has a lone surrogate, not UTF-8 text", start, safe)
+        counts = [_count(getattr(completion, f, None)) for f in _COUNTS]
+        if None in counts:
+            notes.append("token counts not whole non-negative numbers, recorded as 0")
+        prompt, cached, generated = (n or 0 for n in counts)
+        latency = _latency(completion.latency_ms)
+        if latency is None:
+            latency = round((time.perf_counter() - start) * 1000, 3)
+        call = self._call(
+            request,
+            text,
+            prompt_tokens=prompt,
+            cached_tokens=cached,
+            generated_tokens=generated,
+            latency_ms=latency,
+        )
+        action = parse(text, observation)
+        reason = "; ".join([*notes, action.reason] if action.reason else notes)
+        return dataclasses.replace(action, reason=reason, call=call)
+
+
+_COUNTS = ("prompt_tokens", "cached_tokens", "generated_tokens")
+
+
+def _count(value: object) -> int | None:
+    """A token count as a whole non-negative int; None if it is not one (bool is not)."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    if type(value) is float and math.isfinite(value) and value >= 0 and value.is_integer():
+        return int(value)
+    return None
+
+
+def _latency(value: object) -> float | None:
+    """Milliseconds as a finite non-negative float; None if the value is not one."""
+    if type(value) not in (int, float):
+        return None
+    try:
+        ms = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond a float's range
+        return None
+    return round(ms, 3) if math.isfinite(ms) and ms >= 0 else None
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one storable line: its type and (the start of) its message."""
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not undo the hold it explains
+        message = ""
+    line = f"{type(exc).__name__}: {one_line(escaped(message))}"
+    return line[:_ERROR_CHARS]
