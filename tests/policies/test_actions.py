@@ -181,6 +181,9 @@ def _obs_strategy() -> st.SearchStrategy:
             max_orders=draw(st.integers(1, 4)),
             max_qty=draw(st.integers(1, 12)),
             bands=bands(prices),
+            # Something heard, sometimes: a `say` may then pass an item on by number.
+            news=draw(st.sampled_from([(), ("Word spreads that the vault is empty.",)])),
+            heard=draw(st.sampled_from([(), ("Pip: honey is scarce", "Rusk: 3 acorns")])),
         )
 
     return build()

@@ -250,7 +250,8 @@ def heard_items(obs: Observation) -> tuple[Heard, ...]:
     Whispers, then news, freshest first, each whole and never budgeted;
     then gossip heard, each text once with all who said it ("Pip, Rusk:
     honey is scarce"), in the order heard, whole items within
-    `GOSSIP_HEARD_CHARS`, the oldest dropped first. A function of the
+    `GOSSIP_HEARD_CHARS`, the oldest dropped first; gossip repeating a
+    whisper or news item only adds its speakers to that item. A function of the
     observation alone, so a `say all: 2` read again in a replay finds the
     same item.
     """
@@ -265,6 +266,12 @@ def heard_items(obs: Observation) -> tuple[Heard, ...]:
         speakers = said.setdefault(text, [])
         if speaker and speaker not in speakers:
             speakers.append(speaker)
+    # Gossip repeating a whisper or news item is folded into it ("News (also
+    # Pip, Rusk): ..."): a spreading rumour is read once, with who repeats it.
+    for i, item in enumerate(items):
+        if said.get(item.text):
+            items[i] = Heard(f"{item.label} (also {', '.join(said[item.text])})", item.text)
+        said.pop(item.text, None)
     gossip: list[Heard] = []
     left = GOSSIP_HEARD_CHARS
     for text, speakers in reversed(said.items()):
@@ -658,6 +665,8 @@ class _Reader:
         text = one_line(_unquote(text.strip()))
         if (ref := _REFERENCE.fullmatch(text)) is not None:
             text = self.heard(lineno, ref.group(1))
+            if not text:
+                return  # noted by `heard`
         if not text:
             self.note(lineno, "empty gossip, dropped")
             return
