@@ -235,13 +235,15 @@ class Heard(NamedTuple):
 
 
 def one_line(text: str) -> str:
-    """`text` on one printable line: unprintable characters become spaces, runs of space one.
+    """`text` on one printable line: each unprintable character (a line break,
+    a control character, a lone surrogate) becomes a space; the ends are stripped.
 
-    Nothing is cut: whitespace and control characters carry no words.
+    Nothing is cut, and ordinary spaces are kept as written, so what is
+    passed on or rendered reads back the same.
     """
     if not text.isprintable():
         text = "".join(c if c.isprintable() else " " for c in text)
-    return " ".join(text.split())
+    return text.strip()
 
 
 def heard_items(obs: Observation) -> tuple[Heard, ...]:

@@ -14,16 +14,29 @@ small models can use:
 - `user` is the turn's facts, terse, in the worked example's layout:
   pebbles, the exact goods it is short of, the goods it can spare (a
   count it can copy into a sale), the other prices, each with a one-word
-  trend, then the talk: what it heard, numbered (whispers and news whole,
-  always; gossip heard whole, within `GOSSIP_HEARD_CHARS` = 400
-  characters a turn, the oldest items dropped first, never cut), then its
-  feelings. About 30 tokens on the bundled tokenizers in a quiet turn:
-  the only prompt tokens a turn pays for when the slot's cache holds the
-  system part. A message is never cut: the article's experiment is
-  whether a creature that reads a rumour panics, so it costs what it
-  costs (a 100-character rumour is about 25 tokens). The market's
-  headline is left out: it retells price moves the trends already show,
-  and cost about 10 tokens every turn.
+  trend; then what it heard, numbered as `say all: N` refers to it
+  (`heard_items`), then its feelings::
+
+      40 pebbles
+      Short 1 berries 5, 2 mushrooms 6
+      Spare 10 honey 8 down, 1 firewood 6 up
+      Also acorns 4
+      1. Whisper: the financier whispers: "Oona has promised honey to ..."
+      2. News (also Pip, Rusk): Word spreads that Oona's honey vault is ...
+      3. Birch: the river froze
+      Feelings: trusts Oona
+
+  (shown cut here; in a prompt every item is whole). Whispers and news
+  are never cut nor budgeted; gossip heard is kept whole within
+  `GOSSIP_HEARD_CHARS` (400 characters a turn), the oldest items dropped
+  first, and gossip repeating a whisper or the news only names who
+  repeats it. A quiet turn is about 40 new prompt tokens on the bundled
+  tokenizers, the only ones a turn pays for when the slot's cache holds
+  the system part; a message costs what it costs (a 100-character rumour
+  is about 25 tokens): the article's experiment is whether a creature
+  that reads a rumour panics. The market's headline is left out: it
+  retells price moves the trends already show, and cost about 10 tokens
+  every turn.
 
 A whisper reads "Whisper: " and its words, whatever the financier sent:
 nothing here tells a true tip from a free rumour.
@@ -34,18 +47,21 @@ is kept for gossip, and then only for passing on what it heard, by its
 number (`say all: 2`), which the parser resolves to the item's whole
 words: small models write whatever they are offered, and their free text
 is noise, but passing a rumour on whole is how a legend spreads, and a
-number costs a token or two where the words would cost dozens.
-
-Whatever the backend answers becomes an `Action`: a reply that is not a
-`Completion` with text, or text that cannot be stored as UTF-8, is a
-`hold` with its reason and the raw text escaped; token counts that are
-not whole non-negative numbers are recorded as 0 and a latency that is
-not finite as the measured one, so a trace is always strict JSON. A
-reply is cut to `MAX_REPLY_CHARS` before it is parsed or traced. For models that spell
-words in pieces under a grammar (`PIECE_SPELLERS`) the request carries a
-bias toward whole-word tokens. The sampling seed is
+number costs a token or two where the words would cost dozens. For
+models that spell words in pieces under a grammar (`PIECE_SPELLERS`) the
+request carries a bias toward whole-word tokens. The sampling seed is
 derived from the policy's seed, the creature and the turn, so a run is
 reproducible given the same model.
+
+Whatever the backend answers becomes an `Action`, never an exception: a
+reply that is not a `Completion` with `str` text, or whose text cannot be
+stored as UTF-8 (a lone surrogate), is a `hold` with its reason, its raw
+text escaped and the reason in `ModelCall.error` (so a replay takes the
+hold as recorded); token counts that are not whole non-negative numbers
+are recorded as 0 and a latency that is not finite as the measured one,
+so a trace is always strict JSON. A reply is cut to `MAX_REPLY_CHARS`
+(4,096) characters before it is parsed or traced, with a note in the
+reason.
 """
 
 from __future__ import annotations
