@@ -289,17 +289,24 @@ def test_bundled_models_answer_valid_actions_in_few_tokens(live) -> None:
         valid += action.valid
         new_tokens.append(call.prompt_tokens - call.cached_tokens)
         generated.append(call.generated_tokens)
-        # The static system part came from the slot's cache.
-        assert call.cached_tokens >= call.prompt_tokens - 80, call
+        # The static system part (over 200 tokens) came from the slot's
+        # cache; only the user part is new, under 120 tokens even with
+        # whole talk (a stormy turn's news, gossip heard and feelings).
+        assert call.prompt_tokens - call.cached_tokens <= 120, call
         assert call.generated_tokens < pol.request(obs).max_tokens  # ended, not cut
+    # Quiet turns (turn 1) against stormy ones (turn 2: news, gossip heard,
+    # a whisper to Rusk, feelings), every message whole.
+    quiet = [n for n, o in zip(new_tokens, observations, strict=True) if o.turn == 1]
+    stormy = [n for n, o in zip(new_tokens, observations, strict=True) if o.turn == 2]
     print(
         f"\n{model}: {len(observations)} creature-turns, valid {valid}/{len(observations)}; "
-        f"new prompt tokens mean {statistics.mean(new_tokens):.1f} "
-        f"(min {min(new_tokens)}, max {max(new_tokens)}); "
+        f"new prompt tokens mean {statistics.mean(quiet):.1f} quiet, "
+        f"{statistics.mean(stormy):.1f} stormy (max {max(new_tokens)}); "
         f"generated mean {statistics.mean(generated):.1f} (max {max(generated)})"
     )
     assert valid == len(observations)
-    assert statistics.mean(new_tokens) <= 60
+    assert statistics.mean(quiet) <= 48  # about 40: the facts alone
+    assert statistics.mean(stormy) <= 100  # about 85: the talk is whole
     # 16 is two lines in whole-word tokens (Gemma 3: 16 to 23); under a
     # grammar SmolLM2 sometimes spells in word pieces ("b", "u", "y"), up
     # to about 38 (mean about 27 here).
