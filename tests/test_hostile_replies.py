@@ -211,3 +211,51 @@ def test_the_parser_survives_a_hostile_alphabet_and_its_orders_round_trip(text: 
         json.dumps(action.gossip.text).encode("utf-8")
         assert again.gossip == action.gossip or action.gossip.text.isdigit()
     assert again.thought == action.thought
+
+
+def test_same_observation_and_reply_give_the_same_action() -> None:
+    for answer in (
+        "sell 2 honey 10\nsay all: 1",
+        reply("hi \ud83d"),
+        reply("12", prompt_tokens="x"),
+    ):
+        assert decide(answer) == decide(answer)
+
+
+def test_gossip_is_one_printable_line_within_its_bound() -> None:
+    from woodmarket.errors import ActionError
+    from woodmarket.types import MAX_GOSSIP_CHARS, Gossip
+
+    assert Gossip("all", "w" * MAX_GOSSIP_CHARS).text
+    for bad in ("", "  ", "a\nb", "a\rb", "a\u2028b", "hi \ud83d", "bell\x07", "w" * 401):
+        with pytest.raises(ActionError):
+            Gossip("all", bad)
+
+
+def test_a_run_of_hostile_answers_replays_exactly() -> None:
+    from woodmarket.policies.replay import replay_policies
+
+    answers: list[object] = [
+        "sell 2 honey 10\nsay all: 1",
+        reply("buy 1 acorns 4\nsay Pip: 2", prompt_tokens=float("nan")),
+        reply(b"\xff"),
+        reply("sell 1 firewood 5\n" + "x" * (MAX_REPLY_CHARS + 100)),
+        "sell -5 honey 3",
+        None,
+        "hold\nsay all: 3",
+        "hold\nsay all: 1",
+        "hold\nsay Rusk: 2",
+    ]
+
+    def answer(request: CompletionRequest) -> object:
+        return answers[request.seed % len(answers)]
+
+    wood = build_wood(SCENARIO, 2, None, {"gambit": "showcase"})
+    for name in wood.names:
+        wood.policies[name] = LLMPolicy(FunctionBackend(answer), "fake", "fake")  # type: ignore[arg-type]
+    records = [r for _ in range(5) for r in wood.step().records]
+    assert any(r["kind"] == "gossip" for r in records)  # something was passed on
+    again = build_wood(SCENARIO, 2, replay_policies(records, wood.names), {"gambit": "showcase"})
+    replayed = [r for _ in range(5) for r in again.step().records]
+    state = ("order", "fill", "price", "holdings", "gossip")
+    assert [r for r in replayed if r["kind"] in state] == [r for r in records if r["kind"] in state]
