@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.backends.fake import FunctionBackend
-from woodmarket.policies.actions import MAX_REPLY_CHARS, order_problem, render
+from woodmarket.policies.actions import MAX_REPLY_CHARS, order_problem, parse, render
 from woodmarket.policies.llm import LLMPolicy
 from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario
@@ -53,41 +53,38 @@ def reply(text: object, **kw: object) -> Completion:
 
 
 @pytest.mark.parametrize(
-    ("answer", "reason", "response"),
+    ("answer", "error"),
     [
-        (42, "backend answered a int, not a Completion", ""),
-        (None, "backend answered a NoneType, not a Completion", ""),
-        (reply(b"sell 2 honey 10\xff"), "reply is bytes, not text", "sell 2 honey 10\\xff"),
-        (reply(None), "reply is NoneType, not text", ""),
-        (reply(7), "reply is int, not text", ""),
-        (reply(float("nan")), "reply is float, not text", ""),
-        (reply("hi \ud83d"), "reply has a lone surrogate, not UTF-8 text", "hi \\ud83d"),
+        (42, "answer is int, not a Completion"),
+        (None, "answer is NoneType, not a Completion"),
+        (reply(b"sell 2 honey 10\xff"), 'reply is bytes, not text: "sell 2 honey 10\\xff"'),
+        (reply(None), "reply is NoneType, not text"),
+        (reply(7), "reply is int, not text"),
+        (reply(float("nan")), "reply is float, not text"),
+        (reply("hi \ud83d"), 'reply is not UTF-8 text (a lone surrogate): "hi \\ud83d"'),
     ],
 )
 def test_unreadable_answers_become_a_hold_with_the_raw_text_escaped(
-    answer: object, reason: str, response: str
+    answer: object, error: str
 ) -> None:
     action = decide(answer)
-    assert action == Action.hold(reason)
-    assert action.call is not None
-    assert action.call.response == response and action.call.error == reason
-    assert math.isfinite(action.call.latency_ms)
+    # Shaped as a replay rebuilds a failed call: the same hold, no response, no tokens.
+    assert action == Action.hold(f"backend: {error}")
+    call = action.call
+    assert call is not None and call.error == error and call.response == ""
+    assert (call.prompt_tokens, call.cached_tokens, call.generated_tokens) == (0, 0, 0)
+    assert math.isfinite(call.latency_ms)
     strict(action)
 
 
 @pytest.mark.parametrize("bad", ["12", float("nan"), float("inf"), -1, True, 2.5, None, -0.5])
 def test_token_counts_that_are_not_whole_numbers_are_recorded_as_zero(bad: object) -> None:
-    action = decide(
-        reply("sell 2 honey 10", prompt_tokens=bad, cached_tokens=5, generated_tokens=bad)
-    )
-    assert action.valid and action.orders  # the answer itself is still read
-    assert action.reason == "token counts not whole non-negative numbers, recorded as 0"
+    answer = reply("sell 2 honey 10", prompt_tokens=bad, cached_tokens=5, generated_tokens=bad)
+    action = decide(answer)
+    assert action.valid and action.orders and action.reason == ""  # the answer is still read
     call = action.call
-    assert call is not None and (call.prompt_tokens, call.cached_tokens, call.generated_tokens) == (
-        0,
-        5,
-        0,
-    )
+    assert call is not None
+    assert (call.prompt_tokens, call.cached_tokens, call.generated_tokens) == (0, 5, 0)
     strict(action)
 
 
@@ -105,7 +102,9 @@ def test_a_huge_reply_is_cut_before_it_is_read_or_traced() -> None:
     action = decide(reply("sell 2 honey 10\n" + "x" * 20_000_000))
     assert action.valid and len(action.orders) == 1
     assert action.reason == f"reply cut to {MAX_REPLY_CHARS} characters"
-    assert action.call is not None and len(action.call.response) == MAX_REPLY_CHARS
+    # One character past the bound is kept, so a replay parses it to the same cut.
+    assert action.call is not None and len(action.call.response) == MAX_REPLY_CHARS + 1
+    assert parse(action.call.response, OONA) == action
 
 
 def test_the_parser_keeps_signs_and_refuses_deep_or_huge_input_cheaply() -> None:
@@ -192,14 +191,18 @@ def test_arbitrary_answers_never_crash_a_run_or_corrupt_its_trace(answers, seed)
         for name, action in state.actions.items():
             obs = state.observations[name]
             assert all(order_problem(o, obs) == "" for o in action.orders)
-            assert action.call is not None
+            call = action.call
+            assert call is not None
+            # What a replay rebuilds from the trace alone is the same decision.
+            if call.error:
+                assert action == Action.hold(f"backend: {call.error}") and call.response == ""
+            else:
+                assert parse(call.response, obs) == action
 
 
 @settings(max_examples=1000, deadline=None)
 @given(st.one_of(TEXTS, st.text()))
 def test_the_parser_survives_a_hostile_alphabet_and_its_orders_round_trip(text: str) -> None:
-    from woodmarket.policies.actions import parse
-
     action = parse(text, OONA)
     assert isinstance(action, Action)
     json.dumps(action.reason, allow_nan=False).encode("utf-8")

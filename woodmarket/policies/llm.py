@@ -53,15 +53,17 @@ request carries a bias toward whole-word tokens. The sampling seed is
 derived from the policy's seed, the creature and the turn, so a run is
 reproducible given the same model.
 
-Whatever the backend answers becomes an `Action`, never an exception: a
-reply that is not a `Completion` with `str` text, or whose text cannot be
-stored as UTF-8 (a lone surrogate), is a `hold` with its reason, its raw
-text escaped and the reason in `ModelCall.error` (so a replay takes the
-hold as recorded); token counts that are not whole non-negative numbers
-are recorded as 0 and a latency that is not finite as the measured one,
-so a trace is always strict JSON. A reply is cut to `MAX_REPLY_CHARS`
-(4,096) characters before it is parsed or traced, with a note in the
-reason.
+Whatever the backend answers becomes an `Action`, never an exception, and
+one a replay rebuilds exactly from the trace: a reply that is not a
+`Completion` with `str` text, or whose text cannot be stored as UTF-8 (a
+lone surrogate), is a `hold` whose reason is "backend: " and the error
+kept in `ModelCall.error`, with the raw text in it escaped (a lone
+surrogate as its visible `\\ud83d`), as for a backend that failed; token
+counts that are not whole non-negative numbers are recorded as 0 and a
+latency that is not finite as the measured one, so a trace is always
+strict JSON. A reply is cut to `MAX_REPLY_CHARS` (4,096) characters
+before it is parsed, with a note in the reason; the trace keeps one
+character more, so a replay parses it to the same cut and note.
 """
 
 from __future__ import annotations
@@ -345,15 +347,15 @@ class LLMPolicy:
         """One model call, parsed; never raises on the backend's behalf.
 
         Any answer becomes an Action with a `ModelCall` that serialises as
-        strict JSON (see the module docstring).
+        strict JSON and that a replay turns into the same Action (see the
+        module docstring).
         """
         request = self.request(observation)
         start = time.perf_counter()
         try:
             completion = self.backend.complete(request)
         except Exception as exc:  # BackendError or a backend bug: a hold, never a crash
-            error = _describe(exc)
-            return self._refused(request, f"backend: {error}", start, error=error)
+            return self._refused(request, _describe(exc), start)
         try:
             return self._read(request, completion, observation, start)
         except Exception as exc:  # a bug reading the answer costs one turn, never the run
@@ -369,18 +371,16 @@ class LLMPolicy:
             **fields,
         )
 
-    def _refused(
-        self,
-        request: CompletionRequest,
-        reason: str,
-        start: float,
-        response: str = "",
-        error: str = "",
-    ) -> Action:
-        """A hold for an answer that could not be read; `error` keeps a replay from reading it."""
+    def _refused(self, request: CompletionRequest, error: str, start: float) -> Action:
+        """A hold for a call that gave no readable reply: `error` says why, with the raw text.
+
+        Shaped as a replay rebuilds a failed call (reason "backend: " and
+        the error, no response, no tokens, the latency as measured), so
+        the replayed decision is the recorded one.
+        """
         elapsed = round((time.perf_counter() - start) * 1000, 3)
-        call = self._call(request, response, latency_ms=elapsed, error=error or reason)
-        return Action.hold(reason, call=call)
+        call = self._call(request, "", latency_ms=elapsed, error=error)
+        return Action.hold(f"backend: {error}", call=call)
 
     def _read(
         self,
@@ -391,25 +391,24 @@ class LLMPolicy:
     ) -> Action:
         if not isinstance(completion, Completion):
             kind = type(completion).__name__
-            return self._refused(request, f"backend answered a {kind}, not a Completion", start)
+            return self._refused(request, f"answer is {kind}, not a Completion", start)
         text: object = completion.text
         if isinstance(text, bytes | bytearray):
-            raw = bytes(text[:MAX_REPLY_CHARS]).decode("utf-8", "backslashreplace")
-            return self._refused(request, "reply is bytes, not text", start, raw[:MAX_REPLY_CHARS])
+            raw = bytes(text[: MAX_REPLY_CHARS + 1]).decode("utf-8", "backslashreplace")
+            return self._refused(request, f'reply is bytes, not text: "{raw}"', start)
         if not isinstance(text, str):
             return self._refused(request, f"reply is {type(text).__name__}, not text", start)
-        notes = []
-        text = str.__str__(text)  # a str subclass could carry anything else
-        if len(text) > MAX_REPLY_CHARS:
-            text = text[:MAX_REPLY_CHARS]
-            notes.append(f"reply cut to {MAX_REPLY_CHARS} characters")
+        # One character past the bound is kept: `parse` cuts the reply to
+        # the bound with a note, and a replay of the trace reads the same.
+        text = str.__str__(text)[: MAX_REPLY_CHARS + 1]  # a str subclass could carry more
         safe = escaped(text)
         if safe != text:
-            return self._refused(request, "reply has a lone surrogate, not UTF-8 text", start, safe)
-        counts = [_count(getattr(completion, f, None)) for f in _COUNTS]
-        if None in counts:
-            notes.append("token counts not whole non-negative numbers, recorded as 0")
-        prompt, cached, generated = (n or 0 for n in counts)
+            return self._refused(
+                request, f'reply is not UTF-8 text (a lone surrogate): "{safe}"', start
+            )
+        # A count that is no whole number is recorded as 0 (as a replay
+        # reads it); a latency that is no finite number as the measured one.
+        prompt, cached, generated = (_count(getattr(completion, f, None)) for f in _COUNTS)
         latency = _latency(completion.latency_ms)
         if latency is None:
             latency = round((time.perf_counter() - start) * 1000, 3)
@@ -421,21 +420,19 @@ class LLMPolicy:
             generated_tokens=generated,
             latency_ms=latency,
         )
-        action = parse(text, observation)
-        reason = "; ".join([*notes, action.reason] if action.reason else notes)
-        return dataclasses.replace(action, reason=reason, call=call)
+        return dataclasses.replace(parse(text, observation), call=call)
 
 
 _COUNTS = ("prompt_tokens", "cached_tokens", "generated_tokens")
 
 
-def _count(value: object) -> int | None:
-    """A token count as a whole non-negative int; None if it is not one (bool is not)."""
+def _count(value: object) -> int:
+    """A token count as a whole non-negative int; 0 if it is not one (bool is not)."""
     if type(value) is int:
-        return value if value >= 0 else None
+        return value if value >= 0 else 0
     if type(value) is float and math.isfinite(value) and value >= 0 and value.is_integer():
         return int(value)
-    return None
+    return 0
 
 
 def _latency(value: object) -> float | None:
