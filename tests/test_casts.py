@@ -82,7 +82,7 @@ def test_live_council_run_replays_exactly(tmp_path, capsys):
         assert call["system"] and call["user"] and call["prompt_tokens"] > 0
         assert call["generated_tokens"] > 0 and call["latency_ms"] > 0
     meta = json.loads((out / "run.json").read_text())
-    assert meta["seats"]["Oona"]["model"] in ("smollm2", "gemma3")
+    assert meta["provenance"]["seats"]["Oona"]["model"] in ("smollm2", "gemma3")
     # Replay loads no model: it re-parses the recorded outputs and must match turn by turn.
     report = replay(out)
     assert report.ok, report.detail
@@ -165,3 +165,70 @@ def test_a_recorded_run_is_a_cast(tmp_path):
     assert state(first) == state(second)
     policies = {r["policy"] for r in read_trace(second) if r["kind"] == "decision"}
     assert policies == {"replay"}
+
+
+AGENTS = '''
+from woodmarket.types import Action, Order
+
+
+class Lowball:
+    """Bids one pebble under the reference for one unit of the first good it lacks."""
+
+    def decide(self, obs):
+        for good, short in obs.short_of.items():
+            lo, _ = obs.bands[good]
+            price = max(lo, obs.prices[good] - 1)
+            if short > 0 and obs.pebbles >= price:
+                return Action(orders=(Order(obs.creature, "buy", good, 1, price),))
+        return Action()
+
+
+def quiet(obs):
+    return Action()
+'''
+
+
+@pytest.fixture
+def agents_module(tmp_path, monkeypatch):
+    (tmp_path / "my_agents.py").write_text(AGENTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "my_agents"
+
+
+def test_a_cast_file_names_a_policy_by_import_path(tmp_path, agents_module):
+    from woodmarket.runner import build_wood
+    from woodmarket.spec import RunSpec
+
+    cast = tmp_path / "cast.toml"
+    cast.write_text(
+        f'[creatures.Rusk]\npolicy = "{agents_module}:Lowball"\n'
+        f'[creatures.Pip]\npolicy = "{agents_module}:quiet"\n'
+    )
+    spec = RunSpec.make("oona", cast=str(cast), seed=2, turns=4)
+    wood = build_wood(spec)
+    assert type(wood.policies["Rusk"]).__name__ == "Lowball"
+    bids = []
+    for _ in range(4):
+        state = wood.step()
+        bids += [r for r in state.records if r["kind"] == "order" and r["creature"] == "Rusk"]
+        assert [r["offers"] for r in state.records if r["kind"] == "decision"][3] == []  # Pip
+    assert bids and all(r["side"] == "buy" and r["qty"] == 1 for r in bids)
+    assert spec.cast_text and RunSpec.from_json(spec.to_json()).cast_text == spec.cast_text
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("no_such_module_xyz:Agent", "an importable module; 'no_such_module_xyz'"),
+        ("my_agents:Missing", "a class or function 'Missing' in my_agents"),
+        ("my_agents:", "MODULE:NAME"),
+    ],
+)
+def test_an_import_path_that_cannot_be_had_is_one_clear_error(
+    tmp_path, agents_module, capsys, policy, expected
+):
+    cast = tmp_path / "cast.toml"
+    cast.write_text(f'[creatures.Rusk]\npolicy = "{policy}"\n')
+    assert main(["run", "--cast", str(cast), "--turns", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "creatures.Rusk.policy" in err and expected in err and err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,56 @@ def test_console_script_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (out / "summary.json").exists()
     assert proc.stdout.count("\n") >= 4
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("file", "a file is there, not a folder"),
+        ("under_file", "cannot write there"),
+        ("too_long", "cannot write there"),
+        ("read_only", "cannot write there"),
+    ],
+)
+def test_a_bad_out_path_is_one_line(tmp_path, capsys, where, message):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    paths = {
+        "file": blocker,
+        "under_file": blocker / "run",
+        "too_long": tmp_path / ("x" * 300),
+        # Unwritable even for root: /proc takes no new folders.
+        "read_only": Path("/proc/woodmarket-run"),
+    }
+    assert main(["run", "--turns", "2", "--out", str(paths[where])]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("woodmarket: error: --out ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_ctrl_c_stops_a_run_cleanly_and_keeps_its_turns(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "long"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "woodmarket.cli", "run", "--turns", "200000", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    trace = out / "trace.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        not trace.exists() or trace.read_text().count('"kind":"holdings"') < 20
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "interrupted; finished turns are on disk" in err
+    summary = json.loads((out / "summary.json").read_text())
+    done = summary["turns"]
+    assert done >= 20 and summary["stopped"] == f"interrupted after {done} of 200000 turns"
+    finished = [r for r in read_trace(out) if r["kind"] == "holdings"]
+    assert len(finished) == done  # every finished turn is on disk, and only those

@@ -15,40 +15,41 @@ from woodmarket.financier import (
     ceil_pct,
 )
 from woodmarket.ledger import HOUSE
-from woodmarket.scenario import load_scenario
+from woodmarket.runner import build_wood
+from woodmarket.scenario import bundled_scenarios, load_scenario, parse_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
 SQUEEZE = """
-id = "{id}"
+[legends.{id}]
 title = "A Squeeze"
 episode = "A corner."
 target = "{good}"
 rumor = "Someone is buying every last one."
 tips = ["Someone is buying."]
 mechanism = "settle"
-[settle]
-factor = {factor}
-delay = 0
+settle = {{ factor = {factor}, delay = 0 }}
 """
+SQUEEZED = {
+    (good, factor): f"sq_{good}_{factor.replace('.', '_')}"
+    for good in ("honey", "firewood", "acorns")
+    for factor in ("0.5", "1.5", "2", "3")
+}
 
 
 @pytest.fixture(scope="module")
 def scenario():
-    return load_scenario("oona")
+    """Oona's Wood with legends that multiply a good's reference at the same turn's settlement."""
+    oona = load_scenario("oona")
+    extra = "".join(
+        SQUEEZE.format(id=lid, good=good, factor=factor) for (good, factor), lid in SQUEEZED.items()
+    )
+    return parse_scenario(oona.text + extra, oona.path, oona.files)
 
 
 @pytest.fixture(scope="module")
-def squeezes(tmp_path_factory):
-    """Legend files that multiply a good's reference at the same turn's settlement."""
-    root = tmp_path_factory.mktemp("legends")
-    out = {}
-    for good in ("honey", "firewood", "acorns"):
-        for factor in ("0.5", "1.5", "2", "3"):
-            lid = f"sq_{good}_{factor.replace('.', '_')}"
-            path = root / f"{lid}.toml"
-            path.write_text(SQUEEZE.format(id=lid, good=good, factor=factor))
-            out[(good, factor)] = str(path)
-    return out
+def squeezes():
+    return SQUEEZED
 
 
 def _fin(scenario, seed=0, script=None):
@@ -77,7 +78,7 @@ def test_accounts_open_and_pebbles_are_conserved_with_the_house(scenario):
         ("whisper Oona oona_run.9", "no tip 'oona_run.9'"),
         ("whisper Oona 999", "no tip number 999"),
         ("order buy honey 2 99", "price 99 outside the band 3..30 for honey"),
-        ("order sell honey 2 10", "not enough honey: sells 2, you have 0 unpledged"),
+        ("order sell honey 2 10", "not enough honey: sells 2, has 0 unreserved"),
         ("order buy honey 11 5", "quantity 11 above the limit of 10"),
         ("order hold honey 1 5", "usage: order buy|sell GOOD QTY PRICE"),
         ("spring nothing", "unknown legend 'nothing'"),
@@ -87,7 +88,7 @@ def test_accounts_open_and_pebbles_are_conserved_with_the_house(scenario):
 def test_every_command_is_validated_with_a_clear_message(scenario, command, message):
     wood, fin = _fin(scenario)
     before = (fin.pebbles, dict(fin.positions), list(wood.outside_orders))
-    out = fin.command(command)
+    out = fin.submit(command)
     assert not out.ok
     assert message in out.message
     assert (fin.pebbles, dict(fin.positions), list(wood.outside_orders)) == before
@@ -106,22 +107,22 @@ def test_every_command_is_validated_with_a_clear_message(scenario, command, mess
 
 def test_initial_margin_counts_open_shorts_and_pending_buys(scenario):
     _wood, fin = _fin(scenario)
-    assert fin.command("short honey 8").ok  # 40 of initial margin at 10
+    assert fin.submit("short honey 8").ok  # 40 of initial margin at 10
     assert fin.free_pebbles() == 100 - 40
-    assert fin.command("order buy acorns 5 4").ok  # reserves 20
+    assert fin.submit("order buy acorns 5 4").ok  # reserves 20
     assert fin.free_pebbles() == 40
-    assert not fin.command("short firewood 17").ok  # needs ceil(85 / 2) = 43
-    assert fin.command("short firewood 16").ok  # needs 40
+    assert not fin.submit("short firewood 17").ok  # needs ceil(85 / 2) = 43
+    assert fin.submit("short firewood 16").ok  # needs 40
     assert fin.free_pebbles() == 0
-    again = fin.command("short honey 2")
-    assert not again.ok and "already short 8 honey" in again.message
-    self_trade = fin.command("order sell acorns 1 4")
+    again = fin.submit("short honey 2")
+    assert not again.ok and "a short of honey is already queued" in again.message
+    self_trade = fin.submit("order sell acorns 1 4")
     assert not self_trade.ok and "self-trade" in self_trade.message
 
 
 def test_variation_margin_pays_each_mark_and_cover_realizes(scenario):
     wood, fin = _fin(scenario, seed=5)
-    fin.command("short honey 8")
+    fin.submit("short honey 8")
     house = wood.ledger.accounts[HOUSE]
     last = 10
     for _ in range(4):
@@ -132,8 +133,12 @@ def test_variation_margin_pays_each_mark_and_cover_realizes(scenario):
         assert fin.pebbles == 100 + p.pnl
         assert house.pebbles == -p.pnl
         last = p.mark
-    out = fin.command("cover honey")
+    out = fin.submit("cover honey")
     assert out.ok and f"covered 8 honey at {last}" in out.message
+    assert fin.positions  # queued: the cover is made when the next turn begins
+    t = wood.step()
+    (made,) = [r for r in t.records if r["kind"] == "financier"]
+    assert made["ok"] and made["outcome"] == out.message
     assert not fin.positions and fin.realized() == 8 * (10 - last)
     assert wood.ledger.total_pebbles() == wood.ledger.start_pebbles
 
@@ -233,31 +238,32 @@ def test_tips_are_true_facts_and_the_truth_stays_in_the_ledger(scenario):
     texts = [t.text for t in tips]
     assert "Oona is the only creature who makes honey." in texts
     assert "Oona holds 12 of the 14 honey in the wood." in texts
-    assert fin.command("whisper Oona oona_run").ok
-    assert fin.command("whisper Pip honey will soar").ok
+    assert fin.submit("whisper Oona oona_run").ok
+    assert fin.submit("whisper Pip honey will soar").ok
+    wood.step()
     tip, rumor = fin.whispered
     assert (tip.true, rumor.true) == (True, None)
-    wood.step()
     obs = wood.memory.whispers  # delivered this turn
     assert obs["Oona"] == [
         'the financier whispers: "Oona has promised honey to more creatures than her vault '
         'can pay at once."'
     ]
-    assert obs["Pip"] == ['a rumor from the financier: "honey will soar"']
+    # A rumor reads exactly as a tip does: the truth stays in the ledger.
+    assert obs["Pip"] == ['the financier whispers: "honey will soar"']
 
 
 def test_a_hostile_creature_refuses_whispers(scenario):
     wood, fin = _fin(scenario)
     wood.memory.feel("Mossback", "financier", -45)
-    out = fin.command("whisper Mossback acorn_mania")
+    out = fin.submit("whisper Mossback acorn_mania")
     assert not out.ok
     assert "Mossback resents you and will not listen" in out.message
     t = wood.step()
     assert t.observations["Mossback"].whispers == ()
-    assert fin.whispered[-1].delivered is False
+    assert fin.whispered == []
     # Just above the line, the same whisper goes through.
     wood.memory.feel("Rusk", "financier", -39)
-    assert fin.command("whisper Rusk acorn_mania").ok
+    assert fin.submit("whisper Rusk acorn_mania").ok
     assert wood.step().observations["Rusk"].whispers
 
 
@@ -283,3 +289,92 @@ def test_the_objective_and_rank_follow_the_book(scenario):
     rank, of = fin.rank()
     assert of == len(wood.names) + 1
     assert rank == 1 + sum(wood.wealth(n) > fin.worth() for n in wood.names)
+
+
+# -- every bundled scenario -------------------------------------------------
+
+
+def _wood(key, seed=0, script=None):
+    wood = Wood(load_scenario(key), seed)
+    return wood, Financier.attach(wood, script=script)
+
+
+def test_moves_are_checked_against_the_wood_being_played(scenario_key):
+    wood, fin = _wood(scenario_key)
+    goods, names = wood.goods, wood.names
+    out = fin.submit("short nothing 3")
+    assert not out.ok and out.message == f"unknown good 'nothing'; goods are {', '.join(goods)}"
+    out = fin.submit("whisper Nobody psst")
+    assert not out.ok and f"creatures are {', '.join(names)}" in out.message
+    showcase = wood.scenario.gambit("showcase")
+    for move in wood.scenario.first_trade:
+        assert fin.submit(move).ok, move
+    state = wood.step()
+    made = [r for r in state.records if r["kind"] == "financier" and r["source"] == "player"]
+    assert [r["ok"] for r in made] == [False, False, True, True]
+    assert showcase.target in fin.positions
+
+
+def test_tips_are_facts_of_this_wood_only(scenario_key):
+    wood, fin = _wood(scenario_key)
+    own = {text for lg in wood.scenario.legends for text in lg.tips}
+    others = {
+        text
+        for key in bundled_scenarios()
+        if key != scenario_key
+        for lg in load_scenario(key).legends
+        for text in lg.tips
+    }
+    texts = {t.text for t in fin.tips()}
+    assert own <= texts and not texts & others
+    state_facts = [t for t in fin.tips() if t.key.startswith("state.")]
+    assert state_facts and all(t.key.split(".")[1] in wood.goods for t in state_facts)
+
+
+def test_the_showcase_settles_into_profit_and_the_house_pays_it(scenario_key):
+    spec_wood = build_wood(
+        RunSpec.make(scenario_key, seed=1, gambit="showcase", mechanism="settle")
+    )
+    fin = spec_wood.extensions["financier"]
+    g = spec_wood.scenario.gambit("showcase")
+    for _ in range(g.reckoning + 1):
+        spec_wood.step()
+    assert fin.pnl() > 0
+    house = spec_wood.ledger.accounts[HOUSE]
+    assert house.pebbles == -(fin.realized() + sum(p.pnl for p in fin.positions.values()))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), seed=st.integers(0, 30))
+def test_random_books_conserve_pebbles_in_every_scenario(data, seed):
+    key = data.draw(st.sampled_from(bundled_scenarios()))
+    sc = load_scenario(key)
+    goods = st.sampled_from(sc.good_names)
+    command = st.one_of(
+        st.builds(lambda g, q: f"short {g} {q}", goods, st.integers(1, 30)),
+        st.builds(lambda g: f"cover {g}", goods),
+        st.builds(
+            lambda s, g, q, p: f"order {s} {g} {q} {p}",
+            st.sampled_from(["buy", "sell"]),
+            goods,
+            st.integers(1, 10),
+            st.integers(1, 20),
+        ),
+        st.builds(
+            lambda lg, m: f"spring {lg} {m}",
+            st.sampled_from([lg.id for lg in sc.legends]),
+            st.sampled_from(["rumor", "glut", "settle"]),
+        ),
+    )
+    moves = data.draw(st.lists(st.tuples(st.integers(1, 6), command), max_size=10))
+    script: dict[int, list[str]] = {}
+    for turn, cmd in moves:
+        script.setdefault(turn, []).append(cmd)
+    wood = Wood(sc, seed)
+    fin = Financier.attach(wood, script=script)
+    house = wood.ledger.accounts[HOUSE]
+    for _ in range(6):
+        wood.step()
+        assert wood.ledger.total_pebbles() == wood.ledger.start_pebbles
+        assert fin.pebbles >= 0
+        assert house.pebbles == -(fin.realized() + sum(p.pnl for p in fin.positions.values()))

@@ -8,9 +8,11 @@ import pytest
 
 from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.financier import Financier
-from woodmarket.legends import LegendBook, bundled, parse_legend, resolve, settle_price
+from woodmarket.legendbook import LegendBook
+from woodmarket.legends import load_legend, parse_legend, settle_price
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
+from woodmarket.scenario import bundled_scenarios, load_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
 SEEDS = range(12)
@@ -34,7 +36,7 @@ def scenario():
 
 
 def test_the_bundled_legends_cover_the_episodes_the_article_names(scenario):
-    legends = bundled()
+    legends = {lg.id: lg for lg in scenario.legends}
     wanted = {
         "oona_run": "honey",
         "acorn_mania": "acorns",
@@ -75,14 +77,50 @@ def test_a_broken_legend_names_file_key_and_expectation(change, key):
     assert err.value.expected
 
 
-def test_a_legend_file_on_disk_resolves_by_path(tmp_path):
+def test_a_legend_file_loads_by_path_and_ids_resolve_in_the_scenario(tmp_path, scenario):
     path = tmp_path / "mine.toml"
     path.write_text(GOOD_LEGEND)
-    assert resolve(str(path)).id == "x_run"
-    with pytest.raises(ActionError, match="unknown legend 'nope'"):
-        resolve("nope")
+    assert load_legend(path).id == "x_run"
+    assert scenario.legend("oona_run").target == "honey"
+    with pytest.raises(ActionError, match="unknown legend 'nope'; legends are acorn_mania, "):
+        scenario.legend("nope")
     with pytest.raises(ScenarioError, match="none there"):
-        resolve(str(tmp_path / "missing.toml"))
+        load_legend(tmp_path / "missing.toml")
+    with pytest.raises(ScenarioError, match="this is a folder"):
+        load_legend(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (GOOD_LEGEND.encode("utf-16"), "UTF-16"),
+        (b"\x00\x01binary\x00", "binary"),
+        (GOOD_LEGEND.replace("A Run", "Caf\u00e9").encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_a_legend_file_that_is_not_utf8_is_named(tmp_path, data, problem):
+    path = tmp_path / "odd.toml"
+    path.write_bytes(data)
+    with pytest.raises(ScenarioError, match=problem) as err:
+        load_legend(path)
+    assert err.value.path == str(path)
+
+
+def test_a_utf8_bom_loads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_LEGEND.encode())
+    assert load_legend(path).id == "x_run"
+
+
+def test_rumour_and_tips_must_fit_what_a_creature_is_told_whole():
+    long = "x" * 301
+    with pytest.raises(ScenarioError) as err:
+        parse_legend(GOOD_LEGEND.replace("Oona keeps the honey.", long), "l.toml")
+    assert err.value.key == "tips[0]" and "300" in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        parse_legend(GOOD_LEGEND.replace("The vault is empty.", long), "l.toml")
+    assert err.value.key == "rumor"
+    assert parse_legend(GOOD_LEGEND.replace("The vault is empty.", long), whisper_chars=400)
 
 
 @pytest.mark.parametrize(
@@ -94,38 +132,49 @@ def test_settle_rounds_half_down_and_never_below_one(pre, factor, want):
 
 
 def _path(scenario, seed, mechanism, gambit="showcase"):
-    wood = build_wood(scenario, seed, None, {"gambit": gambit, "mechanism": mechanism})
+    wood = build_wood(RunSpec.make(scenario, seed=seed, gambit=gambit, mechanism=mechanism))
     for _ in range(6):
         wood.step()
     return wood
 
 
-def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(scenario):
-    legend = bundled()["oona_run"]
+@pytest.fixture(scope="module", params=bundled_scenarios())
+def each(request):
+    """Each bundled scenario, with its showcase gambit."""
+    s = load_scenario(request.param)
+    return s, s.gambit("showcase")
+
+
+def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(each):
+    scenario, g = each
+    legend, good = g.legend, g.target
     for seed in SEEDS:
         wood = _path(scenario, seed, "settle")
         book = wood.extensions["legends"]
         (s,) = book.sprung
-        assert (s.turn, s.reckoning) == (2, 3)
-        assert s.pre == wood.history["honey"][1]
-        assert wood.history["honey"][3] == settle_price(s.pre, legend.factor)
+        assert (s.turn, s.reckoning) == (g.spring_turn, g.reckoning)
+        assert s.pre == wood.history[good][g.spring_turn - 1]
+        assert wood.history[good][g.reckoning] == settle_price(s.pre, legend.factor)
         assert wood.extensions["financier"].pnl() > 0, seed
 
 
-def test_glut_lowers_the_stand_ins_price_of_the_target(scenario):
+def test_glut_lowers_the_stand_ins_price_of_the_target(each):
+    scenario, g = each
+    good, at = g.target, g.reckoning
     glut_at, base_at = [], []
     for seed in SEEDS:
         glut = _path(scenario, seed, "glut")
         base = _path(scenario, seed, "none")
         (s,) = glut.extensions["legends"].sprung
-        assert glut.history["honey"][3] < s.pre, seed
-        assert glut.ledger.tallies["honey"].windfall == 6 * len(glut.names)
-        glut_at.append(glut.history["honey"][3])
-        base_at.append(base.history["honey"][3])
+        assert glut.history[good][at] < s.pre, seed
+        assert glut.ledger.tallies[good].windfall == g.legend.qty * len(glut.names)
+        glut_at.append(glut.history[good][at])
+        base_at.append(base.history[good][at])
     assert sum(glut_at) < sum(base_at)
 
 
-def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(scenario):
+def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(each):
+    scenario, _ = each
     for seed in SEEDS:
         rumor = _path(scenario, seed, "rumor")
         plain = Wood(scenario, seed)
@@ -139,7 +188,7 @@ def test_rumor_moves_nothing_for_the_stand_in_seed_for_seed(scenario):
 def test_a_run_overrides_the_legends_mechanism(scenario):
     wood = Wood(scenario, 1)
     fin = Financier.attach(wood, override="rumor")
-    assert fin.command("spring oona_run").ok
+    assert fin.submit("spring oona_run").ok
     for _ in range(4):
         wood.step()
     (s,) = wood.extensions["legends"].sprung
@@ -156,27 +205,29 @@ def test_a_run_overrides_the_legends_mechanism(scenario):
     assert "financier" not in untouched.ledger.accounts
 
 
-def test_a_legend_is_told_once_and_only_about_real_goods(scenario, tmp_path):
+def test_a_legend_is_told_once_and_only_the_scenarios_own(scenario, tmp_path):
     wood = Wood(scenario, 0)
     fin = Financier.attach(wood)
-    assert fin.command("spring oona_run").ok
-    again = fin.command("spring oona_run")
+    assert fin.submit("spring oona_run").ok
+    again = fin.submit("spring oona_run")
     assert not again.ok and "already been told" in again.message
+    odd = fin.submit("spring gold_rush")
+    assert not odd.ok and "unknown legend 'gold_rush'; legends are" in odd.message
     path = tmp_path / "gold.toml"
     path.write_text(GOOD_LEGEND.replace('"honey"', '"gold"'))
-    odd = fin.command(f"spring {path}")
+    odd = fin.submit(f"spring {path}")
     assert not odd.ok and "'gold', not a good here" in odd.message
 
 
 def test_the_reckoning_is_public_and_costs_the_financier_goodwill(scenario):
-    wood = build_wood(scenario, 3, None, {"gambit": "showcase", "mechanism": "settle"})
+    wood = build_wood(RunSpec.make(scenario, seed=3, gambit="showcase", mechanism="settle"))
     heads = [wood.step().headline for _ in range(3)]
     assert "The Run on Oona's Hoard" in heads[1]
     assert "comes true" in heads[2] and "Honey crashes" in heads[2]
     # Oona held honey through the crash: she is colder than the tip alone left her.
     assert wood.memory.score("Oona", "financier") < 0
     # Seed 4: under the stand-in a rumor leaves honey where it was.
-    soured = build_wood(scenario, 4, None, {"gambit": "showcase", "mechanism": "rumor"})
+    soured = build_wood(RunSpec.make(scenario, seed=4, gambit="showcase", mechanism="rumor"))
     heads = [soured.step().headline for _ in range(3)]
     assert soured.history["honey"][3] >= soured.history["honey"][1]
     assert "The honey gamble had soured" in heads[2]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from woodmarket.ledger import Account
 from woodmarket.market import call_auction, check_orders, clearing_price
+from woodmarket.scenario import MarketRules
 from woodmarket.types import Order
 
 NAMES = [f"c{i}" for i in range(8)]
@@ -137,9 +138,7 @@ def test_order_checks_reject_with_reasons_and_reserve():
         goods=["honey", "acorns"],
         references={"honey": 10, "acorns": 4},
         holdings=_holdings(),
-        max_orders=4,
-        max_qty=10,
-        band_width=3,
+        limits=MarketRules(max_orders=4, max_qty=10, band=3),
     )
     assert ok == [orders[0], orders[3]]
     reasons = [r.reason for r in bad]
@@ -158,9 +157,7 @@ def test_quantity_and_band_limits():
         goods=["honey", "acorns"],
         references={"honey": 10, "acorns": 10},
         holdings={"b": Account(0, {"honey": 20, "acorns": 20})},
-        max_orders=4,
-        max_qty=10,
-        band_width=3,
+        limits=MarketRules(max_orders=4, max_qty=10, band=3),
     )
     assert not ok
     assert [r.reason for r in bad] == [

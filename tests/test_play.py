@@ -10,8 +10,8 @@ import pytest
 
 from woodmarket.play import WIDTH, Game
 from woodmarket.replay import replay
-from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
+from woodmarket.runner import build_wood, run_json
+from woodmarket.spec import RunSpec
 from woodmarket.traces import RunFolder, read_trace
 
 PROMPT = "\r\n> "  # at a line start: headlines carry arrows like "9 -> 5"
@@ -58,6 +58,7 @@ def test_the_showcase_played_by_hand(tmp_path):
     assert "refused: nothing to cover" in _say(child, "cover acorns")
     assert "rumor whispered to Rusk" in _say(child, "whisper Rusk honey will soar")
     assert "Oona is the only creature who makes honey" in _say(child, "tips honey")
+    _say(child, "next")  # the queued moves are made as turn 4 begins
     child.sendline("quit")
     child.expect_exact("run folder:")
     child.expect(pexpect.EOF)
@@ -77,7 +78,7 @@ def test_the_showcase_played_by_hand(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["financier"]["pnl"] == 40
     report = replay(out)
-    assert report.ok and report.turns == 3
+    assert report.ok and report.turns == 4
 
 
 def test_the_season_ends_and_every_line_fits(tmp_path):
@@ -98,17 +99,18 @@ def test_end_of_input_leaves_cleanly(tmp_path):
     _say(child, "short honey 2")
     child.sendeof()
     child.expect_exact("You leave the wood.")
+    child.expect_exact("not made (the wood did not turn again): short honey 2")
     child.expect(pexpect.EOF)
-    assert (out / "summary.json").exists()
-    # A move typed before any turn ran is still on the record.
-    assert [r["command"] for r in read_trace(out) if r["kind"] == "financier"] == ["short honey 2"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "left after 0 of 15 turns"
+    # A queued move is made only when a turn begins: none did, so none is on the record.
+    assert [r for r in read_trace(out) if r["kind"] == "financier"] == []
 
 
 def _played(tmp_path, lines, seed=1):
-    scenario = load_scenario("oona")
-    meta = {"cast": "standin", "financier": True, "mode": "play", "turns": 5}
-    wood = build_wood(scenario, seed, None, meta)
-    folder = RunFolder.create(tmp_path / "game", wood, meta)
+    spec = RunSpec.make("oona", seed=seed, turns=5, financier=True)
+    wood = build_wood(spec)
+    folder = RunFolder.create(tmp_path / "game", wood, run_json(spec))
     game = Game(wood, 5, folder)
     replies = [game.handle(line) for line in lines]
     if not game.done:
@@ -127,7 +129,8 @@ def test_replay_runs_the_players_moves_again(tmp_path):
     text = path.read_text().replace('"command":"short honey 8"', '"command":"short honey 4"')
     path.write_text(text)
     report = replay(out)
-    assert not report.ok and report.mismatch_turn is not None and "holdings" in report.detail
+    assert not report.ok and report.mismatch_turn == 1
+    assert "financier #1" in report.detail and "book" in report.detail
 
 
 def test_the_board_shows_the_wood_and_the_scoreboard(tmp_path):
@@ -155,7 +158,7 @@ def test_the_game_starts_on_the_bundled_council(tmp_path):
     """The default game: real models decide, the player's first trade goes through."""
     child, out = _spawn(tmp_path, "--cast", "council", "--turns", "2")
     child.timeout = 300
-    assert "ok: short 8 honey" in _say(child, "f")
+    assert "queued: short 8 honey" in _say(child, "f")
     _say(child, "next")
     child.sendline("quit")
     child.expect(pexpect.EOF)
@@ -163,3 +166,41 @@ def test_the_game_starts_on_the_bundled_council(tmp_path):
     assert len(decisions) == 5
     assert all(r["policy"] == "llm" and r["call"]["response"] for r in decisions)
     assert replay(out).ok
+
+
+def test_a_turn_shows_who_is_still_thinking(tmp_path):
+    import threading
+
+    from woodmarket.types import Action
+
+    release = threading.Event()
+
+    class Slow:
+        concurrent = True
+
+        def __init__(self, wait: bool) -> None:
+            self.wait = wait
+
+        def decide(self, obs):
+            if self.wait:
+                release.wait(5)
+            return Action()
+
+    game, _, _ = _played(tmp_path, [])
+    names = game.wood.names
+    for i, n in enumerate(names):
+        game.wood.policies[n] = Slow(wait=i == 0)
+    shown: list[str] = []
+
+    def show(text: str) -> None:
+        shown.append(text)
+        if text == f"thinking: {names[0]}":
+            release.set()  # everyone else has answered; let the slow one go
+
+    game.show = show
+    game.done = False
+    game.folder = None
+    game.next_turn()
+    assert shown[0] == "thinking: " + ", ".join(names)
+    assert f"thinking: {names[0]}" in shown and shown[-1] == ""
+    assert game.wood.on_decided == []

@@ -12,10 +12,9 @@ import re
 
 import pytest
 
-from woodmarket.gambits import GAMBITS
-from woodmarket.legends import bundled
 from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario
+from woodmarket.spec import RunSpec
 
 PRIVATE_WORDS = (
     "verified",  # also catches "unverified"
@@ -59,12 +58,9 @@ BUSY_PLAYER = {
 
 
 def _observations(meta, seed, turns=9, moves=None):
-    scenario = load_scenario("oona")
-    wood = build_wood(scenario, seed, None, meta)
+    wood = build_wood(RunSpec.make("oona", seed=seed, **meta))
     if moves:
-        fin = wood.extensions["financier"]
-        for turn, commands in moves.items():
-            fin.add_script(turn, commands, "player")
+        wood.extensions["financier"].add_script(moves, "player")
     seen = []
     wood.listeners.append(lambda t: seen.extend(t.observations.values()))
     for _ in range(turns):
@@ -82,7 +78,7 @@ def _leaks(observations):
 
 
 @pytest.mark.parametrize("mechanism", ["none", "rumor", "glut", "settle"])
-@pytest.mark.parametrize("gambit", sorted(GAMBITS))
+@pytest.mark.parametrize("gambit", sorted(g.name for g in load_scenario("oona").gambits))
 def test_no_observation_carries_a_private_token(gambit, mechanism):
     for seed in range(6):
         wood, seen = _observations({"gambit": gambit, "mechanism": mechanism}, seed)
@@ -107,17 +103,12 @@ def test_the_scan_would_catch_a_leak():
     """The scanner itself: a doctored observation with the book in it is caught."""
     _, seen = _observations({"gambit": "showcase", "mechanism": "settle"}, 0, turns=2)
     obs = seen[0]
-    doctored = type(obs)(
-        **{
-            **{f: getattr(obs, f) for f in obs.__dataclass_fields__},
-            "whispers": ("tip (verified): short 8 honey, entry 10, factor 0.5",),
-        }
-    )
+    doctored = obs._replace(whispers=("tip (verified): short 8 honey, entry 10, factor 0.5",))
     found = {w for _, _, w in _leaks([doctored])}
     assert {"verified", "entry", "factor", "0.5", r"\bshort(ed)? \d+"} <= found
 
 
 def test_legend_texts_creatures_see_are_free_of_private_words():
-    for lg in bundled().values():
+    for lg in load_scenario("oona").legends:
         for text in (lg.rumor, lg.title, *lg.tips):
             assert not [w for w in PRIVATE_WORDS if w in text], (lg.id, text)

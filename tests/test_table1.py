@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from woodmarket.legends import bundled, settle_price
+from woodmarket.legends import settle_price
 from woodmarket.scenario import load_scenario
 from woodmarket.table1 import WORLDS, Stat, render, t95, table1
 
@@ -27,7 +27,7 @@ def test_every_world_runs_the_same_seeds(results):
 
 
 def test_the_worlds_reproduce_the_stand_ins_table(results):
-    factor = bundled()["oona_run"].factor
+    factor = load_scenario("oona").legend("oona_run").factor
     for o in results["settle"]:
         assert o.at_settlement == settle_price(o.before, factor)
         assert o.pnl > 0

@@ -20,9 +20,15 @@ A cast file (errors name the file and key):
     model = "gpt-oss-20b"
 
     [creatures.Rusk]
-    policy = "standin"
+    policy = "standin"              # llm | standin | a class by import path:
 
-Creatures a cast file does not name keep the stand-in. Embedded creatures on
+    [creatures.Pip]
+    policy = "mypkg.agents:Lowball" # any importable class or function; a class is
+                                    # called with no arguments, a function is the policy
+
+Creatures a cast file does not name keep the stand-in. A run's sampling
+temperature (a sweep's, say) applies to every model seat that does not set
+its own. Embedded creatures on
 the same model share one in-process server, each pinned to its own slot.
 """
 
@@ -34,10 +40,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from woodmarket.errors import ScenarioError
+from woodmarket.textfiles import read_text_file
 
 if TYPE_CHECKING:
+    from woodmarket.state import WoodState
     from woodmarket.types import Policy
-    from woodmarket.wood import Wood
 
 COUNCIL = ("smollm2", "gemma3")
 BACKENDS = ("embedded", "openai")
@@ -59,7 +66,7 @@ class Seat:
     """How one creature decides."""
 
     creature: str
-    policy: str = "standin"  # standin | llm | replay
+    policy: str = "standin"  # standin | llm | replay | import (model = MODULE:NAME)
     model: str = ""
     backend: str = "embedded"
     base_url: str = ""
@@ -68,10 +75,13 @@ class Seat:
     max_tokens: int = 0
     timeout_s: float = 30.0
     retries: int = 2
+    set_temperature: bool = False  # the cast file set it; a run's sampling does not override
 
     def describe(self) -> dict[str, Any]:
         """For run.json: everything but secrets (only the variable's name is kept)."""
         out: dict[str, Any] = {"policy": self.policy}
+        if self.policy == "import":
+            out["path"] = self.model
         if self.policy == "llm":
             out |= {"model": self.model, "backend": self.backend}
             if self.backend == "openai":
@@ -79,8 +89,12 @@ class Seat:
         return out
 
 
-def parse_cast(spec: str, names: tuple[str, ...]) -> list[Seat]:
-    """Seats for `names` from a cast spec (see the module docstring)."""
+def parse_cast(spec: str, names: tuple[str, ...], text: str | None = None) -> list[Seat]:
+    """Seats for `names` from a cast spec (see the module docstring).
+
+    For a cast file, `text` is its content when already read (a run spec
+    carries it); otherwise the file is read now.
+    """
     if spec == "standin":
         return [Seat(n) for n in names]
     if spec == "council":
@@ -93,18 +107,18 @@ def parse_cast(spec: str, names: tuple[str, ...]) -> list[Seat]:
     if spec.startswith("replay:"):
         return [Seat(n, "replay", spec.removeprefix("replay:")) for n in names]
     if spec.endswith(".toml"):
-        return _cast_file(Path(spec), names)
+        return _cast_file(Path(spec), names, text)
     raise ScenarioError(
         "--cast", spec, "standin, council, single:MODEL, replay:DIR or a cast FILE.toml"
     )
 
 
-def _cast_file(path: Path, names: tuple[str, ...]) -> list[Seat]:
+def _cast_file(path: Path, names: tuple[str, ...], text: str | None = None) -> list[Seat]:
     where = str(path)
+    if text is None:
+        text = read_text_file(where, "a cast file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(where, "(file)", "a cast file; none there") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(where, "(syntax)", f"valid TOML: {exc}") from None
     defaults = data.get("defaults", {})
@@ -139,10 +153,15 @@ def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
         if k in table and not isinstance(table[k], str):
             raise ScenarioError(where, key(k), "a string")
     policy = table.get("policy", "llm")
-    if policy not in ("llm", "standin"):
-        raise ScenarioError(where, key("policy"), f"llm or standin, got {policy!r}")
     if policy == "standin":
         return Seat(name)
+    if ":" in policy:
+        import_policy(policy, where, key("policy"))  # a bad path is refused now
+        return Seat(name, "import", policy)
+    if policy != "llm":
+        raise ScenarioError(
+            where, key("policy"), f"llm, standin or a MODULE:NAME import path, got {policy!r}"
+        )
     backend = table.get("backend", "embedded")
     if backend not in BACKENDS:
         raise ScenarioError(where, key("backend"), f"embedded or openai, got {backend!r}")
@@ -171,15 +190,44 @@ def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
         int(table.get("max_tokens", 0)),
         float(table.get("timeout_s", 30.0)),
         int(table.get("retries", 2)),
+        "temperature" in table,
     )
 
 
-def apply_cast(wood: Wood, seats: list[Seat]) -> None:
+def import_policy(path: str, where: str = "--cast", key: str = "policy") -> Any:
+    """The class or function a `MODULE:NAME` path names; ScenarioError when it cannot be had."""
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ScenarioError(where, key, f"MODULE:NAME, got {path!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # an ImportError, or the module's own error on import
+        raise ScenarioError(
+            where, key, f"an importable module; {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from None
+    found = getattr(module, attr, None)
+    if found is None or not callable(found):
+        raise ScenarioError(where, key, f"a class or function {attr!r} in {module_name}")
+    return found
+
+
+def _imported(path: str) -> Policy:
+    from woodmarket.types import as_policy
+
+    found = import_policy(path)
+    return as_policy(found() if isinstance(found, type) else found)
+
+
+def apply_cast(wood: WoodState, seats: list[Seat], temperature: float = 0.0) -> None:
     """Replace the wood's policies per seat (stand-in seats keep their stream)."""
-    wood.policies.update(build_policies(wood, seats))
+    wood.policies.update(build_policies(wood, seats, temperature))
 
 
-def build_policies(wood: Wood, seats: list[Seat]) -> dict[str, Policy]:
+def build_policies(
+    wood: WoodState, seats: list[Seat], temperature: float = 0.0
+) -> dict[str, Policy]:
     from woodmarket.policies.standin import StandinPolicy
 
     out: dict[str, Policy] = {}
@@ -192,12 +240,16 @@ def build_policies(wood: Wood, seats: list[Seat]) -> dict[str, Policy]:
     for s in seats:
         if s.policy == "standin":
             out[s.creature] = StandinPolicy(wood.rng("policy", s.creature))
+        elif s.policy == "import":
+            out[s.creature] = _imported(s.model)
         elif s.policy == "replay":
             if not replays:
                 replays = _replay_policies(s.model, wood.names)
             out[s.creature] = replays[s.creature]
         else:
-            out[s.creature] = _llm(wood, s, slots.get(s.creature), len(embedded.get(s.model, ())))
+            out[s.creature] = _llm(
+                wood, s, slots.get(s.creature), len(embedded.get(s.model, ())), temperature
+            )
     return out
 
 
@@ -208,7 +260,7 @@ def _replay_policies(folder: str, names: tuple[str, ...]) -> dict[str, Policy]:
     return dict(replay_policies(list(read_trace(folder)), names))
 
 
-def _llm(wood: Wood, seat: Seat, slot: int | None, sharing: int) -> Policy:
+def _llm(wood: WoodState, seat: Seat, slot: int | None, sharing: int, temperature: float) -> Policy:
     from woodmarket.policies.llm import DEFAULT_MAX_TOKENS, LLMPolicy
     from woodmarket.types import Backend
 
@@ -235,7 +287,7 @@ def _llm(wood: Wood, seat: Seat, slot: int | None, sharing: int) -> Policy:
         backend_name=seat.backend,
         slot=slot,
         max_tokens=seat.max_tokens or DEFAULT_MAX_TOKENS,
-        temperature=seat.temperature,
+        temperature=seat.temperature if seat.set_temperature else temperature,
         seed=wood.seed,
     )
 

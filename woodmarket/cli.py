@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,72 +34,77 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole-number seed, got {text!r}") from None
 
 
-def default_out(scenario: str, seed: int, prefix: str = "") -> Path:
-    """runs/[PREFIX-]SCENARIO-seedS-TIME: a fresh folder name per run."""
-    stem = Path(scenario).stem
-    return Path("runs") / f"{prefix}{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"expected a temperature in 0..5, got {text}")
+    return value
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from woodmarket.casts import describe, parse_cast
-    from woodmarket.runner import build_wood, run
-    from woodmarket.scenario import load_scenario
+    from woodmarket.runner import build_wood, out_folder, run
+    from woodmarket.spec import RunSpec
+    from woodmarket.text import printable
 
-    scenario = load_scenario(args.scenario)
-    turns = args.turns or scenario.turns
-    out = Path(args.out) if args.out else default_out(args.scenario, args.seed)
-    if out.exists() and any(out.iterdir()):
-        raise WoodmarketError(f"--out {out}: folder exists and is not empty")
-    seats = parse_cast(args.cast, tuple(c.name for c in scenario.creatures))
-    meta = {"cast": args.cast, "seats": describe(seats), "scenario_arg": str(args.scenario)}
-    if args.gambit:
-        meta.update(gambit=args.gambit, mechanism=args.mechanism)
-    elif args.mechanism:
-        raise WoodmarketError("--mechanism overrides a gambit's legend; add --gambit NAME")
-    wood = build_wood(scenario, args.seed, None, meta)
+    spec = RunSpec.make(
+        args.scenario,
+        cast=args.cast,
+        seed=args.seed,
+        turns=args.turns,
+        gambit=args.gambit,
+        mechanism=args.mechanism,
+        temperature=args.temperature,
+    )
+    wood = build_wood(spec)
+    out = out_folder(args.out, args.scenario, args.seed)
     goods = wood.goods
     width = max(len(g) for g in goods)
     header = f"{'turn':>4}  " + "  ".join(f"{g:>{width}}" for g in goods)
     header += "  trades  valid  headline"
-    bar = tqdm(total=turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
+    bar = tqdm(total=spec.turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
     bar.write(header)
 
     def show(state) -> None:
         prices = "  ".join(f"{wood.prices[g]:>{width}}" for g in goods)
         valid = f"{sum(a.valid for a in state.actions.values())}/{len(state.actions)}"
-        bar.write(f"{state.turn:>4}  {prices}  {len(state.fills):>6}  {valid:>5}  {state.headline}")
+        bar.write(
+            f"{state.turn:>4}  {prices}  {len(state.fills):>6}  {valid:>5}  "
+            f"{printable(state.headline)}"
+        )
         bar.update(1)
 
     try:
-        summary = run(wood, turns, out, meta, on_turn=show)
+        result = run(spec, out, wood=wood, on_turn=show)
     finally:
         bar.close()
+        wood.close()
+    summary = result.summary
     valid = f"{summary['valid_actions']}/{summary['decisions']}"
     print(
         f"\n{summary['turns']} turns; valid actions {valid}; "
         f"Gini {summary['gini_start']:.2f} -> {summary['gini_end']:.2f}"
     )
-    if "financier" in wood.extensions:
-        fin = wood.extensions["financier"]
-        print(f"financier: {fin.pebbles} pebbles, gambit P&L {fin.pnl():+d}; {fin.objective()}")
+    if "financier" in summary:
+        fin = summary["financier"]
+        print(
+            f"financier: {fin['pebbles']} pebbles, gambit P&L {fin['pnl']:+d}; {fin['objective']}"
+        )
     print(f"run folder: {out}")
     return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Print the verdict in one line; exit 0 only when every record of every turn matches."""
     from woodmarket.replay import replay
 
     report = replay(args.folder)
-    if report.ok:
-        print(f"all {report.turns} turns match")
-        return 0
-    if report.mismatch_turn is not None:
-        print(f"turn {report.mismatch_turn} differs: {report.detail}")
-    else:
-        print(f"only {report.checked} of {report.turns} turns replayed")
-    return 1
+    print(report.line())
+    return 0 if report.passed else 1
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -141,12 +145,11 @@ def cmd_gambit(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from woodmarket.gambits import resolve_gambit
     from woodmarket.scenario import load_scenario
     from woodmarket.table1 import WORLDS, as_json, render, table1
 
     scenario = load_scenario(args.scenario)
-    resolve_gambit(args.gambit)
+    scenario.gambit(args.gambit)
     turns = args.turns or scenario.turns
     seeds = range(args.seed_start, args.seed_start + args.seeds)
     bar = tqdm(total=len(seeds) * len(WORLDS), desc="runs", file=sys.stderr, leave=False)
@@ -157,6 +160,74 @@ def cmd_gambit(args: argparse.Namespace) -> int:
     print(render(results, args.gambit, args.cast, scenario, turns))
     if args.json:
         Path(args.json).write_text(json.dumps(as_json(results), indent=2) + "\n")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """One bundled scenario per line: the key `--scenario` takes, then what it holds."""
+    from woodmarket.scenario import bundled_scenarios, load_scenario
+
+    for key in bundled_scenarios():
+        s = load_scenario(key)
+        parts = [
+            f"{key}  {s.name}",
+            "creatures: " + ", ".join(s.creature_names),
+            "goods: " + ", ".join(s.good_names),
+            "legends: " + (", ".join(lg.id for lg in s.legends) or "none"),
+            "gambits: " + (", ".join(g.name for g in s.gambits) or "none"),
+        ]
+        print("; ".join(parts))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a scenario, legend or cast file (told apart by its keys) without running it."""
+    import tomllib
+
+    from woodmarket.casts import parse_cast
+    from woodmarket.errors import ScenarioError
+    from woodmarket.legends import parse_legend
+    from woodmarket.scenario import bundled_scenarios, load_scenario
+    from woodmarket.textfiles import read_text_file
+
+    path = str(args.file)
+    against = args.scenario or bundled_scenarios()[0]
+    text = read_text_file(path, "a scenario, legend or cast file")
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
+    if {"wood", "goods"} & set(data) or isinstance(data.get("creatures"), list):
+        s = load_scenario(path)
+        summary = (
+            f"scenario {s.name!r}: {len(s.creatures)} creatures, {len(s.goods)} goods, "
+            f"{len(s.legends)} legends, {len(s.gambits)} gambits"
+        )
+    elif {"id", "rumor", "mechanism", "tips"} & set(data):
+        scenario = load_scenario(against)
+        legend = parse_legend(text, path, scenario.financier.whisper_chars)
+        if legend.target not in scenario.good_names:
+            goods = ", ".join(scenario.good_names)
+            raise ScenarioError(
+                path, "target", f"a good of {scenario.name} ({goods}); {legend.target!r} is not one"
+            )
+        summary = (
+            f"legend {legend.id}: {legend.title!r}, target {legend.target}, {legend.mechanism}"
+        )
+    elif {"defaults", "creatures"} & set(data):
+        scenario = load_scenario(against)
+        if not path.endswith(".toml"):
+            raise ScenarioError(path, "(file)", "a cast file named *.toml")
+        seats = parse_cast(path, scenario.creature_names)
+        summary = f"cast for {scenario.name}: {len(seats)} creatures"
+    else:
+        raise ScenarioError(
+            path,
+            "(file)",
+            "a scenario ([wood], [goods], [[creatures]]), a legend (id, rumor, tips, "
+            "mechanism) or a cast ([defaults], [creatures.NAME])",
+        )
+    print(f"{path}: ok ({summary})")
     return 0
 
 
@@ -185,6 +256,12 @@ def parser() -> argparse.ArgumentParser:
         choices=("rumor", "glut", "settle", "none"),
         default=None,
         help="override the gambit's legend mechanism (none: the gambit without its legend)",
+    )
+    r.add_argument(
+        "--temperature",
+        type=_temperature,
+        default=0.0,
+        help="sampling temperature of model creatures (default 0: greedy)",
     )
     r.set_defaults(func=cmd_run)
 
@@ -222,6 +299,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--turns", type=_positive, default=None, help="turns per run (scenario's)")
     g.add_argument("--json", default=None, help="also write the per-seed outcomes here")
     g.set_defaults(func=cmd_gambit)
+
+    sc = sub.add_parser("scenarios", help="list the bundled scenarios, one per line, key first")
+    sc.set_defaults(func=cmd_scenarios)
+
+    ck = sub.add_parser("check", help="validate a scenario, legend or cast file without running it")
+    ck.add_argument("file", help="a scenario, legend or cast TOML file")
+    ck.add_argument(
+        "--scenario",
+        default=None,
+        help="the scenario a legend or cast file is checked against (default: the first bundled)",
+    )
+    ck.set_defaults(func=cmd_check)
     return p
 
 

@@ -1,4 +1,4 @@
-"""Living: production, meals, spoilage, firewood and mood, once per turn.
+"""Living: production, meals, spoilage, fuel, needs and mood, once per turn.
 
 This is the scarcity that makes trade happen:
 - diet variety: a meal takes one unit each of two different foods; a
@@ -6,10 +6,18 @@ This is the scarcity that makes trade happen:
   order of goods), so one hoarded food cannot feed it alone;
 - spoilage: of a perishable's stock above `keep`, `spoil_pct` percent
   (rounded up) rots each turn;
-- firewood: every creature burns `wood.burn(turn)` units, more in winter;
-- mood: mean-reverting toward 85 when fed and warm, 55 when one of the
-  two, 30 when neither, a quarter of the gap per turn; never below 5.
-All changes go through the ledger.
+- fuel: every creature burns `wood.burn(turn)` units of the scenario's
+  fuel (if it has one), more in winter; short of it, the creature is cold;
+- needs: a creature's `needs` (any good, e.g. `needs = { reeds = 1 }`)
+  are used up each turn, after meals and fuel, as ledger consumption; a
+  need it cannot meet in full is traced as an `unmet` record (creature,
+  good, used, needed) and weighs on its mood like hunger and cold;
+- mood: mean-reverting, a quarter of the gap per turn, toward 85 with
+  nothing lacking, 55 with one lack, 30 with two, 15 with more (hunger,
+  cold and each unmet need count one lack each); never below 5.
+All changes go through the ledger. A good nobody eats, burns or needs is
+worth only what speculation makes of it: needs are how a scenario gives
+any good a use.
 """
 
 from __future__ import annotations
@@ -17,21 +25,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 MOOD_FLOOR = 5
-MOOD_TARGETS = {2: 85, 1: 55, 0: 30}
+MOOD_TARGETS = (85, 55, 30, 15)  # by the number of lacks: hunger, cold, each unmet need
 
 
-def produce(wood: Wood, turn: TurnState) -> None:
+def produce(wood: WoodState, turn: TurnState) -> None:
     for c in wood.creatures.values():
         for good, n in c.spec.produces.items():
             if n:
                 wood.ledger.produce(c.name, good, n)
 
 
-def eat(wood: Wood, turn: TurnState) -> None:
+def eat(wood: WoodState, turn: TurnState) -> None:
     meals = wood.scenario.living.meals
     order = {g: i for i, g in enumerate(wood.foods)}
     for c in wood.creatures.values():
@@ -51,7 +58,7 @@ def eat(wood: Wood, turn: TurnState) -> None:
             turn.emit("hungry", creature=c.name, meals=eaten, needed=meals)
 
 
-def spoil(wood: Wood, turn: TurnState) -> None:
+def spoil(wood: WoodState, turn: TurnState) -> None:
     for spec in wood.scenario.goods:
         if not spec.spoil_pct:
             continue
@@ -63,7 +70,7 @@ def spoil(wood: Wood, turn: TurnState) -> None:
                 turn.emit("spoil", holder=name, good=spec.name, qty=rot)
 
 
-def burn(wood: Wood, turn: TurnState) -> None:
+def burn(wood: WoodState, turn: TurnState) -> None:
     if not wood.fuel:
         return
     need = wood.burn(turn.turn)
@@ -77,9 +84,29 @@ def burn(wood: Wood, turn: TurnState) -> None:
             turn.emit("cold", creature=c.name, burned=used, needed=need)
 
 
-def mood(wood: Wood, turn: TurnState) -> None:
+def use(wood: WoodState, turn: TurnState) -> None:
+    """Each creature uses up its needs; what it lacks is traced as `unmet`."""
     for c in wood.creatures.values():
-        target = MOOD_TARGETS[int(c.fed) + int(c.warm)]
+        for good, need in c.spec.needs.items():
+            if not need:
+                continue
+            used = min(c.account.stores[good], need)
+            if used:
+                wood.ledger.consume(c.name, good, used)
+            if used < need:
+                turn.emit("unmet", creature=c.name, good=good, used=used, needed=need)
+
+
+def mood(wood: WoodState, turn: TurnState) -> None:
+    # The turn's `unmet` records are its unmet needs: one lack each.
+    unmet: dict[str, int] = {}
+    for r in turn.records:
+        if r["kind"] == "unmet":
+            unmet[r["creature"]] = unmet.get(r["creature"], 0) + 1
+    last = len(MOOD_TARGETS) - 1
+    for c in wood.creatures.values():
+        lacks = (not c.fed) + (not c.warm) + unmet.get(c.name, 0)
+        target = MOOD_TARGETS[min(lacks, last)]
         # Whole-number mean reversion: a quarter of the gap, at least one step.
         gap = target - c.mood
         step = gap // 4 if gap >= 0 else -((-gap) // 4)
@@ -88,4 +115,4 @@ def mood(wood: Wood, turn: TurnState) -> None:
         c.mood = max(MOOD_FLOOR, min(100, c.mood + step))
 
 
-LIVING = (produce, eat, spoil, burn, mood)
+LIVING = (produce, eat, spoil, burn, use, mood)

@@ -1,7 +1,8 @@
-"""The market: order checks and one uniform-price call auction per good.
+"""The market: admission of orders and one uniform-price call auction per good.
 
 Pure functions over orders and holdings; they move nothing. The turn's
-clear phase applies the fills through the ledger.
+clear phase applies the fills through the ledger. The order rules
+themselves (limits, band, self-trade, reservation) are stated in rules.py.
 
 The clearing rule (the opening and closing auction of real exchanges):
 1. the clearing price maximises executed volume min(demand(p), supply(p)),
@@ -31,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from woodmarket.ledger import Account
+from woodmarket.rules import Admission, Limits
 from woodmarket.types import Fill, Order
 
 
@@ -54,65 +56,27 @@ class Clearing:
     fills: tuple[Fill, ...]
 
 
-def band(reference: int, width: int) -> tuple[int, int]:
-    """Inclusive limit-price band around a reference price."""
-    return max(1, reference // width), reference * width
-
-
 def check_orders(
     orders: Sequence[Order],
     *,
     goods: Sequence[str],
     references: Mapping[str, int],
     holdings: Mapping[str, Account],
-    max_orders: int,
-    max_qty: int,
-    band_width: int,
+    limits: Limits,
 ) -> tuple[list[Order], list[Rejection]]:
-    """Accept or reject each order, in the given sequence, with a reason.
+    """Accept or reject each order, in the given sequence, by the rules of `rules.py`.
 
     Accepted orders reserve the buyer's pebbles (qty x limit) and the
     seller's stores, so no fill can ever overdraw anyone.
     """
+    admission = Admission(goods, references, holdings, limits)
     accepted: list[Order] = []
     rejected: list[Rejection] = []
-    pebbles: dict[str, int] = {}
-    stores: dict[tuple[str, str], int] = {}
-    counts: dict[str, int] = {}
-    sides: dict[tuple[str, str], str] = {}
     for o in orders:
-        reason = ""
-        who = o.creature
-        n = counts[who] = counts.get(who, 0) + 1
-        if who not in holdings:
-            reason = f"unknown trader {who!r}"
-        elif o.good not in goods:
-            reason = f"unknown good {o.good!r}"
-        elif n > max_orders:
-            reason = f"more than {max_orders} orders this turn"
-        elif o.qty > max_qty:
-            reason = f"quantity {o.qty} above the limit of {max_qty}"
-        elif not (lo := band(references[o.good], band_width))[0] <= o.price <= lo[1]:
-            reason = f"price {o.price} outside the band {lo[0]}..{lo[1]} for {o.good}"
-        elif sides.get((who, o.good), o.side) != o.side:
-            reason = f"self-trade: already has a {sides[(who, o.good)]} order for {o.good}"
-        elif o.side == "buy":
-            free = pebbles.get(who, holdings[who].pebbles)
-            cost = o.qty * o.price
-            if cost > free:
-                reason = f"not enough pebbles: needs {cost}, has {free} unreserved"
-            else:
-                pebbles[who] = free - cost
-        else:
-            free = stores.get((who, o.good), holdings[who].stores[o.good])
-            if o.qty > free:
-                reason = f"not enough {o.good}: sells {o.qty}, has {free} unreserved"
-            else:
-                stores[(who, o.good)] = free - o.qty
+        reason = admission.admit(o)
         if reason:
             rejected.append(Rejection(o, reason))
         else:
-            sides[(who, o.good)] = o.side
             accepted.append(o)
     return accepted, rejected
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from woodmarket.wood import Wood
+    from woodmarket.state import WoodState
 
 
 def gini(values: Sequence[float]) -> float:
@@ -24,14 +24,14 @@ def gini(values: Sequence[float]) -> float:
     return round((2 * weighted) / (n * total) - (n + 1) / n, 4)
 
 
-def creature_wealth(wood: Wood) -> dict[str, int]:
+def creature_wealth(wood: WoodState) -> dict[str, int]:
     return {n: wood.wealth(n) for n in wood.names}
 
 
 class Tracker:
     """A listener that accumulates the summary's figures turn by turn."""
 
-    def __init__(self, wood: Wood) -> None:
+    def __init__(self, wood: WoodState) -> None:
         self.wood = wood
         self.start_wealth = creature_wealth(wood)
         # What each creature makes never changes: buying it counts as a self-buy.

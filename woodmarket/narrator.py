@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
 
 def _pct(before: int, after: int) -> int:
     return round(100 * (after - before) / before) if before else 0
 
 
-def headline(wood: Wood, t: TurnState) -> str:
+def headline(wood: WoodState, t: TurnState) -> str:
     """The turn's headline: public happenings first, then the market's biggest facts."""
     moves = [(g, t.opening[g], wood.prices[g]) for g in wood.goods]
     g, before, after = max(moves, key=lambda m: (abs(_pct(m[1], m[2])), m[0]))

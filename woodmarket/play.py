@@ -2,46 +2,54 @@
 
 This room draws the wood (creatures, stores, mood, feelings toward the
 financier, prices with a short history, headlines, gossip, the
-scoreboard) and turns typed lines into financier commands or turns. It
-changes the wood only through `Financier.command` and `wood.step`, and
-writes the run folder like `woodmarket run` does, so `woodmarket replay`
-can re-run a played game. Lines fit in 100 columns.
+scoreboard) and turns typed lines into financier moves or turns. A move
+is checked and queued (`Financier.submit`) and made when the next turn
+begins. It changes the wood only through `Financier.submit` and
+`wood.step`, and writes the run folder like `woodmarket run` does, so
+`woodmarket replay` can re-run a played game. Lines fit in 100 columns;
+text from creatures and the player is shown escaped (no terminal escape,
+bell or control character reaches the screen).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
-from woodmarket.gambits import FIRST_TRADE
-from woodmarket.legends import bundled
+from woodmarket.financier.whispers import legends_of
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
+from woodmarket.runner import stop_between_turns
+from woodmarket.state import TurnState
+from woodmarket.text import printable
 from woodmarket.traces import RunFolder
-from woodmarket.turn import TurnState
 from woodmarket.wood import Wood
 
 WIDTH = 100
 HISTORY_SHOWN = 6
 
-HELP = f"""\
-Commands (one per line):
-  f                             the first trade: {" and ".join(FIRST_TRADE)}
+HELP = """\
+Commands (one per line); moves are made when the next turn begins:
+  f                             the first trade: {first}
   short GOOD QTY                short a good against the house (50% initial margin)
   cover GOOD                    close your short on GOOD at the reference price
   order buy|sell GOOD QTY PRICE a real order in this turn's auction, with your pebbles/stores
   whisper CREATURE TIP          TIP: a number from `tips`, a legend id, or free text (a rumor)
-  spring LEGEND                 tell a legend in the wood this turn (see `legends`)
+  spring LEGEND [MECHANISM]     tell a legend this turn (see `legends`); MECHANISM:
+                                rumor, glut or settle, instead of the legend's own
   tips [GOOD]                   the true tips you can whisper
   legends                       the legends you can spring
   board                         show the wood again
   next                          let the turn run (also: n)
-  help, quit                    this text (also: ?); leave the game (also: q)
-The showcase: f, next, spring oona_run, next, next, cover honey."""
+  help, quit                    this text (also: ?); leave the game (also: q)"""
+
+
+def first_trade(wood: Wood) -> tuple[str, ...]:
+    """The scenario's one-click first trade (`[financier] first_trade`)."""
+    return wood.scenario.first_trade
 
 
 class Game:
@@ -56,6 +64,10 @@ class Game:
         wood.listeners.append(self.tracker)
         self.last: TurnState | None = None
         self.done = False
+        # Moves made in past turns, as typed (the first trade is offered once).
+        self.played: set[str] = set()
+        # Where to show who is still thinking while a turn runs (a terminal), if anywhere.
+        self.show: Callable[[str], None] | None = None
 
     @property
     def over(self) -> bool:
@@ -67,9 +79,10 @@ class Game:
         if not words:
             return ""
         verb = words[0].lower()
+        help_text = HELP.format(first=" and ".join(first_trade(self.wood)) or "(none here)")
         simple: dict[str, Callable[[], str]] = {
-            "help": lambda: HELP,
-            "?": lambda: HELP,
+            "help": lambda: help_text,
+            "?": lambda: help_text,
             "board": self.board,
             "legends": self.legends,
             "next": self.next_turn,
@@ -78,33 +91,62 @@ class Game:
             "q": self.quit,
             "f": self.first_trade,
         }
-        if verb in simple and len(words) == 1:
-            return simple[verb]()
+        if verb in simple:
+            if len(words) == 1:
+                return simple[verb]()
+            return f"refused: {verb} takes nothing after it (try `{verb}`)"
         if verb == "tips" and len(words) <= 2:
             return self.tips(words[1] if len(words) == 2 else None)
         if self.over:
             return "The season is over: only board, help and quit remain."
-        out = self.fin.command(line)
-        return ("ok: " if out.ok else "refused: ") + out.message
+        out = self.fin.submit(line)
+        if not out.ok:
+            return "refused: " + printable(out.message)
+        return f"queued for turn {self.wood.turn + 1}: " + printable(out.message)
 
     def first_trade(self) -> str:
         if self.over:
             return "The season is over."
-        if self.fin.positions.get("honey") or any(
-            w.to == "Oona" and w.true for w in self.fin.whispered
-        ):
-            return "The first trade is made already; try `spring oona_run` next."
+        moves = first_trade(self.wood)
+        if not moves:
+            return "This wood has no first trade; see `help`, `tips` and `legends`."
+        made = self.played | set(self.fin.queued())
+        if any(m in made for m in moves):
+            return "The first trade is made already." + self._hint()
         lines = []
-        for cmd in FIRST_TRADE:
-            out = self.fin.command(cmd)
-            lines.append(f"{cmd}: " + ("ok: " if out.ok else "refused: ") + out.message)
-        lines.append("Now `next`, then `spring oona_run`, and cover honey after it lands.")
+        for cmd in moves:
+            out = self.fin.submit(cmd)
+            lines.append(f"{cmd}: " + ("queued: " if out.ok else "refused: ") + out.message)
+        lines.append("Now `next`." + self._hint())
         return "\n".join(lines)
+
+    def _hint(self) -> str:
+        """A next step that is still open: a legend not yet told."""
+        book = self.fin.legends
+        told = {s.legend.id for s in book.sprung}
+        queued = " ".join(self.fin.queued())
+        for lg in legends_of(self.wood):
+            if lg.id not in told and f"spring {lg.id}" not in queued:
+                return f" Then `spring {lg.id}`, and cover {lg.target} after it lands."
+        return ""
 
     def next_turn(self) -> str:
         if self.over:
             return self.quit()
-        self.last = self.wood.step()
+        thinking = Thinking(self.wood, self.show) if self.show is not None else None
+        try:
+            with stop_between_turns() as asked:  # Ctrl-C waits for the turn to end
+                self.last = self.wood.step()
+        finally:
+            if thinking is not None:
+                thinking.done()
+        if asked.stop:
+            raise KeyboardInterrupt
+        self.played |= {
+            r["command"]
+            for r in self.last.records
+            if r["kind"] == "financier" and r["source"] == "player" and r["ok"]
+        }
         if self.over:
             return self.board() + "\n\n" + self.finish()
         return self.board()
@@ -113,16 +155,18 @@ class Game:
         self.done = True
         return self.finish()
 
-    def finish(self) -> str:
+    def finish(self, how: str = "left") -> str:
+        """End the game: the scoreboard, and the run folder's summary (`how` it ended)."""
         self.done = True
         lines = ["The season is over." if self.over else "You leave the wood.", self.scoreboard()]
+        waiting = self.fin.queued()
+        if waiting:
+            lines.append(f"not made (the wood did not turn again): {'; '.join(waiting)}")
         if self.folder is not None:
-            if self.fin.unrecorded:
-                # Moves after the last turn: on record for the reader, never replayed.
-                turn = self.wood.turn + 1
-                self.folder.writer.write([{"turn": turn, **r} for r in self.fin.unrecorded])
-                self.fin.unrecorded = []
             summary = self.tracker.summary()
+            summary["turns_requested"] = self.turns
+            if not self.over:
+                summary["stopped"] = f"{how} after {self.wood.turn} of {self.turns} turns"
             summary["financier"] = {
                 "pebbles": self.fin.pebbles,
                 "worth": self.fin.worth(),
@@ -130,6 +174,7 @@ class Game:
                 "objective": self.fin.objective(),
             }
             self.folder.finish(summary)
+            self.wood.close()
             lines.append(f"run folder: {self.folder.path}")
             lines.append(f"replay it:  woodmarket replay {self.folder.path}")
             self.folder = None
@@ -154,7 +199,8 @@ class Game:
             feel = bucket(wood.memory.score(name, FINANCIER)) or "-"
             stores = "".join(f"{c.account.stores[g]:>10}" for g in goods)
             rows.append(
-                f"{name:<10}{c.spec.species:<10}{c.account.pebbles:>8} {stores}{c.mood:>6}  {feel}"
+                f"{printable(name)[:9]:<10}{printable(c.spec.species)[:9]:<10}"
+                f"{c.account.pebbles:>8} {stores}{c.mood:>6}  {feel}"
             )
         return rows
 
@@ -171,13 +217,17 @@ class Game:
         rows = ["headlines"]
         heads = wood.headlines[-3:]
         first = wood.turn - len(heads) + 1
-        rows += [f"  {first + i:>2}: {h}" for i, h in enumerate(heads)] or ["  (none yet)"]
+        rows += [f"  {first + i:>2}: {printable(h)}" for i, h in enumerate(heads)] or [
+            "  (none yet)"
+        ]
         recent = [text for when, text in wood.news if wood.turn - when < 2]
-        rows += [f"  news: {text}" for text in recent]
+        rows += [f"  news: {printable(text)}" for text in recent]
         gossip = [r for r in (self.last.records if self.last else []) if r["kind"] == "gossip"]
         if gossip:
             rows.append("gossip")
-            rows += [f"  {r['creature']} -> {r['to']}: {r['text']}" for r in gossip[-4:]]
+            rows += [
+                f"  {r['creature']} -> {r['to']}: {printable(r['text'])}" for r in gossip[-4:]
+            ]
         return [_clip(r) for r in rows]
 
     def scoreboard(self) -> str:
@@ -195,9 +245,8 @@ class Game:
         held = {g: n for g, n in fin.stores.items() if n}
         if held:
             rows.append("  stores: " + ", ".join(f"{n} {g}" for g, n in held.items()))
-        orders = [o for o in self.wood.outside_orders if o.creature == FINANCIER]
-        for o in orders:
-            rows.append(f"  order: {o.side} {o.qty} {o.good} at {o.price} (this turn)")
+        for move in self.fin.queued():
+            rows.append(_clip(f"  queued for turn {self.wood.turn + 1}: {printable(move)}"))
         if fin.closed:
             rows.append(f"  realized P&L {fin.realized():+d} over {len(fin.closed)} closed shorts")
         for w in fin.whispered[-3:]:
@@ -205,12 +254,14 @@ class Game:
             if w.verdict:
                 kind = f"rumor ({w.verdict})"
             status = "" if w.delivered else ", refused"
-            rows.append(_clip(f"  whisper to {w.to}, turn {w.turn}, {kind}{status}: {w.text}"))
+            rows.append(
+                _clip(f"  whisper to {w.to}, turn {w.turn}, {kind}{status}: {printable(w.text)}")
+            )
         return "\n".join(rows)
 
     def tips(self, good: str | None) -> str:
         if good is not None and good not in self.wood.goods:
-            return f"unknown good {good!r}; goods are {', '.join(self.wood.goods)}"
+            return f"unknown good {printable(good)!r}; goods are {', '.join(self.wood.goods)}"
         all_tips = self.fin.tips()
         rows = ["tips you can whisper (all true): whisper CREATURE N"]
         for i, tip in enumerate(all_tips, 1):
@@ -220,9 +271,9 @@ class Game:
         return "\n".join(rows)
 
     def legends(self) -> str:
-        book = self.fin.book
+        book = self.fin.legends
         rows = ["legends you can spring: spring ID"]
-        for lg in bundled().values():
+        for lg in legends_of(self.wood):
             told = any(s.legend.id == lg.id for s in book.sprung)
             mech = book.mechanism_of(lg)
             mark = " (told)" if told else ""
@@ -230,32 +281,60 @@ class Game:
         return "\n".join(rows)
 
 
+class Thinking:
+    """Shows which creatures are still deciding while a turn runs (models take seconds)."""
+
+    def __init__(self, wood: Wood, show: Callable[[str], None]) -> None:
+        self.wood, self.show = wood, show
+        self.waiting = [n for n, p in wood.policies.items() if getattr(p, "concurrent", False)]
+        self.lock = threading.Lock()
+        wood.on_decided.append(self.decided)
+        self._draw()
+
+    def decided(self, name: str) -> None:
+        with self.lock:
+            if name in self.waiting:
+                self.waiting.remove(name)
+                self._draw()
+
+    def _draw(self) -> None:
+        if self.waiting:
+            self.show(_clip(f"thinking: {', '.join(self.waiting)}"))
+
+    def done(self) -> None:
+        self.wood.on_decided.remove(self.decided)
+        self.show("")
+
+
+def _status_line(text: str) -> None:
+    """One line redrawn in place (\r, then clear to the end of the line)."""
+    sys.stdout.write("\r\x1b[K" + text)
+    sys.stdout.flush()
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 3] + "..."
 
 
 def main(args: argparse.Namespace) -> int:
-    """`woodmarket play`: build the wood from meta, then read lines until done."""
-    from woodmarket.runner import build_wood
-    from woodmarket.scenario import load_scenario
+    """`woodmarket play`: build the wood from a spec, then read lines until done."""
+    from woodmarket.runner import build_wood, out_folder, run_json
+    from woodmarket.spec import RunSpec
 
-    scenario = load_scenario(args.scenario)
-    turns = args.turns or scenario.turns
-    meta: dict[str, Any] = {
-        "cast": args.cast,
-        "scenario_arg": str(args.scenario),
-        "financier": True,
-        "mode": "play",
-        "turns": turns,
-    }
-    if args.mechanism:
-        meta["mechanism"] = args.mechanism
-    wood = build_wood(scenario, args.seed, None, meta)
-    from woodmarket.cli import default_out
-
-    out = Path(args.out) if args.out else default_out(args.scenario, args.seed, "play-")
-    folder = RunFolder.create(out, wood, meta)
-    game = Game(wood, turns, folder)
+    spec = RunSpec.make(
+        args.scenario,
+        cast=args.cast,
+        seed=args.seed,
+        turns=args.turns,
+        mechanism=args.mechanism,
+        financier=True,
+    )
+    wood = build_wood(spec)
+    out = out_folder(args.out, args.scenario, args.seed, "play-")
+    folder = RunFolder.create(out, wood, run_json(spec))
+    game = Game(wood, spec.turns, folder)
+    if any(getattr(p, "concurrent", False) for p in wood.policies.values()):
+        game.show = _status_line
     print("You are the financier, working from the shadows. Type help for commands.")
     print(game.board())
     try:
@@ -269,6 +348,10 @@ def main(args: argparse.Namespace) -> int:
             if reply:
                 print(reply)
             sys.stdout.flush()
+    except KeyboardInterrupt:
+        print()
+        print(game.finish("interrupted"))
+        raise
     finally:
         if game.folder is not None:
             game.finish()

@@ -1,76 +1,519 @@
-"""Replay: re-run a recorded run from its decisions and check it, turn by turn.
+"""Replay: re-run a recorded run from its decisions and check every record it wrote.
 
-The scenario copy and seed come from the run folder; every creature's
-policy becomes its recorded decisions (no model is loaded). Each turn's
-state records (orders, fills, prices, holdings) are compared with the
-recorded ones; the first difference is reported with what differed.
-A run that died mid-way replays up to its last finished turn.
+The spec comes from the run folder's run.json (folders of schema 1, written
+before run.json held a spec, are rebuilt from its fields and the scenario
+copy); no model is loaded. Each creature's decisions are made again:
+
+- a stand-in's by the stand-in itself, from its own random stream;
+- a model's from its recorded reply, parsed again against the replayed
+  observation, with its prompt rebuilt from that observation;
+- any other policy's (a replay cast, an imported class) as recorded.
+
+The player's recorded moves are submitted again before their turns; a
+gambit's come from the spec. Then every record of every turn, the start
+record included, is compared with the one the replay produced, as JSON
+(so `true` is not `1` and `3` is not `3.0`), the number of turns is
+checked against run.json and summary.json, and a finished run's figures
+in summary.json against the replayed ones. The report names the first
+difference by turn, kind and index, with the fields that differ; a record
+in the trace that the replay did not produce, or one it produced that the
+trace lacks, is a difference too. docs/traces.md says which fields the
+replay can only take from the record.
+
+This room reads a run folder and steps a wood of its own; it writes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from woodmarket.errors import ReplayError, ScenarioError
-from woodmarket.financier import replay_moves
-from woodmarket.policies.replay import replay_policies
+from woodmarket.errors import ReplayError, WoodmarketError
+from woodmarket.financier import Financier, recorded_moves
+from woodmarket.metrics import Tracker
+from woodmarket.policies.actions import parse
+from woodmarket.policies.llm import system_prompt, user_prompt
+from woodmarket.policies.replay import action_from_record
+from woodmarket.policies.standin import StandinPolicy
 from woodmarket.runner import build_wood
-from woodmarket.scenario import parse_scenario
-from woodmarket.traces import by_turn, read_run, read_trace
+from woodmarket.scenario import Scenario, parse_scenario
+from woodmarket.spec import RunSpec
+from woodmarket.traces import (
+    dumps,
+    load_trace,
+    read_run,
+    read_summary,
+    schema_of,
+    start_fields,
+)
+from woodmarket.types import Action, ModelCall, Observation
+from woodmarket.wood import Wood
 
-STATE_KINDS = ("order", "fill", "price", "holdings")
+SHOW_FIELDS = 3  # fields named in a report line, at most
+SHOW_CHARS = 40  # characters of a value shown, at most
+NO_DECISION = "replay: no decision on the record"
+# The reasons of holds made by the turn, not the policy (turn._collect, turn._ask).
+UNTIMED = ("no decision within the deadline;", "policy error:")
 
 
 @dataclass(frozen=True)
 class ReplayReport:
-    turns: int
-    checked: int
+    """What a replay found.
+
+    `ok`: every recorded turn matches, record for record, and summary.json
+    agrees with the trace and the replay. `complete`: the trace holds every
+    turn run.json asked for. `passed`: both; only then does `woodmarket
+    replay` exit 0.
+    """
+
+    turns: int  # finished turns in the trace
+    checked: int  # turns replayed and found equal
+    requested: int = 0  # turns run.json asked for
     mismatch_turn: int | None = None
-    detail: str = ""
+    detail: str = ""  # the first difference (or an inconsistency of the counts)
+    stopped: str = ""  # why the trace ends before `requested`; "" when it does not
 
     @property
     def ok(self) -> bool:
-        return self.mismatch_turn is None and self.checked == self.turns
+        return self.mismatch_turn is None and not self.detail and self.checked == self.turns
 
+    @property
+    def complete(self) -> bool:
+        return not self.stopped
 
-def _state(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in records if r["kind"] in STATE_KINDS]
+    @property
+    def passed(self) -> bool:
+        return self.ok and self.complete
 
-
-def _difference(recorded: list[dict[str, Any]], rerun: list[dict[str, Any]]) -> str:
-    for a, b in zip(recorded, rerun, strict=False):
-        if a != b:
-            keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-            return f"{a['kind']} record differs in {', '.join(keys)}: recorded {a} vs replayed {b}"
-    return f"recorded {len(recorded)} state records, replay produced {len(rerun)}"
+    def line(self) -> str:
+        """The verdict in one line, as `woodmarket replay` prints it."""
+        if self.mismatch_turn is not None:
+            return f"turn {self.mismatch_turn} differs: {self.detail}"
+        if self.detail:
+            return self.detail
+        if self.stopped and self.turns == self.requested:
+            return f"all {self.turns} turns match, but {self.stopped}"
+        if self.stopped:
+            return f"stopped after {self.turns} of {self.requested} turns ({self.stopped})"
+        return f"all {self.turns} turns match"
 
 
 def replay(folder: str | Path) -> ReplayReport:
+    """Replay the run in `folder` and compare; a damaged folder raises `ReplayError`."""
     folder = Path(folder)
+    if not folder.is_dir():
+        what = "a file" if folder.exists() else "nothing"
+        raise ReplayError(f"{folder}: {what} there, not a run folder")
     meta = read_run(folder)
-    scenario_file = folder / "scenario.toml"
+    spec, scenario = _spec(folder, meta)
+    trace = load_trace(folder)
+    summary = read_summary(folder)
+    records = trace.records
+    if not records:
+        torn = " but a torn line" if trace.torn else ""
+        raise ReplayError(f"{trace.path}: empty{torn}: no start record, nothing to replay")
+    turns, disorder = _by_turn(records, trace.lines)
+    last = max(turns)
+    # A torn line cut the turn being written: that turn never finished.
+    if trace.torn and turns[last][-1]["kind"] != "holdings" and last > 0:
+        del turns[last]
+        last -= 1
+    finished = min(last, spec.turns)
+
     try:
-        scenario = parse_scenario(scenario_file.read_text(encoding="utf-8"), str(scenario_file))
+        wood = _wood(spec, scenario, records)
+    except WoodmarketError as exc:
+        raise ReplayError(f"{folder / 'run.json'}: the run cannot be rebuilt: {exc}") from None
+    tracker = Tracker(wood)
+    wood.listeners.append(tracker)
+    try:
+        turn, checked, found = _compare(wood, turns, finished)
+    finally:
+        wood.close()
+    if found:
+        return ReplayReport(finished, checked, spec.turns, turn, found)
+    beyond = [t for t in turns if t > spec.turns]
+    if beyond:
+        t = min(beyond)
+        return ReplayReport(
+            finished,
+            checked,
+            spec.turns,
+            t,
+            _extra(turns[t], 0, f"the run was for {spec.turns} turns"),
+        )
+    if disorder:
+        t, detail = disorder
+        return ReplayReport(finished, checked, spec.turns, t, detail)
+    detail, stopped = _counts(finished, spec.turns, summary, trace.torn)
+    if not detail and not stopped and summary is not None:
+        detail = _figures(summary, _summary(wood, tracker, spec))
+    return ReplayReport(finished, checked, spec.turns, None, detail, stopped)
+
+
+def _summary(wood: Wood, tracker: Tracker, spec: RunSpec) -> dict[str, Any]:
+    """The figures a finished run writes to summary.json, from the replayed wood."""
+    out = tracker.summary()
+    out["turns_requested"] = spec.turns
+    fin: Financier | None = wood.extensions.get("financier")
+    if fin is not None:
+        out["financier"] = {
+            "pebbles": fin.pebbles,
+            "worth": fin.worth(),
+            "pnl": fin.pnl(),
+            "objective": fin.objective(),
+        }
+    return out
+
+
+def _figures(recorded: Mapping[str, Any], replayed: dict[str, Any]) -> str:
+    """The first figure of summary.json the replay does not reach ("" when all do).
+
+    Keys the replay does not compute are left alone (a newer summary may carry
+    more); `turns_requested` and `financier` are compared when present (older
+    folders lack them); every other figure must be there.
+    """
+    optional = ("turns_requested", "financier")
+    got = {
+        k: v for k, v in json.loads(dumps(replayed)).items() if k in recorded or k not in optional
+    }
+    fields = _fields({k: recorded[k] for k in got if k in recorded}, got)
+    return f"every record matches, but summary.json differs: {_listed(fields)}" if fields else ""
+
+
+def _compare(
+    wood: Wood, turns: Mapping[int, list[dict[str, Any]]], finished: int
+) -> tuple[int, int, str]:
+    """(turn, turns found equal, the first difference) over the start and `finished` turns."""
+    start = _normal({"turn": 0, "kind": "start", **start_fields(wood)})
+    found = _difference(turns.get(0, []), [start])
+    if found:
+        return 0, 0, found
+    for t in range(1, finished + 1):
+        try:
+            state = wood.step()
+        except Exception as exc:  # a forged record may break the wood: a difference, not a crash
+            return t, t - 1, f"the replay stopped: {type(exc).__name__}: {exc}"
+        found = _difference(turns.get(t, []), [_normal(r) for r in state.records])
+        if found:
+            return t, t - 1, found
+    return finished, finished, ""
+
+
+# -- the folder ----------------------------------------------------------
+
+
+def _spec(folder: Path, meta: dict[str, Any]) -> tuple[RunSpec, Scenario]:
+    """The run's spec and scenario; scenario.toml must be the text the spec holds."""
+    path = folder / "scenario.toml"
+    try:
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ReplayError(f"{scenario_file}: missing (is {folder} a run folder?)") from None
-    except ScenarioError as exc:
-        raise ReplayError(f"the recorded scenario is broken: {exc}") from None
-    records = list(read_trace(folder))
-    turns = by_turn(records)
-    recorded_turns = sorted(
-        t for t in turns if t > 0 and any(r["kind"] == "holdings" for r in turns[t])
+        raise ReplayError(f"{path}: missing (is {folder} a run folder?)") from None
+    except UnicodeDecodeError as exc:
+        raise ReplayError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ReplayError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    where = str(folder / "run.json")
+    if schema_of(meta, where) >= 2 and "scenario_text" not in meta:
+        raise ReplayError(f"{where}: schema 2 but no spec in it (no 'scenario_text')")
+    try:
+        if "scenario_text" in meta:
+            spec = spec_of(meta, None, where)
+            if spec.scenario_text != text:
+                raise ReplayError(f"{path}: differs from the scenario text in {where}")
+            return spec, spec.load_scenario()
+        scenario = parse_scenario(text, str(path))
+        gambit = meta.get("gambit")
+        if gambit and gambit not in {g.name for g in scenario.gambits}:
+            raise ReplayError(
+                f"{where}: a schema 1 run of the gambit {gambit!r}, which its scenario.toml "
+                "does not hold (gambits and legends belong to scenarios since schema 2): "
+                "run it again to replay it"
+            )
+        return spec_of(meta, scenario, where), scenario
+    except ReplayError:
+        raise
+    except WoodmarketError as exc:
+        said = str(exc)
+        raise ReplayError(said if said.startswith(where) else f"{where}: {said}") from None
+
+
+def spec_of(meta: dict[str, Any], scenario: Any, where: str = "run.json") -> RunSpec:
+    """The spec a run folder was made from (schema 1 folders: rebuilt from its fields)."""
+    if "scenario_text" in meta:
+        return RunSpec.from_dict(meta, where)
+    if "seed" not in meta:
+        raise ReplayError(f"{where}: missing 'seed'")
+    seed, turns = meta["seed"], meta.get("turns", scenario.turns)
+    for key, value in (("seed", seed), ("turns", turns)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ReplayError(f"{where}: {key!r} must be a whole number, got {value!r}")
+    return RunSpec(
+        scenario=str(meta.get("scenario_arg", scenario.name)),
+        scenario_text=scenario.text,
+        cast=str(meta.get("cast", "standin")),
+        seed=seed,
+        turns=turns,
+        gambit=meta.get("gambit"),
+        mechanism=meta.get("mechanism"),
+        financier=bool(meta.get("financier")),
     )
+
+
+def _by_turn(
+    records: list[dict[str, Any]], lines: list[int]
+) -> tuple[dict[int, list[dict[str, Any]]], tuple[int, str] | None]:
+    """Records grouped by turn, and the first one written after a later turn's, if any."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    disorder = None
+    seen = 0
+    for r, line in zip(records, lines, strict=True):
+        t = r["turn"]
+        if t < seen and disorder is None:
+            disorder = (t, f"{r['kind']} on line {line} comes after records of turn {seen}")
+        seen = max(seen, t)
+        out.setdefault(t, []).append(r)
+    return out, disorder
+
+
+def _counts(
+    turns: int, requested: int, summary: Mapping[str, Any] | None, torn: bool
+) -> tuple[str, str]:
+    """(an inconsistency, why the run stopped early) from the trace and summary.json."""
+    said = None if summary is None else summary.get("turns")
+    stopped = "" if summary is None else str(summary.get("stopped", "") or "")
+    if turns < requested:
+        if summary is None:
+            return "", "no summary.json: the run did not finish"
+        if said != turns:
+            return "", f"summary.json says {said} turns: the trace was cut"
+        return "", stopped or "summary.json does not say why"
+    if summary is None:
+        return "", "no summary.json: the run did not finish"
+    if said != turns:
+        return f"summary.json says {said} turns, the trace holds {turns}", ""
+    if torn:
+        return f"the trace ends in a torn line after all {turns} turns", ""
+    return "", stopped
+
+
+# -- the replayed wood -----------------------------------------------------
+
+
+def _wood(spec: RunSpec, scenario: Scenario, records: list[dict[str, Any]]) -> Wood:
     names = tuple(c.name for c in scenario.creatures)
-    wood = build_wood(scenario, meta["seed"], replay_policies(records, names), meta)
-    # The moves a player typed are decisions too: they run again in their turns.
-    replay_moves(wood, records)
-    checked = 0
-    for t in recorded_turns:
-        state = wood.step()
-        want, got = _state(turns[t]), _state(state.records)
-        if want != got:
-            return ReplayReport(len(recorded_turns), checked, t, _difference(want, got))
-        checked += 1
-    return ReplayReport(len(recorded_turns), checked)
+    wood = build_wood(spec, {n: _Hold() for n in names})
+    table: dict[str, dict[int, Mapping[str, Any]]] = {n: {} for n in names}
+    labels: dict[str, Counter[str]] = {n: Counter() for n in names}
+    for r in records:
+        if r["kind"] == "decision" and r.get("creature") in table:
+            table[r["creature"]].setdefault(r["turn"], r)
+            labels[r["creature"]][str(r.get("policy"))] += 1
+    for n in names:
+        usual = labels[n].most_common(1)[0][0] if labels[n] else "replay"
+        wood.policies[n] = RecordedPolicy(table[n], usual, StandinPolicy(wood.rng("policy", n)))
+    # The moves a player typed are decisions too: they are made again in their turns.
+    moves = recorded_moves(
+        r for r in records if r["kind"] == "financier" and isinstance(r.get("command"), str)
+    )
+    if moves:
+        fin = wood.extensions.get("financier") or Financier.attach(wood)
+        fin.add_script(moves, "player")
+    return wood
+
+
+class _Hold:
+    """A placeholder: given policies, `build_wood` builds no cast (and loads no model)."""
+
+    label = "replay"
+    concurrent = False
+
+    def decide(self, obs: Observation) -> Action:
+        return Action.hold("replay: no policy")
+
+
+class RecordedPolicy:
+    """A creature's decisions made again from the record, as far as they can be.
+
+    The label of the turn's decision record picks how: `standin` runs the
+    stand-in, `llm` parses the recorded reply again; any other label is a
+    policy replay cannot run, so its decision is taken as recorded (a
+    recorded reply still parsed again) under the label the creature had in
+    most turns, so that one relabelled record stands out.
+    """
+
+    concurrent = False
+
+    def __init__(
+        self, decisions: Mapping[int, Mapping[str, Any]], usual: str, standin: StandinPolicy
+    ) -> None:
+        self.decisions = decisions
+        self.usual = usual
+        self.label = usual
+        self.standin = standin
+
+    def decide(self, obs: Observation) -> Action:
+        record = self.decisions.get(obs.turn)
+        self.label = self.usual
+        if record is None:
+            return Action.hold(NO_DECISION)
+        label = record.get("policy")
+        if label == "standin":
+            self.label = "standin"
+            return self.standin.decide(obs)
+        if label == "llm":
+            self.label = "llm"
+            return self._model(record, obs)
+        recorded = action_from_record(record)
+        call = recorded.call
+        if call is None:
+            return recorded
+        call = _shaped(call)
+        if call.error:
+            return replace(recorded, call=call)
+        return replace(parse(call.response, obs), call=call)
+
+    def _model(self, record: Mapping[str, Any], obs: Observation) -> Action:
+        """A model's decision: its reply parsed again, its prompt rebuilt from `obs`."""
+        raw = record.get("call")
+        if not isinstance(raw, Mapping):
+            # Only a call abandoned at its deadline or a policy that broke leaves no call;
+            # when and whether that happens is the machine's doing, so the hold is taken.
+            reason = str(record.get("reason", ""))
+            if reason.startswith(UNTIMED) and not record.get("offers"):
+                return Action.hold(reason)
+            return Action.hold("replay: a model's decision without its call")
+        call = _shaped(ModelCall(**raw))
+        thoughts = call.system == system_prompt(obs, thoughts=True)
+        call = replace(call, system=system_prompt(obs, thoughts=thoughts), user=user_prompt(obs))
+        if call.error:
+            # A failed call has no reply and no tokens; only its latency was measured.
+            call = replace(call, response="", prompt_tokens=0, cached_tokens=0, generated_tokens=0)
+            return Action.hold(f"backend: {call.error}", call=call)
+        return replace(parse(call.response, obs), call=call)
+
+
+def _shaped(call: ModelCall) -> ModelCall:
+    """The call with each field replay must take from the record reset to its default
+    when it has not the shape a backend gives it (a count below 0, a latency that is no
+    number), so that an edit of that kind shows as a difference in that very field."""
+    fixes: dict[str, Any] = {}
+    for name in ("prompt_tokens", "cached_tokens", "generated_tokens"):
+        value = getattr(call, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            fixes[name] = 0
+    ms = call.latency_ms
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < math.inf:
+        fixes["latency_ms"] = 0.0
+    for name in ("model", "backend", "system", "user", "response", "error"):
+        if not isinstance(getattr(call, name), str):
+            fixes[name] = ""
+    return replace(call, **fixes) if fixes else call
+
+
+# -- comparing ---------------------------------------------------------------
+
+
+def _normal(record: dict[str, Any]) -> dict[str, Any]:
+    """A replayed record as it would read back from the trace."""
+    loaded: dict[str, Any] = json.loads(dumps(record))
+    return loaded
+
+
+def _difference(recorded: Sequence[dict[str, Any]], replayed: Sequence[dict[str, Any]]) -> str:
+    """The first difference between a turn's records, and what else differs in the turn."""
+    want = [dumps(r) for r in recorded]
+    got = [dumps(r) for r in replayed]
+    for i in range(max(len(want), len(got))):
+        a = want[i] if i < len(want) else None
+        b = got[i] if i < len(got) else None
+        if a == b:
+            continue
+        if a is not None and (b is None or want[i + 1 : i + 2] == [b]):
+            first, rest_want, rest_got = _extra(recorded, i), want[:i] + want[i + 1 :], got
+        elif b is not None and (a is None or got[i + 1 : i + 2] == [a] or _unrecorded(replayed[i])):
+            kind = replayed[i]["kind"]
+            first = f"{kind} #{_index(replayed, i)} is missing from the trace (the replay made it)"
+            rest_want, rest_got = want, got[:i] + got[i + 1 :]
+        else:
+            first = _edited(recorded, replayed, i)
+            rest_want, rest_got = want[:i] + want[i + 1 :], got[:i] + got[i + 1 :]
+        # The turn's other records that have no equal on the other side, by kind.
+        unmatched = (Counter(rest_want) - Counter(rest_got)) + (
+            Counter(rest_got) - Counter(rest_want)
+        )
+        also = sorted({json.loads(line)["kind"] for line in unmatched})
+        return f"{first} (also differ this turn: {', '.join(also)})" if also else first
+    return ""
+
+
+def _unrecorded(record: dict[str, Any]) -> bool:
+    """A decision the replay had to make up: the trace has none for that creature."""
+    return record["kind"] == "decision" and record.get("reason") == NO_DECISION
+
+
+def _edited(recorded: Sequence[dict[str, Any]], replayed: Sequence[dict[str, Any]], i: int) -> str:
+    r, kind = recorded[i], replayed[i]["kind"]
+    if r["kind"] != kind:
+        return f"{r['kind']} #{_index(recorded, i)}: the replay made a {kind} record here"
+    return f"{r['kind']} #{_index(recorded, i)}: {_listed(_fields(r, replayed[i]))}"
+
+
+def _listed(fields: list[tuple[str, Any, Any]]) -> str:
+    shown = "; ".join(
+        f"{path} recorded {_short(x)}, replayed {_short(y)}" for path, x, y in fields[:SHOW_FIELDS]
+    )
+    more = f"; and {len(fields) - SHOW_FIELDS} more" if len(fields) > SHOW_FIELDS else ""
+    return shown + more
+
+
+def _extra(records: Sequence[dict[str, Any]], i: int, why: str = "") -> str:
+    why = why or "forged or duplicated"
+    return f"{records[i]['kind']} #{_index(records, i)} is in the trace but not replayed ({why})"
+
+
+def _index(records: Sequence[dict[str, Any]], i: int) -> int:
+    """The record's number among the turn's records of its kind, from 1."""
+    kind = records[i]["kind"]
+    return sum(1 for r in records[: i + 1] if r["kind"] == kind)
+
+
+_ABSENT = object()
+
+
+def _fields(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Where two JSON values differ: (dotted path, recorded, replayed), type-strictly."""
+    if _same(a, b):
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            sub = f"{path}.{k}" if path else str(k)
+            out += _fields(a.get(k, _ABSENT), b.get(k, _ABSENT), sub)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _fields(x, y, f"{path}[{i}]")
+        ]
+    return [(path or "(record)", a, b)]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is _ABSENT or b is _ABSENT:
+        return a is b
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _short(value: Any) -> str:
+    if value is _ABSENT:
+        return "(absent)"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= SHOW_CHARS else text[: SHOW_CHARS - 1] + "…"

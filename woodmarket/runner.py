@@ -1,62 +1,182 @@
-"""The runner: build a wood for a run, run it into a folder, summarise.
+"""The runner: a `RunSpec` in, a wood built from it, run into a folder, a `RunResult` out.
 
-Shared by the CLI, the Python API and replay, so that a recorded run and
-its replay are configured by exactly the same code from the same meta.
+Shared by the CLI, the Python API, replay, and any pool or Ray worker, so
+that a recorded run and its replay are configured by exactly the same code
+from the same spec. Two layers:
+
+- `build_wood(spec)` builds the wood a spec describes (scenario, cast,
+  financier and gambit) for a caller that steps it itself;
+- `run(spec, out=None)` runs it for `spec.turns` turns, tracing into a run
+  folder when `out` is given, and returns a `RunResult`. The folder's trace
+  writer is detached when the run ends, so the wood can be stepped on.
+
+A run stopped by Ctrl-C (at the end of the turn in progress) or by an
+error keeps its finished turns on disk; its summary says after how many
+turns it stopped, and the interrupted run then raises KeyboardInterrupt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from woodmarket.casts import apply_cast, parse_cast
+from woodmarket.errors import WoodmarketError
+from woodmarket.financier import Financier
 from woodmarket.metrics import Tracker
-from woodmarket.scenario import Scenario
+from woodmarket.spec import RunResult, RunSpec
+from woodmarket.state import TurnState
 from woodmarket.traces import RunFolder
-from woodmarket.turn import TurnState
 from woodmarket.types import Policy
 from woodmarket.wood import Wood
 
 
-def build_wood(
-    scenario: Scenario, seed: int, policies: Mapping[str, Policy] | None, meta: dict[str, Any]
-) -> Wood:
-    """A wood configured from a run's meta (the part of run.json that shapes play).
+def build_wood(spec: RunSpec, policies: Mapping[str, Policy] | None = None) -> Wood:
+    """The wood `spec` describes, before its first turn.
 
-    `policies` given (a replay) win over the meta's `cast`; otherwise the
-    cast spec in the meta picks each creature's policy (default: stand-in).
+    `policies` given (a replay) win over the spec's cast; otherwise the
+    cast picks each creature's policy (the stand-in by default).
     """
-    wood = Wood(scenario, seed, policies)
-    cast = meta.get("cast", "standin")
-    if policies is None and cast != "standin":
-        apply_cast(wood, parse_cast(cast, wood.names))
-    # The financier (a gambit's script, a played run) is configured from meta too.
-    from woodmarket.financier import configure
-
-    configure(wood, meta)
+    scenario = spec.load_scenario()
+    wood = Wood(scenario, spec.seed, policies)
+    wood.serial = spec.sampling.serial
+    if policies is None and spec.cast != "standin":
+        seats = parse_cast(spec.cast, wood.names, spec.cast_text or None)
+        apply_cast(wood, seats, spec.sampling.temperature)
+    if spec.gambit or spec.financier:
+        gambit = spec.the_gambit(scenario)
+        script = gambit.script(spec.mechanism) if gambit is not None else {}
+        override = None if spec.mechanism in (None, "none") else spec.mechanism
+        Financier.attach(wood, override=override, script=script, source="gambit")
     return wood
 
 
 def run(
-    wood: Wood,
-    turns: int,
+    spec: RunSpec,
     out: str | Path | None = None,
-    meta: dict[str, Any] | None = None,
+    *,
+    wood: Wood | None = None,
     on_turn: Callable[[TurnState], None] | None = None,
-) -> dict[str, Any]:
-    """Run `turns` turns; with `out`, write the run folder. Returns the summary."""
+) -> RunResult:
+    """Run `spec` (or the already built `wood` of it); with `out`, write the run folder."""
+    wood = wood or build_wood(spec)
     tracker = Tracker(wood)
     wood.listeners.append(tracker)
-    folder = RunFolder.create(out, wood, {"turns": turns, **(meta or {})}) if out else None
+    folder = RunFolder.create(out, wood, run_json(spec)) if out is not None else None
+    stopped = ""
     try:
-        for _ in range(turns):
-            state = wood.step()
-            if on_turn is not None:
-                on_turn(state)
+        with stop_between_turns() as asked:
+            while wood.turn < spec.turns and not asked.stop:
+                state = wood.step()
+                if on_turn is not None:
+                    on_turn(state)
+        if asked.stop:
+            stopped = f"interrupted after {wood.turn} of {spec.turns} turns"
+    except BaseException as exc:
+        stopped = f"stopped after {wood.turn} of {spec.turns} turns: {type(exc).__name__}: {exc}"
+        raise
     finally:
         # Even on a crash the finished turns are on disk; the summary says how far it got.
         summary = tracker.summary()
+        summary["turns_requested"] = spec.turns
+        if stopped:
+            summary["stopped"] = stopped
+        fin: Financier | None = wood.extensions.get("financier")
+        if fin is not None:
+            summary["financier"] = {
+                "pebbles": fin.pebbles,
+                "worth": fin.worth(),
+                "pnl": fin.pnl(),
+                "objective": fin.objective(),
+            }
+        wood.listeners.remove(tracker)
         if folder is not None:
             folder.finish(summary)
-    return summary
+    if stopped:
+        raise KeyboardInterrupt(stopped)
+    return result(spec, wood, summary, folder.path if folder else None)
+
+
+class _Asked:
+    stop = False
+
+
+@contextmanager
+def stop_between_turns() -> Iterator[_Asked]:
+    """Ctrl-C ends the run after the turn in progress (a second one ends it at once).
+
+    A turn is never cut in half: its records reach the trace whole, and the
+    summary counts exactly the turns on disk. Outside the main thread (a
+    pool or Ray worker, a web session) signals are not ours to catch.
+    """
+    asked = _Asked()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if asked.stop:
+            raise KeyboardInterrupt
+        asked.stop = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def result(
+    spec: RunSpec, wood: Wood, summary: Mapping[str, Any], folder: Path | None = None
+) -> RunResult:
+    """The typed outcome of a wood run from `spec`."""
+    fin: Financier | None = wood.extensions.get("financier")
+    gambit = spec.the_gambit(wood.scenario)
+    target = "" if gambit is None else getattr(gambit, "target", "") or gambit.the_legend().target
+    return RunResult(
+        spec=spec,
+        turns=wood.turn,
+        summary=dict(summary),
+        pnl=fin.pnl() if fin is not None else None,
+        target=target,
+        target_path=tuple(wood.history[target]) if target else (),
+        stopped=str(summary.get("stopped", "")),
+        folder=str(folder) if folder is not None else None,
+    )
+
+
+def run_json(spec: RunSpec) -> dict[str, Any]:
+    """What run.json holds: the spec, and the provenance of its models and machine."""
+    from woodmarket.provenance import provenance
+
+    return {**spec.to_dict(), "provenance": provenance(spec)}
+
+
+def default_out(scenario: str, seed: int, prefix: str = "") -> Path:
+    """runs/[PREFIX-]SCENARIO-seedS-TIME: a fresh folder name per run."""
+    stem = Path(scenario).stem
+    return Path("runs") / f"{prefix}{stem}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def out_folder(given: str | None, scenario: str, seed: int, prefix: str = "") -> Path:
+    """The run folder to write: new or empty, and creatable; one clear error otherwise."""
+    out = Path(given) if given else default_out(scenario, seed, prefix)
+    try:
+        if out.exists() and not out.is_dir():
+            raise WoodmarketError(f"--out {out}: a file is there, not a folder")
+        if out.is_dir() and any(out.iterdir()):
+            raise WoodmarketError(f"--out {out}: folder exists and is not empty")
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".woodmarket-probe"
+        probe.write_text("")
+        probe.unlink()
+    except WoodmarketError:
+        raise
+    except OSError as exc:
+        raise WoodmarketError(f"--out {out}: cannot write there: {exc.strerror or exc}") from None
+    return out

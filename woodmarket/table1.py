@@ -1,7 +1,7 @@
 """Table 1: one gambit across worlds (mechanisms) and seeds, with uncertainty.
 
-This room runs woods built by `runner.build_wood` from meta (cast, gambit,
-mechanism), reads their price histories and the financier's P&L, and
+This room runs specs through `runner.run` (cast, gambit, mechanism), reads
+their target's price path and the financier's P&L, and
 writes the article's table: per world, the target's reference price
 before the legend and at its settlement, and the gambit's P&L, each as a
 mean with its spread (sample sd), plus a 95% confidence interval of the
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.gambits import Gambit, resolve_gambit
-from woodmarket.runner import build_wood
+from woodmarket.runner import run
 from woodmarket.scenario import Scenario
+from woodmarket.spec import RunSpec
 
 WORLDS = ("none", "rumor", "glut", "settle")
 # Student t, two-sided 95%, by degrees of freedom; larger df use an expansion.
@@ -74,25 +74,15 @@ class Stat:
         return cls(n, mean, sd, mean - half, mean + half)
 
 
-def run_world(
-    scenario: Scenario,
-    seed: int,
-    gambit: Gambit,
-    world: str,
-    cast: str = "standin",
-    turns: int | None = None,
-) -> Outcome:
-    meta = {"cast": cast, "gambit": gambit.name, "mechanism": world}
-    wood = build_wood(scenario, seed, None, meta)
-    turns = turns or scenario.turns
-    if turns < gambit.reckoning:
+def run_world(spec: RunSpec, seed: int, world: str) -> Outcome:
+    """One seed of one world: `spec` with that seed and the world's mechanism."""
+    result = run(spec.but(seed=seed, mechanism=world))
+    gambit = spec.the_gambit()
+    path = result.target_path
+    if spec.turns < gambit.reckoning:
         raise WoodmarketError(
-            f"{turns} turns end before the legend's settlement (turn {gambit.reckoning})"
+            f"{spec.turns} turns end before the legend's settlement (turn {gambit.reckoning})"
         )
-    for _ in range(turns):
-        wood.step()
-    target = gambit.the_legend().target
-    path = tuple(wood.history[target])
     # history[k] is the reference after turn k: the legend is sprung on
     # `spring_turn`, so the price before it is the one after the turn before.
     return Outcome(
@@ -100,7 +90,7 @@ def run_world(
         seed,
         path[gambit.spring_turn - 1],
         path[gambit.reckoning],
-        wood.extensions["financier"].pnl(),
+        result.pnl or 0,
         path,
     )
 
@@ -115,11 +105,16 @@ def table1(
     progress: Any = None,
 ) -> dict[str, list[Outcome]]:
     """world -> one Outcome per seed, the same seeds in every world."""
-    g = resolve_gambit(gambit)
+    spec = RunSpec.make(scenario, cast=cast, turns=turns, gambit=gambit)
+    if spec.turns < spec.the_gambit().reckoning:
+        raise WoodmarketError(
+            f"{spec.turns} turns end before the legend's settlement "
+            f"(turn {spec.the_gambit().reckoning})"
+        )
     out: dict[str, list[Outcome]] = {w: [] for w in worlds}
     for seed in seeds:
         for w in worlds:
-            out[w].append(run_world(scenario, seed, g, w, cast, turns))
+            out[w].append(run_world(spec, seed, w))
             if progress is not None:
                 progress.update(1)
     return out
@@ -128,8 +123,8 @@ def table1(
 def render(
     results: dict[str, list[Outcome]], gambit: str, cast: str, scenario: Scenario, turns: int
 ) -> str:
-    g = resolve_gambit(gambit)
-    legend = g.the_legend()
+    g = scenario.gambit(gambit)
+    legend = g.legend
     target = legend.target
     seeds = [o.seed for o in next(iter(results.values()))]
     edition = "stand-in" if cast == "standin" else cast

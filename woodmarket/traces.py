@@ -1,19 +1,24 @@
 """Traces: one run = one folder, written as the run goes, readable after a crash.
 
     DIR/scenario.toml   the scenario as read
-    DIR/run.json        seed, cast, turns, gambit, versions (written first)
+    DIR/run.json        the run's spec, provenance and versions (written first)
     DIR/trace.jsonl     one JSON record per line, appended and flushed each turn
     DIR/summary.json    written when the run ends, also when it stops on an error
 
 Records carry `turn` and `kind`; the schema is documented in
 docs/traces.md and versioned by `SCHEMA_VERSION`. Records are written with
 sorted keys and no floats from clocks in state records, so a seeded
-stand-in run's trace.jsonl is byte-identical from run to run.
+stand-in run's trace.jsonl is byte-identical from run to run. Every line
+is strict JSON and valid UTF-8, whatever a model or a policy put in a
+record. The readers here refuse a damaged folder with one `ReplayError`
+naming the file and what is wrong with it; only a torn last line (a crash
+mid-write) is tolerated.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 from collections.abc import Iterable, Iterator
@@ -24,15 +29,58 @@ from typing import TYPE_CHECKING, Any
 from woodmarket.errors import ReplayError
 
 if TYPE_CHECKING:
-    from woodmarket.turn import TurnState
-    from woodmarket.wood import Wood
+    from woodmarket.state import TurnState, WoodState
 
-SCHEMA_VERSION = 1
+# The run folder's schema; see docs/traces.md for when it is bumped.
+SCHEMA_VERSION = 2
+# Schema versions this woodmarket reads (1: run.json before it held a whole spec).
+READS = (1, 2)
 TRACE = "trace.jsonl"
+
+_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """One record as one line of strict JSON (no NaN, no Infinity) that encodes as UTF-8.
+
+    The fast path is a single encode; only a record that fails it (a
+    non-finite float) or that holds a lone surrogate (from a model's broken
+    output) is walked and cleaned: non-finite floats become null, lone
+    surrogates are written visibly escaped (the text `\\ud83d`).
+    """
+    try:
+        line = _encode(record)
+    except ValueError:
+        return _encode(_clean(record))
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            return _encode(_clean(record))
+    return line
+
+
+def json_file(data: dict[str, Any]) -> str:
+    """run.json or summary.json: indented, and as strict as a trace line (written once a run)."""
+    return json.dumps(_clean(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {_clean(k) if isinstance(k, str) else k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 class TraceWriter:
@@ -70,58 +118,171 @@ class RunFolder:
 
     path: Path
     writer: TraceWriter
+    wood: WoodState
 
     @classmethod
-    def create(cls, path: str | Path, wood: Wood, meta: dict[str, Any]) -> RunFolder:
+    def create(cls, path: str | Path, wood: WoodState, meta: dict[str, Any]) -> RunFolder:
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise FileExistsError(f"{path}: output folder exists and is not empty")
         path.mkdir(parents=True, exist_ok=True)
         (path / "scenario.toml").write_text(wood.scenario.text, encoding="utf-8")
         run = {"seed": wood.seed, "scenario": wood.scenario.name, "versions": versions(), **meta}
-        (path / "run.json").write_text(json.dumps(run, indent=2, sort_keys=True) + "\n")
+        (path / "run.json").write_text(json_file(run), encoding="utf-8")
         writer = TraceWriter(path / TRACE)
         writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
-        return cls(path, writer)
+        return cls(path, writer, wood)
 
     def finish(self, summary: dict[str, Any]) -> None:
+        """Detach from the wood (it may be stepped on) and write the summary."""
+        if self.writer in self.wood.listeners:
+            self.wood.listeners.remove(self.writer)
         self.writer.close()
-        (self.path / "summary.json").write_text(
-            json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        (self.path / "summary.json").write_text(json_file(summary), encoding="utf-8")
 
 
-def start_fields(wood: Wood) -> dict[str, Any]:
+def start_fields(wood: WoodState) -> dict[str, Any]:
     from woodmarket.turn import holdings
 
     return {"prices": dict(wood.prices), "holders": holdings(wood), "creatures": list(wood.names)}
 
 
+@dataclass(frozen=True)
+class Trace:
+    """A run's records in file order; `torn` when its last line was cut by a crash."""
+
+    path: Path
+    records: list[dict[str, Any]]
+    lines: list[int]  # the line number of each record
+    torn: bool = False
+
+
+def load_trace(folder: str | Path) -> Trace:
+    """Every record of a trace, checked for shape; one clear `ReplayError` when damaged.
+
+    A record is a JSON object with a whole-number `turn` (0 or more) and a
+    string `kind`. Only the last line may be broken, and only when it ends
+    without a newline: that is a crash mid-write, and the line is dropped.
+    """
+    path = Path(folder) / TRACE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ReplayError(f"{path}: missing (is {folder} a run folder?)") from None
+    except IsADirectoryError:
+        raise ReplayError(f"{path}: a folder, not a trace file") from None
+    except OSError as exc:
+        raise ReplayError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    chunks = raw.split(b"\n")
+    last = chunks.pop()  # b"" when the file ends with a newline
+    records: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    for i, chunk in enumerate(chunks, 1):
+        records.append(_record(path, i, chunk))
+        numbers.append(i)
+    torn = False
+    if last:
+        try:
+            records.append(_record(path, len(chunks) + 1, last))
+            numbers.append(len(chunks) + 1)
+        except ReplayError:
+            torn = True  # the run died while writing this line; earlier lines stand
+    return Trace(path, records, numbers, torn)
+
+
+def _record(path: Path, i: int, chunk: bytes) -> dict[str, Any]:
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReplayError(f"{path}:{i}: not UTF-8 text (byte {exc.start} of the line)") from None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        what = "a blank line" if not text.strip() else "not a JSON record"
+        raise ReplayError(f"{path}:{i}: {what}") from None
+    if not isinstance(record, dict):
+        raise ReplayError(f"{path}:{i}: a record must be a JSON object, got {_json_type(record)}")
+    for key in ("turn", "kind"):
+        if key not in record:
+            raise ReplayError(f"{path}:{i}: a record without {key!r}")
+    turn = record["turn"]
+    if isinstance(turn, bool) or not isinstance(turn, int) or turn < 0:
+        raise ReplayError(f"{path}:{i}: 'turn' must be a whole number >= 0, got {turn!r}")
+    if not isinstance(record["kind"], str) or not record["kind"]:
+        raise ReplayError(f"{path}:{i}: 'kind' must be a name, got {record['kind']!r}")
+    return record
+
+
 def read_trace(folder: str | Path) -> Iterator[dict[str, Any]]:
     """Records in order; a torn last line (a crash mid-write) is skipped, not fatal."""
-    path = Path(folder) / TRACE
-    if not path.exists():
-        raise ReplayError(f"{path}: no trace here (is {folder} a run folder?)")
-    with path.open(encoding="utf-8") as f:
-        lines = f.readlines()
-    for i, line in enumerate(lines, 1):
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines):
-                return  # the run died while writing this line; earlier turns stand
-            raise ReplayError(f"{path}:{i}: not a JSON record") from None
+    yield from load_trace(folder).records
 
 
 def read_run(folder: str | Path) -> dict[str, Any]:
+    """run.json as a dict, of a schema version this woodmarket reads."""
     path = Path(folder) / "run.json"
+    data = _read_json(path, folder)
+    if not isinstance(data, dict):
+        raise ReplayError(f"{path}: expected a JSON object, got {_json_type(data)}")
+    schema_of(data, path)
+    return data
+
+
+def read_summary(folder: str | Path) -> dict[str, Any] | None:
+    """summary.json as a dict, or None when the run never wrote one."""
+    path = Path(folder) / "summary.json"
+    if not path.exists():
+        return None
+    data = _read_json(path, folder)
+    if not isinstance(data, dict):
+        raise ReplayError(f"{path}: expected a JSON object, got {_json_type(data)}")
+    return data
+
+
+def schema_of(meta: dict[str, Any], path: str | Path = "run.json") -> int:
+    """The schema version a run folder was written with (1 when it predates `versions`)."""
+    found = meta.get("versions", {})
+    if not isinstance(found, dict):
+        raise ReplayError(f"{path}: 'versions' must be an object, got {_json_type(found)}")
+    raw = found.get("schema", 1)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        version = int(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else None
+    except ValueError:
+        version = None
+    reads = ", ".join(map(str, READS))
+    if version is None:
+        raise ReplayError(f"{path}: schema version {raw!r} is not a number; this reads {reads}")
+    if version not in READS:
+        newer = " (written by a newer woodmarket)" if version > max(READS) else ""
+        raise ReplayError(f"{path}: schema version {version}{newer}; this woodmarket reads {reads}")
+    return version
+
+
+def _read_json(path: Path, folder: str | Path) -> Any:
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ReplayError(f"{path}: missing (is {folder} a run folder?)") from None
-    except json.JSONDecodeError as exc:
+    except IsADirectoryError:
+        raise ReplayError(f"{path}: a folder, not a file") from None
+    except OSError as exc:
+        raise ReplayError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReplayError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
         raise ReplayError(f"{path}: not valid JSON: {exc}") from None
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
 
 
 def by_turn(records: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:

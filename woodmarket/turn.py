@@ -3,63 +3,40 @@
     events -> observe -> decide -> clear -> live -> settle -> narrate -> record
 
 Seams (`before_decide`, `after_clear`, `settle`) run registered handlers
-at their named points; legend effects and the financier's book attach
-there. Tracing and UIs attach as listeners that the record phase calls
-with the finished `TurnState`, never inline.
+at their named points; legend effects and the financier (its queued
+commands, its book) attach there. Tracing and UIs attach as listeners that
+the record phase calls with the finished `TurnState`, never inline. The
+turn's state and the seams live in state.py; this room holds the phases.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from woodmarket.living import LIVING
-from woodmarket.market import Clearing, Rejection, band, call_auction, check_orders
+from woodmarket.market import call_auction, check_orders
 from woodmarket.narrator import headline
+from woodmarket.rules import band
+from woodmarket.state import TurnState, WoodState
 from woodmarket.types import Action, Observation, Order
-from woodmarket.wood import HISTORY, Wood
 
 NEWS_TURNS = 2  # news stays on creatures' minds this many turns
-_pool: ThreadPoolExecutor | None = None
+HISTORY = 8  # reference prices a creature sees, oldest first
+# Grace past the longest policy deadline before the turn stops waiting.
+DEADLINE_GRACE_S = 0.25
 
-
-@dataclass(slots=True)
-class TurnState:
-    """What one turn produced. Built fresh each turn; listeners read it."""
-
-    turn: int
-    overrides: dict[str, Action] = field(default_factory=dict)
-    records: list[dict[str, Any]] = field(default_factory=list)
-    observations: dict[str, Observation] = field(default_factory=dict)
-    actions: dict[str, Action] = field(default_factory=dict)
-    accepted: list[Order] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    clearings: dict[str, Clearing] = field(default_factory=dict)
-    opening: dict[str, int] = field(default_factory=dict)
-    headline: str = ""
-    # Public happenings of the turn (a legend landing) that the narrator leads with.
-    public: list[str] = field(default_factory=list)
-
-    def emit(self, kind: str, **fields: Any) -> None:
-        # The keyword dict is fresh for every call: adopt it rather than copy it
-        # (a turn emits dozens of records; key order is irrelevant, traces sort keys).
-        fields["turn"] = self.turn
-        fields["kind"] = kind
-        self.records.append(fields)
-
-    @property
-    def fills(self) -> list:
-        return [f for c in self.clearings.values() for f in c.fills]
-
-
-def events(wood: Wood, t: TurnState) -> None:
+def events(wood: WoodState, t: TurnState) -> None:
     wood.memory.deliver()
     t.opening = dict(wood.prices)
     wood.seams.run("before_decide", wood, t)
 
 
-def observe(wood: Wood, t: TurnState) -> None:
+def observe(wood: WoodState, t: TurnState) -> None:
     public = Public.now(wood, t.turn)
     t.observations = {n: observation(wood, n, t.turn, public) for n in wood.names}
 
@@ -68,27 +45,27 @@ def observe(wood: Wood, t: TurnState) -> None:
 class Public:
     """The facts every creature sees alike this turn, built once and shared read-only."""
 
-    prices: dict[str, int]
-    history: dict[str, tuple[int, ...]]
-    bands: dict[str, tuple[int, int]]
+    prices: Mapping[str, int]
+    history: Mapping[str, tuple[int, ...]]
+    bands: Mapping[str, tuple[int, int]]
     news: tuple[str, ...]
     headlines: tuple[str, ...]
     burn: int
 
     @classmethod
-    def now(cls, wood: Wood, turn: int) -> Public:
+    def now(cls, wood: WoodState, turn: int) -> Public:
         width = wood.scenario.market.band
         return cls(
-            prices=dict(wood.prices),
-            history={g: tuple(h[-HISTORY:]) for g, h in wood.history.items()},
-            bands={g: band(p, width) for g, p in wood.prices.items()},
+            prices=MappingProxyType(dict(wood.prices)),
+            history=MappingProxyType({g: tuple(h[-HISTORY:]) for g, h in wood.history.items()}),
+            bands=MappingProxyType({g: band(p, width) for g, p in wood.prices.items()}),
             news=tuple(text for when, text in wood.news if turn - when < NEWS_TURNS),
             headlines=tuple(wood.headlines[-2:]),
             burn=wood.burn(turn),
         )
 
 
-def observation(wood: Wood, name: str, turn: int, public: Public | None = None) -> Observation:
+def observation(wood: WoodState, name: str, turn: int, public: Public | None = None) -> Observation:
     """What `name` may know now: its own state and public facts only."""
     public = public or Public.now(wood, turn)
     c = wood.creatures[name]
@@ -103,13 +80,13 @@ def observation(wood: Wood, name: str, turn: int, public: Public | None = None) 
         personality=c.spec.personality,
         produces=wood.makes[name],
         pebbles=c.account.pebbles,
-        stores=dict(c.account.stores),
+        stores=MappingProxyType(dict(c.account.stores)),
         goods=wood.goods,
         foods=wood.foods,
         fuel=wood.fuel,
         burn=public.burn,
-        wants=wants,
-        short_of=wood.short_of(c, turn, wants),
+        wants=MappingProxyType(wants),
+        short_of=MappingProxyType(wood.short_of(c, turn, wants)),
         mood=c.mood,
         prices=public.prices,
         history=public.history,
@@ -125,11 +102,14 @@ def observation(wood: Wood, name: str, turn: int, public: Public | None = None) 
     )
 
 
-def _ask(wood: Wood, name: str, obs: Observation) -> Action:
+def _ask(wood: WoodState, name: str, obs: Observation) -> Action:
     try:
-        return wood.policies[name].decide(obs)
+        action = wood.policies[name].decide(obs)
     except Exception as exc:  # a policy bug must not stop the wood; it is traced
         return Action.hold(f"policy error: {type(exc).__name__}: {exc}")
+    if not isinstance(action, Action):
+        return Action.hold(f"policy error: decide returned {type(action).__name__}, not an Action")
+    return action
 
 
 def _own(name: str, action: Action) -> Action:
@@ -142,23 +122,59 @@ def _own(name: str, action: Action) -> Action:
     return action
 
 
-def decide(wood: Wood, t: TurnState) -> None:
-    global _pool
+def _deadline(wood: WoodState, names: list[str]) -> float | None:
+    """When the turn stops waiting for its concurrent policies (None: it waits)."""
+    budgets = [getattr(wood.policies[n], "timeout_s", None) for n in names]
+    if not names or any(b is None for b in budgets):
+        return None
+    return time.monotonic() + max(b for b in budgets if b is not None) + DEADLINE_GRACE_S
+
+
+def _collect(name: str, future: Future[Action], deadline: float | None) -> Action:
+    """A concurrent decision, or a hold once the deadline passed.
+
+    A call that cannot be cancelled is abandoned: it finishes in its own
+    thread, its result is ignored, and its model slot is free when it returns.
+    """
+    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+    try:
+        return future.result(timeout=left)
+    except TimeoutError:
+        future.cancel()
+        return Action.hold(f"no decision within the deadline; {name}'s call was abandoned")
+
+
+def _tell(watch: Callable[[str], None], name: str) -> Callable[[Future[Action]], None]:
+    def done(_: Future[Action]) -> None:
+        watch(name)
+
+    return done
+
+
+def decide(wood: WoodState, t: TurnState) -> None:
     names = wood.names
     asked = [n for n in names if n not in t.overrides]
-    parallel = [n for n in asked if getattr(wood.policies[n], "concurrent", False)]
+    concurrent = not wood.serial
+    parallel = [n for n in asked if concurrent and getattr(wood.policies[n], "concurrent", False)]
     futures = {}
+    watchers = wood.on_decided
     if parallel:
-        _pool = _pool or ThreadPoolExecutor(max_workers=16, thread_name_prefix="decide")
-        futures = {n: _pool.submit(_ask, wood, n, t.observations[n]) for n in parallel}
+        pool = wood.decision_pool()
+        futures = {n: pool.submit(_ask, wood, n, t.observations[n]) for n in parallel}
+        for n, future in futures.items():
+            for watch in watchers:
+                future.add_done_callback(_tell(watch, n))
+    deadline = _deadline(wood, parallel)
     # Ordered by creature, never by completion: runs must not depend on timing.
     for n in names:
         if n in t.overrides:
             t.actions[n] = t.overrides[n]
         elif n in futures:
-            t.actions[n] = futures[n].result()
+            t.actions[n] = _collect(n, futures[n], deadline)
         else:
             t.actions[n] = _ask(wood, n, t.observations[n])
+            for watch in watchers:
+                watch(n)
     for n in names:
         a = t.actions[n] = _own(n, t.actions[n])
         label = "external" if n in t.overrides else getattr(wood.policies[n], "label", "policy")
@@ -183,8 +199,7 @@ def decision_fields(a: Action) -> dict[str, Any]:
     return out
 
 
-def clear(wood: Wood, t: TurnState) -> None:
-    rules = wood.scenario.market
+def clear(wood: WoodState, t: TurnState) -> None:
     orders = [o for n in wood.names for o in t.actions[n].orders] + wood.outside_orders
     wood.outside_orders = []
     t.accepted, t.rejected = check_orders(
@@ -192,9 +207,7 @@ def clear(wood: Wood, t: TurnState) -> None:
         goods=wood.goods,
         references=wood.prices,
         holdings=wood.ledger.accounts,
-        max_orders=rules.max_orders,
-        max_qty=rules.max_qty,
-        band_width=rules.band,
+        limits=wood.scenario.market,
     )
     rejected = {id(r.order): r.reason for r in t.rejected}
     for o in orders:
@@ -228,22 +241,22 @@ def clear(wood: Wood, t: TurnState) -> None:
     wood.seams.run("after_clear", wood, t)
 
 
-def live(wood: Wood, t: TurnState) -> None:
+def live(wood: WoodState, t: TurnState) -> None:
     for phase in LIVING:
         phase(wood, t)
 
 
-def settle(wood: Wood, t: TurnState) -> None:
+def settle(wood: WoodState, t: TurnState) -> None:
     wood.seams.run("settle", wood, t)
 
 
-def narrate(wood: Wood, t: TurnState) -> None:
+def narrate(wood: WoodState, t: TurnState) -> None:
     t.headline = headline(wood, t)
     wood.headlines.append(t.headline)
     t.emit("headline", text=t.headline)
 
 
-def record(wood: Wood, t: TurnState) -> None:
+def record(wood: WoodState, t: TurnState) -> None:
     wood.ledger.check(t.turn)
     for g in wood.goods:
         c = t.clearings[g]
@@ -264,7 +277,7 @@ def record(wood: Wood, t: TurnState) -> None:
         listener(t)
 
 
-def holdings(wood: Wood) -> dict[str, dict[str, Any]]:
+def holdings(wood: WoodState) -> dict[str, dict[str, Any]]:
     out = {}
     for name, acct in wood.ledger.accounts.items():
         row: dict[str, Any] = {"pebbles": acct.pebbles, "stores": dict(acct.stores)}
@@ -277,7 +290,7 @@ def holdings(wood: Wood) -> dict[str, dict[str, Any]]:
 PHASES = (events, observe, decide, clear, live, settle, narrate, record)
 
 
-def run_turn(wood: Wood, overrides: dict[str, Action] | None = None) -> TurnState:
+def run_turn(wood: WoodState, overrides: Mapping[str, Action] | None = None) -> TurnState:
     t = TurnState(turn=wood.turn + 1, overrides=dict(overrides or {}))
     for phase in PHASES:
         phase(wood, t)

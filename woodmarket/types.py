@@ -3,16 +3,19 @@
 Value objects (frozen, self-validating) that cross room boundaries:
 `Order`, `Fill`, `Gossip`, `ModelCall`, `Action`, `Observation`, and the
 backend's `CompletionRequest` / `Completion`. Plus the two one-method
-plug-in protocols: a `Policy` decides, a `Backend` completes.
+plug-in protocols: a `Policy` decides, a `Backend` completes; a plain
+function `observation -> Action` is accepted as a policy (`as_policy`).
 
-Nothing here touches the wood's mutable state.
+Nothing here touches the wood's mutable state. An `Observation` is
+read-only all the way down: its mappings are read-only views, so a policy
+cannot change what another creature sees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from woodmarket.errors import ActionError
 
@@ -155,13 +158,17 @@ class Action:
         return cls(valid=not reason, reason=reason, call=call)
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """Everything one creature may know at decision time, and nothing more.
 
     Built by the observe phase from public facts and the creature's own
     state. Private facts (truth of tips, the financier's book, hidden legend
     parameters) must never reach it: a test scans every observation.
+
+    Immutable: a named tuple (every creature gets one every turn, and a
+    frozen dataclass's field-by-field init was most of the cost of
+    observing), its mappings read-only views. `obs._replace(...)` makes a
+    changed copy.
     """
 
     turn: int
@@ -194,15 +201,44 @@ class Observation:
 
 @runtime_checkable
 class Policy(Protocol):
-    """Decides a creature's action from its observation.
+    """Decides a creature's action from its observation: one method.
 
-    `concurrent` policies (model-backed) are asked in parallel threads;
-    the others are called inline, since a thread costs more than a rule.
+    Optional attributes a policy may carry, read with defaults: `concurrent`
+    (True for model-backed policies, asked in parallel threads; the others
+    are called inline, since a thread costs more than a rule), `timeout_s`
+    (the decision's wall-clock budget; past it the turn goes on with a
+    traced `hold`) and `label` (how the trace names the policy).
     """
 
-    concurrent: bool
-
     def decide(self, observation: Observation) -> Action: ...
+
+
+class FunctionPolicy:
+    """A plain function `observation -> Action` as a policy."""
+
+    concurrent = False
+
+    def __init__(self, fn: Callable[[Observation], Action]) -> None:
+        self.fn = fn
+        self.label = getattr(fn, "__name__", "function")
+
+    def __repr__(self) -> str:
+        return f"<FunctionPolicy {self.label}>"
+
+    def decide(self, observation: Observation) -> Action:
+        return self.fn(observation)
+
+
+def as_policy(candidate: object) -> Policy:
+    """A policy object as it is, a plain function wrapped; anything else is refused."""
+    if isinstance(candidate, Policy):
+        return candidate
+    if callable(candidate):
+        return FunctionPolicy(candidate)  # type: ignore[arg-type]  # checked at call time
+    raise TypeError(
+        f"a policy needs a decide(observation) method or must be a function; "
+        f"got {type(candidate).__name__}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

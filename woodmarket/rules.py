@@ -1,0 +1,123 @@
+"""The order rules, stated once: what one order may be, and what a trader may place in a turn.
+
+The market's admission (`market.check_orders`), the action parser's
+validity check (`policies.actions.order_problem`) and the financier's
+`order` command all call these, so a limit cannot mean one thing in one
+room and another elsewhere. Pure functions over orders and holdings.
+
+- An order names a good of the wood, a quantity of 1..`max_qty` and a
+  whole limit price inside the good's band: `[max(1, ref // band),
+  ref * band]` around its reference price, inclusive.
+- A trader places at most `max_orders` orders a turn, never on both sides
+  of one good (no self-trade), and only what it can pay for or deliver:
+  a buy reserves qty x limit of its pebbles, a sale the goods, so no fill
+  can overdraw anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from woodmarket.types import Order
+
+
+class Limits(Protocol):
+    """The market rules an order is held to (a scenario's `MarketRules`)."""
+
+    @property
+    def max_orders(self) -> int: ...
+    @property
+    def max_qty(self) -> int: ...
+    @property
+    def band(self) -> int: ...
+
+
+class Holding(Protocol):
+    """What a trader holds (a ledger `Account`)."""
+
+    pebbles: int
+    stores: dict[str, int]
+
+
+def band(reference: int, width: int) -> tuple[int, int]:
+    """Inclusive limit-price band around a reference price."""
+    return max(1, reference // width), reference * width
+
+
+def order_problem(
+    order: Order, goods: Sequence[str], references: Mapping[str, int], limits: Limits
+) -> str:
+    """Why one order breaks the rules by itself; "" when it does not."""
+    if order.good not in goods:
+        return f"unknown good {order.good!r}"
+    if order.qty > limits.max_qty:
+        return f"quantity {order.qty} above the limit of {limits.max_qty}"
+    lo, hi = band(references[order.good], limits.band)
+    if not lo <= order.price <= hi:
+        return f"price {order.price} outside the band {lo}..{hi} for {order.good}"
+    return ""
+
+
+class Admission:
+    """One turn's admission of orders, in sequence: counts, sides, reservations."""
+
+    def __init__(
+        self,
+        goods: Sequence[str],
+        references: Mapping[str, int],
+        holdings: Mapping[str, Holding],
+        limits: Limits,
+    ) -> None:
+        self.goods = goods
+        self.references = references
+        self.holdings = holdings
+        self.limits = limits
+        self.pebbles: dict[str, int] = {}
+        self.stores: dict[tuple[str, str], int] = {}
+        self.counts: dict[str, int] = {}
+        self.sides: dict[tuple[str, str], str] = {}
+
+    def free_pebbles(self, who: str) -> int:
+        return self.pebbles.get(who, self.holdings[who].pebbles)
+
+    def free_goods(self, who: str, good: str) -> int:
+        return self.stores.get((who, good), self.holdings[who].stores[good])
+
+    def problem(self, o: Order) -> str:
+        """Why `o` cannot join the orders admitted so far; "" when it can."""
+        who = o.creature
+        if who not in self.holdings:
+            return f"unknown trader {who!r}"
+        if o.good not in self.goods:
+            return f"unknown good {o.good!r}"
+        if self.counts.get(who, 0) >= self.limits.max_orders:
+            return f"more than {self.limits.max_orders} orders this turn"
+        single = order_problem(o, self.goods, self.references, self.limits)
+        if single:
+            return single
+        other = self.sides.get((who, o.good), o.side)
+        if other != o.side:
+            return f"self-trade: already has a {other} order for {o.good}"
+        if o.side == "buy":
+            cost, free = o.qty * o.price, self.free_pebbles(who)
+            if cost > free:
+                return f"not enough pebbles: needs {cost}, has {free} unreserved"
+        elif o.qty > (free := self.free_goods(who, o.good)):
+            return f"not enough {o.good}: sells {o.qty}, has {free} unreserved"
+        return ""
+
+    def admit(self, o: Order) -> str:
+        """Admit `o` (reserving what it needs) or say why not; every order counts."""
+        who = o.creature
+        reason = self.problem(o)
+        if who in self.holdings:
+            self.counts[who] = self.counts.get(who, 0) + 1
+        if reason:
+            return reason
+        self.sides[(who, o.good)] = o.side
+        if o.side == "buy":
+            self.pebbles[who] = self.free_pebbles(who) - o.qty * o.price
+        else:
+            self.stores[(who, o.good)] = self.free_goods(who, o.good) - o.qty
+        return ""

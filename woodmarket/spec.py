@@ -1,0 +1,223 @@
+"""Runs as values: `RunSpec`, the frozen description of one run, and `RunResult`, its outcome.
+
+A spec carries everything that shapes a run, texts included (the
+scenario file, the legend files it names, a cast file), each with its
+sha256, so a worker in another process or on another machine can rebuild
+the run without the user's files. It round-trips through JSON (it is what
+a run folder's `run.json` holds, beside versions and provenance) and
+pickles. `RunResult` is what `runner.run(spec)` returns.
+
+This room reads files only when a spec is made from names (`RunSpec.make`);
+it touches no wood.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from woodmarket.errors import WoodmarketError
+from woodmarket.scenario import Scenario, load_scenario, parse_scenario
+from woodmarket.textfiles import read_text_file
+
+MECHANISMS = ("rumor", "glut", "settle", "none")
+
+
+def sha256_text(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How model casts decode. Greedy by default (play); sweeps sample.
+
+    `temperature` 0 decodes greedily. Each call's sampling seed is derived
+    from the run's seed, the creature and the turn, so seeds are
+    independent draws of a population's behaviour, not replicas.
+    """
+
+    temperature: float = 0.0
+    # Ask model creatures one at a time, in creature order: batched decoding in
+    # parallel slots depends on request timing, so only this makes a live run
+    # repeat exactly on one machine (it costs about 15% of a council turn).
+    serial: bool = False
+
+    def __post_init__(self) -> None:
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+            raise WoodmarketError(f"temperature must be a number, got {t!r}")
+        if not 0 <= t <= 5:
+            raise WoodmarketError(f"temperature must lie in 0..5, got {t}")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One run, whole: what to run, with which creatures, for how long, and how to play."""
+
+    scenario: str  # the bundled key or path as given; for people, not for rebuilding
+    scenario_text: str
+    scenario_files: tuple[tuple[str, str], ...] = ()  # legend reference -> file text
+    cast: str = "standin"
+    cast_text: str = ""  # the cast file's text when `cast` names a file
+    seed: int = 0
+    turns: int = 15
+    gambit: str | None = None
+    mechanism: str | None = None  # overrides the gambit's legend; `none` drops it
+    financier: bool = False  # a financier the player drives (no script)
+    sampling: Sampling = field(default_factory=Sampling)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise WoodmarketError(f"seed must be a whole number, got {self.seed!r}")
+        if isinstance(self.turns, bool) or not isinstance(self.turns, int) or self.turns < 1:
+            raise WoodmarketError(f"turns must be a whole number >= 1, got {self.turns!r}")
+        if self.mechanism is not None and self.mechanism not in MECHANISMS:
+            raise WoodmarketError(
+                f"unknown mechanism {self.mechanism!r}; use {', '.join(MECHANISMS)}"
+            )
+        if self.mechanism is not None and not self.gambit and not self.financier:
+            raise WoodmarketError("--mechanism overrides a gambit's legend; add --gambit NAME")
+
+    # -- making --------------------------------------------------------
+
+    @classmethod
+    def make(
+        cls,
+        scenario: str | Path | Scenario = "oona",
+        *,
+        cast: str = "standin",
+        seed: int = 0,
+        turns: int | None = None,
+        gambit: str | None = None,
+        mechanism: str | None = None,
+        financier: bool = False,
+        temperature: float = 0.0,
+        serial: bool = False,
+    ) -> RunSpec:
+        """A spec from names and paths: reads the scenario (and cast file) now, once."""
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        cast_text = read_text_file(cast, "a cast file") if cast.endswith(".toml") else ""
+        spec = cls(
+            scenario=str(scenario) if not isinstance(scenario, Scenario) else sc.path,
+            scenario_text=sc.text,
+            scenario_files=tuple(sorted(_files(sc).items())),
+            cast=cast,
+            cast_text=cast_text,
+            seed=seed,
+            turns=turns or sc.turns,
+            gambit=gambit,
+            mechanism=mechanism,
+            financier=financier,
+            sampling=Sampling(temperature, serial),
+        )
+        if gambit:
+            spec.the_gambit(sc)  # an unknown gambit is refused now, not mid-run
+        return spec
+
+    def but(self, **changes: Any) -> RunSpec:
+        """This spec with some fields changed (a seed, a mechanism)."""
+        return replace(self, **changes)
+
+    # -- reading -------------------------------------------------------
+
+    @property
+    def scenario_sha256(self) -> str:
+        return sha256_text(self.scenario_text, *(p for kv in self.scenario_files for p in kv))
+
+    @property
+    def cast_sha256(self) -> str:
+        return sha256_text(self.cast_text) if self.cast_text else ""
+
+    def load_scenario(self) -> Scenario:
+        """The scenario, rebuilt from the spec's texts alone."""
+        return parse_scenario(self.scenario_text, self.scenario, dict(self.scenario_files))
+
+    def the_gambit(self, scenario: Scenario | None = None) -> Any:
+        """The spec's gambit, resolved against its scenario (None without one)."""
+        if not self.gambit:
+            return None
+        sc = scenario or self.load_scenario()
+        return sc.gambit(self.gambit)
+
+    # -- JSON ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["scenario_files"] = dict(self.scenario_files)
+        out["scenario_sha256"] = self.scenario_sha256
+        out["cast_sha256"] = self.cast_sha256
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "run.json") -> RunSpec:
+        """A spec from its JSON form; extra keys (versions, provenance) are ignored."""
+        if not isinstance(data, Mapping):
+            raise WoodmarketError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for key in ("scenario", "scenario_text", "seed", "turns"):
+            if key not in kwargs:
+                raise WoodmarketError(f"{where}: missing {key!r}")
+        files = kwargs.get("scenario_files", {})
+        if not isinstance(files, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+        ):
+            raise WoodmarketError(f"{where}: 'scenario_files' must map names to texts")
+        kwargs["scenario_files"] = tuple(sorted(files.items()))
+        sampling = kwargs.get("sampling", {})
+        if not isinstance(sampling, Mapping):
+            raise WoodmarketError(f"{where}: 'sampling' must be an object")
+        try:
+            kwargs["sampling"] = Sampling(**sampling)
+            spec = cls(**kwargs)
+        except TypeError as exc:
+            raise WoodmarketError(f"{where}: {exc}") from None
+        for key, digest in (
+            ("scenario_sha256", spec.scenario_sha256),
+            ("cast_sha256", spec.cast_sha256),
+        ):
+            if key in data and data[key] != digest:
+                raise WoodmarketError(f"{where}: {key} does not match the texts it describes")
+        return spec
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise WoodmarketError(f"a run spec must be JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one run came to. `stopped` is "" for a run that finished all its turns."""
+
+    spec: RunSpec
+    turns: int
+    summary: Mapping[str, Any]
+    pnl: int | None = None  # the financier's P&L, when there is one
+    target: str = ""  # the gambit's target good, when there is one
+    target_path: tuple[int, ...] = ()  # its reference after each turn, the start first
+    stopped: str = ""
+    folder: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.stopped and self.turns == self.spec.turns
+
+
+def _files(scenario: Scenario) -> dict[str, str]:
+    return dict(scenario.files)

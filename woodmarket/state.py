@@ -1,0 +1,222 @@
+"""The state of a wood and of a turn, and the seams where authored code may act.
+
+`WoodState` owns every mutable thing of one world: creatures, the ledger,
+reference prices and their history, news, memory, the seams, the policies
+and the random streams. `TurnState` is built fresh for each turn by the
+phase list in `turn.py` and filled in phase by phase; listeners (traces,
+metrics, UIs) read it when the turn is recorded. `Seams` holds the named
+hooks (`before_decide`, `after_clear`, `settle`) at which registered
+handlers may change the wood.
+
+Only the phases (`turn.py`, `living.py`), seam handlers (legends, the
+financier) and the wood's own front (`wood.py`) change a `WoodState`.
+Randomness comes from the run's seed only: each stream (a creature's
+policy, a good's auction, a mechanism) is a child `random.Random` named by
+its purpose, so adding a consumer never shifts another's draws, and two
+worlds with the same seed share their streams (common random numbers).
+This room imports no phase: `turn` and `wood` depend on it, not on each other.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from woodmarket.ledger import Account, Ledger
+from woodmarket.memory import Memory
+from woodmarket.scenario import CreatureSpec, Scenario
+from woodmarket.types import Action, Observation, Order, Policy, as_policy
+
+if TYPE_CHECKING:
+    from woodmarket.market import Clearing, Rejection
+    from woodmarket.types import Fill
+
+SEAMS = ("before_decide", "after_clear", "settle")
+Handler = Callable[["WoodState", "TurnState"], None]
+Listener = Callable[["TurnState"], None]
+
+
+@dataclass(slots=True)
+class TurnState:
+    """What one turn produced. Built fresh each turn; listeners read it."""
+
+    turn: int
+    overrides: dict[str, Action] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    observations: dict[str, Observation] = field(default_factory=dict)
+    actions: dict[str, Action] = field(default_factory=dict)
+    accepted: list[Order] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    clearings: dict[str, Clearing] = field(default_factory=dict)
+    opening: dict[str, int] = field(default_factory=dict)
+    headline: str = ""
+    # Public happenings of the turn (a legend landing) that the narrator leads with.
+    public: list[str] = field(default_factory=list)
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        # The keyword dict is fresh for every call: adopt it rather than copy it
+        # (a turn emits dozens of records; key order is irrelevant, traces sort keys).
+        fields["turn"] = self.turn
+        fields["kind"] = kind
+        self.records.append(fields)
+
+    @property
+    def fills(self) -> list[Fill]:
+        return [f for c in self.clearings.values() for f in c.fills]
+
+
+class Seams:
+    """Named hooks where authored code may change the wood mid-turn."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, list[Handler]] = {name: [] for name in SEAMS}
+
+    def add(self, seam: str, handler: Handler) -> None:
+        if seam not in self.handlers:
+            raise KeyError(f"unknown seam {seam!r}; seams are {', '.join(SEAMS)}")
+        self.handlers[seam].append(handler)
+
+    def run(self, seam: str, wood: WoodState, turn: TurnState) -> None:
+        for handler in self.handlers[seam]:
+            handler(wood, turn)
+
+
+@dataclass(slots=True)
+class Creature:
+    """A creature's mutable self; its pebbles and stores live in its ledger account."""
+
+    spec: CreatureSpec
+    account: Account
+    mood: int
+    fed: bool = True
+    warm: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class WoodState:
+    """Everything mutable of one world; `wood.Wood` adds the front that steps it."""
+
+    def __init__(
+        self, scenario: Scenario, seed: int = 0, policies: Mapping[str, Any] | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.turn = 0
+        self.goods = scenario.good_names
+        self.foods = tuple(g.name for g in scenario.goods if g.food)
+        self.fuel = next((g.name for g in scenario.goods if g.fuel), "")
+        self.ledger = Ledger(self.goods)
+        self.creatures: dict[str, Creature] = {
+            c.name: Creature(
+                c, self.ledger.open(c.name, c.pebbles, c.stores), scenario.living.mood_start
+            )
+            for c in scenario.creatures
+        }
+        self.names = tuple(self.creatures)
+        self.makes = {
+            c.name: tuple(g for g, n in c.produces.items() if n) for c in scenario.creatures
+        }
+        self._others: dict[str, tuple[str, ...]] = {}
+        self.prices = {g.name: g.price for g in scenario.goods}
+        self.history: dict[str, list[int]] = {g: [p] for g, p in self.prices.items()}
+        self.news: list[tuple[int, str]] = []  # (turn told, text)
+        self.headlines: list[str] = []
+        self.memory = Memory(self.names)
+        self.seams = Seams()
+        self.listeners: list[Listener] = []
+        # Called with a creature's name as soon as its decision is in (from a
+        # decision thread for concurrent policies): UIs show who is still thinking.
+        self.on_decided: list[Callable[[str], None]] = []
+        # Orders placed outside any policy (the financier's) for the coming turn.
+        self.outside_orders: list[Order] = []
+        # Extensions (the financier, legends) keep their state here by name.
+        self.extensions: dict[str, Any] = {}
+        # Things to let go of when the wood closes (model slot leases).
+        self.resources: list[Any] = []
+        self._streams: dict[str, random.Random] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        # Concurrent policies asked one at a time, in creature order (reproducible live runs).
+        self.serial = False
+        if policies is None:
+            from woodmarket.policies.standin import StandinPolicy
+
+            policies = {n: StandinPolicy(self.rng("policy", n)) for n in self.names}
+        missing = [n for n in self.names if n not in policies]
+        if missing:
+            raise KeyError(f"no policy for {', '.join(missing)}")
+        self.policies: dict[str, Policy] = {n: as_policy(p) for n, p in policies.items()}
+
+    def rng(self, *parts: object) -> random.Random:
+        """The child stream named by `parts`; the same name gives the same stream."""
+        key = "/".join(map(str, parts))
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = random.Random(f"{self.seed}/{key}")
+        return stream
+
+    def decision_pool(self) -> ThreadPoolExecutor:
+        """This wood's threads for concurrent policies: never shared with another wood.
+
+        Twice the creatures, so a call abandoned at its deadline (still running
+        in its thread) cannot starve the next turn of workers.
+        """
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=max(2, 2 * len(self.names)), thread_name_prefix="decide"
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Let go of threads and model slots; the state stays readable."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        while self.resources:
+            self.resources.pop().release()
+
+    def others(self, name: str) -> tuple[str, ...]:
+        """Every creature but `name`, in scenario order (cached: names never change)."""
+        found = self._others.get(name)
+        if found is None:
+            found = self._others[name] = tuple(n for n in self.names if n != name)
+        return found
+
+    def burn(self, turn: int) -> int:
+        """Firewood each creature burns on `turn`; rises through winter."""
+        rules = self.scenario.living
+        if turn < rules.winter_start:
+            return rules.burn
+        return rules.burn + 1 + (turn - rules.winter_start) // rules.winter_every
+
+    def wants(self, creature: Creature, turn: int) -> dict[str, int]:
+        """Stock a creature wants on hand: two meals of each food, two turns of fuel,
+        and two turns of each of its own needs (added to the food or fuel it also is)."""
+        meals = self.scenario.living.meals
+        out = {g: 2 * meals for g in self.foods}
+        if self.fuel:
+            out[self.fuel] = 2 * self.burn(turn)
+        for good, n in creature.spec.needs.items():
+            if n:
+                out[good] = out.get(good, 0) + 2 * n
+        return out
+
+    def short_of(
+        self, creature: Creature, turn: int, wants: dict[str, int] | None = None
+    ) -> dict[str, int]:
+        """Goods below want (meals, fuel, needs) that the creature does not make itself
+        (never buy those)."""
+        stores = creature.account.stores
+        made = creature.spec.produces
+        wants = self.wants(creature, turn) if wants is None else wants
+        return {g: w - stores[g] for g, w in wants.items() if stores[g] < w and not made.get(g)}
+
+    def wealth(self, name: str) -> int:
+        """Pebbles plus stores marked at reference prices."""
+        acct = self.ledger.accounts[name]
+        return acct.pebbles + sum(n * self.prices[g] for g, n in acct.stores.items())
