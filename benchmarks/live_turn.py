@@ -24,8 +24,9 @@ their ratio (median of per-turn ratios), new (uncached) prompt tokens and
 generated tokens per creature-turn, the share of valid actions, the
 share of turn time inside llama.cpp; and the CPU model.
 
-Only the public API is used (build_wood, observation, system_prompt), so
-the same script times an older checkout of the code.
+Only the public API is used (build_wood, observation, system_prompt), and
+a wood is built from a run spec or, where there is none, the older meta
+dict, so the same script times an older checkout of the code.
 
 Measured with `--turns 10`, seed 1, on an AMD EPYC (family 26 model 2,
 AVX-512, 2 cores) shared with other work, so the seconds wander (a
@@ -57,7 +58,6 @@ from typing import Any
 from woodmarket.backends.embedded import close_all
 from woodmarket.policies.llm import system_prompt
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
 from woodmarket.turn import observation
 from woodmarket.types import Completion, CompletionRequest
 
@@ -135,14 +135,23 @@ def cpu_model() -> str:
     return f"{name or 'unknown CPU'} ({detail})"
 
 
+def _wood(cast: str, seed: int, gambit: str | None) -> Any:
+    """The Oona wood of `cast`, from a run spec (or, in an older checkout, a meta dict)."""
+    try:
+        from woodmarket.spec import RunSpec
+    except ImportError:  # before run specs: build_wood(scenario, seed, policies, meta)
+        from woodmarket.scenario import load_scenario
+
+        meta = {"cast": cast} | ({"gambit": gambit} if gambit else {})
+        return build_wood(load_scenario("oona"), seed, None, meta)  # type: ignore[call-arg]
+    return build_wood(RunSpec.make("oona", cast=cast, seed=seed, gambit=gambit))
+
+
 class Bench:
     """One wood of a cast, its slots primed, with turns and reference turns timed in turn."""
 
     def __init__(self, cast: str, seed: int, gambit: str | None) -> None:
-        meta: dict[str, Any] = {"cast": cast}
-        if gambit:
-            meta["gambit"] = gambit
-        self.wood = build_wood(load_scenario("oona"), seed, None, meta)
+        self.wood = _wood(cast, seed, gambit)
         self.log: list[tuple[float, float]] = []
         self.models = {n: p for n, p in self.wood.policies.items() if hasattr(p, "backend")}
         self.raw = {n: p.backend for n, p in self.models.items()}

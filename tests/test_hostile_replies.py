@@ -21,14 +21,14 @@ from woodmarket.backends.fake import FunctionBackend
 from woodmarket.policies.actions import MAX_REPLY_CHARS, order_problem, parse, render
 from woodmarket.policies.llm import LLMPolicy
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.types import Action, Completion, CompletionRequest, Observation
 
-SCENARIO = load_scenario("oona")
+SHOWCASE = RunSpec.make("oona", gambit="showcase")
 
 
 def _observation() -> Observation:
-    wood = build_wood(SCENARIO, 1, None, {"gambit": "showcase"})
+    wood = build_wood(SHOWCASE.but(seed=1))
     return wood.step().observations["Oona"]  # turn 1: Oona holds the whisper
 
 
@@ -174,7 +174,7 @@ ANSWERS = st.one_of(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ANSWERS, min_size=1, max_size=15), st.integers(0, 3))
 def test_arbitrary_answers_never_crash_a_run_or_corrupt_its_trace(answers, seed) -> None:
-    wood = build_wood(SCENARIO, seed, None, {"gambit": "showcase"})
+    wood = build_wood(SHOWCASE.but(seed=seed))
 
     def answer(request: CompletionRequest) -> object:
         # Keyed by the per-creature-turn seed, not by call order: the
@@ -230,7 +230,16 @@ def test_gossip_is_one_printable_line_within_its_bound() -> None:
     from woodmarket.types import MAX_GOSSIP_CHARS, Gossip
 
     assert Gossip("all", "w" * MAX_GOSSIP_CHARS).text
-    for bad in ("", "  ", "a\nb", "a\rb", "a\u2028b", "hi \ud83d", "bell\x07", "w" * 401):
+    for bad in (
+        "",
+        "  ",
+        "a\nb",
+        "a\rb",
+        "a\u2028b",
+        "hi \ud83d",
+        "bell\x07",
+        "w" * (MAX_GOSSIP_CHARS + 1),
+    ):
         with pytest.raises(ActionError):
             Gossip("all", bad)
 
@@ -253,12 +262,46 @@ def test_a_run_of_hostile_answers_replays_exactly() -> None:
     def answer(request: CompletionRequest) -> object:
         return answers[request.seed % len(answers)]
 
-    wood = build_wood(SCENARIO, 2, None, {"gambit": "showcase"})
+    wood = build_wood(SHOWCASE.but(seed=2))
     for name in wood.names:
         wood.policies[name] = LLMPolicy(FunctionBackend(answer), "fake", "fake")  # type: ignore[arg-type]
     records = [r for _ in range(5) for r in wood.step().records]
     assert any(r["kind"] == "gossip" for r in records)  # something was passed on
-    again = build_wood(SCENARIO, 2, replay_policies(records, wood.names), {"gambit": "showcase"})
+    again = build_wood(SHOWCASE.but(seed=2), replay_policies(records, wood.names))
     replayed = [r for _ in range(5) for r in again.step().records]
     state = ("order", "fill", "price", "holdings", "gossip")
     assert [r for r in replayed if r["kind"] in state] == [r for r in records if r["kind"] in state]
+
+
+def test_a_written_run_of_hostile_answers_passes_the_replay_check(tmp_path) -> None:
+    from woodmarket.replay import replay
+    from woodmarket.runner import run
+    from woodmarket.traces import load_trace
+
+    answers: list[object] = [
+        "sell 2 honey 10\nsay all: 1",
+        reply("buy 1 acorns 4\nsay Pip: 2", prompt_tokens=float("nan"), latency_ms=math.inf),
+        reply(b"\xffsell"),
+        reply("hi \ud83d"),
+        reply("sell 1 firewood 5\n" + "x" * (MAX_REPLY_CHARS + 100)),
+        "sell -5 honey 3\n" + "a: " * 2000,
+        42,
+        "hold\nsay all: 1",
+    ]
+
+    def answer(request: CompletionRequest) -> object:
+        return answers[request.seed % len(answers)]
+
+    spec = SHOWCASE.but(seed=4, turns=5)
+    wood = build_wood(spec)
+    for name in wood.names:
+        wood.policies[name] = LLMPolicy(FunctionBackend(answer), "fake", "fake")  # type: ignore[arg-type]
+    run(spec, tmp_path / "run", wood=wood)
+    records = load_trace(tmp_path / "run").records
+    decisions = [r for r in records if r["kind"] == "decision"]
+    assert any(r["call"]["error"].startswith("reply is bytes") for r in decisions)
+    assert any(r["call"]["error"].startswith("reply is not UTF-8") for r in decisions)
+    assert any("reply cut to" in r["reason"] for r in decisions)
+    assert any(r["kind"] == "gossip" for r in records)
+    report = replay(tmp_path / "run")
+    assert report.passed, report

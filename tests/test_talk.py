@@ -10,15 +10,14 @@ models were sent and the gossip heard the next turn.
 from __future__ import annotations
 
 from woodmarket.backends.fake import FunctionBackend
-from woodmarket.legends import resolve
 from woodmarket.policies.llm import LLMPolicy
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.types import CompletionRequest
 
 
 def _showcase(seed: int = 3):
-    wood = build_wood(load_scenario("oona"), seed, None, {"gambit": "showcase"})
+    wood = build_wood(RunSpec.make("oona", seed=seed, gambit="showcase"))
     backends: dict[str, FunctionBackend] = {}
     for name in wood.names:
 
@@ -32,10 +31,10 @@ def _showcase(seed: int = 3):
 
 
 def test_whisper_and_rumour_reach_every_prompt_whole_and_travel_whole() -> None:
-    legend = resolve("oona_run")
+    wood, backends = _showcase()
+    legend = next(x for x in wood.scenario.legends if x.id == "oona_run")
     tip, rumour = legend.tips[0], legend.rumor
     assert len(rumour) > 80 and len(tip) > 60  # far past the old 40-character cut
-    wood, backends = _showcase()
     wood.step()  # turn 1: the short and the whisper to Oona
     oona_1 = backends["Oona"].requests[0].user
     assert tip in oona_1

@@ -20,10 +20,11 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from woodmarket.errors import ActionError
 
 SIDES = ("buy", "sell")
-# Room for a whispered tip or a legend's rumour passed on whole (both are
-# bounded where they enter, at a few hundred characters) with the label it
-# was heard under; free gossip is bounded far shorter by the grammar.
-MAX_GOSSIP_CHARS = 400
+# Room for a whisper or a legend's rumour passed on whole: a scenario may
+# allow them up to 2,000 characters (`whisper_chars`), heard with a short
+# label. Free gossip is bounded far shorter by the grammar, and what a
+# creature is shown of gossip heard by the prompt's budget.
+MAX_GOSSIP_CHARS = 2100
 MAX_THOUGHT_CHARS = 200
 
 
