@@ -37,6 +37,9 @@ characters (before) and whole (now), run back to back, twice:
     before (pair 1, 2)  1.25  1.25    3.09  2.51        45 / 51            28.3
     whole  (pair 1, 2)  1.08  1.34    1.95  1.46        46 / 71            15.1
 
+and a third pair with `--turns 6` after run specs came in: before 1.26
+quiet, 3.01 news; whole 1.32 quiet, 1.74 news.
+
 (reference turn: 40 new prompt tokens, 15 generated, per creature.)
 Quiet turns cost what they did. News turns carry about 20 more prompt
 tokens a creature (the whisper or rumour whole) but cost less than
