@@ -207,6 +207,7 @@ def test_a_turn_shows_who_is_still_thinking(tmp_path):
 
 
 def test_text_from_creatures_reaches_the_screen_escaped(tmp_path):
+    from woodmarket.text import printable
     from woodmarket.types import Action, Gossip
 
     game, _, _ = _played(tmp_path, [])
@@ -214,7 +215,12 @@ def test_text_from_creatures_reaches_the_screen_escaped(tmp_path):
     loud = game.wood.names[0]
     game.wood.policies[loud] = lambda obs: Action(gossip=Gossip("all", "boo\x1b[2J\x07 ha\r"))
     board = game.next_turn()
+    # Gossip must be one printable line: the escape never left the creature.
     assert "\x1b" not in board and "\x07" not in board and "\r" not in board
-    assert "boo\\x1b[2J\\x07 ha\\r" in board
+    (decision,) = [
+        r for r in game.last.records if r["kind"] == "decision" and r["creature"] == loud
+    ]
+    assert not decision["valid"] and "printable" in decision["reason"]
     said = game.handle("whisper Nobody \x1b[31mred")
     assert "\x1b" not in said and said.startswith("refused: unknown creature")
+    assert printable("boo\x1b[2J\x07 ha\r") == "boo\\x1b[2J\\x07 ha\\r"
