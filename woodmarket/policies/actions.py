@@ -63,6 +63,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from woodmarket.rules import order_problem as market_problem
 from woodmarket.types import MAX_GOSSIP_CHARS, MAX_THOUGHT_CHARS, Action, Gossip, Observation, Order
 
 __all__ = [
@@ -157,23 +158,23 @@ def _band(obs: Observation, good: str) -> tuple[int, int] | None:
 
 
 def order_problem(order: Order, obs: Observation) -> str:
-    """Why `order` is not valid for this creature now; "" when it is."""
-    good = order.good
-    if good not in obs.goods:
-        return f"unknown good '{good}'"
+    """Why `order` is not valid for this creature now; "" when it is.
+
+    The market's rules for one order (a good of the wood, the quantity
+    limit, the price band) come from `rules.order_problem`, stated once;
+    a creature's own rules are added: only its own orders, never buying
+    what it makes, never selling more than it holds.
+    """
     if order.creature != obs.creature:
         return f"order for {order.creature}, not {obs.creature}"
+    problem = market_problem(order, obs.goods, obs.bands, obs.max_qty)
+    if problem:
+        return problem
+    good = order.good
     if order.side == "buy" and good in obs.produces:
         return f"never buy {good}: you make it"
-    if order.qty > obs.max_qty:
-        return f"quantity {order.qty} over the limit {obs.max_qty}"
     if order.side == "sell" and order.qty > obs.stores.get(good, 0):
         return f"sell {order.qty} {good} but have {obs.stores.get(good, 0)}"
-    band = _band(obs, good)
-    if band is None:
-        return f"no price band for {good}"
-    if not band[0] <= order.price <= band[1]:
-        return f"{good} price {order.price} outside {band[0]}..{band[1]}"
     return ""
 
 
