@@ -164,3 +164,21 @@ def test_quantity_and_band_limits():
         "quantity 11 above the limit of 10",
         "price 31 outside the band 3..30 for acorns",
     ]
+
+
+def test_an_order_placed_twice_is_judged_twice():
+    from woodmarket.types import Action
+    from woodmarket.wood import Wood
+
+    wood = Wood.from_scenario("oona", 0)
+    name = wood.names[-1]
+    good = max((g for g in wood.goods if g not in wood.makes[name]), key=wood.prices.__getitem__)
+    price = wood.prices[good]
+    qty = wood.ledger.accounts[name].pebbles // price  # affordable once, not twice
+    assert 1 <= qty <= wood.scenario.market.max_qty
+    twice = Order(name, "buy", good, qty, price)
+    state = wood.step({name: Action(orders=(twice, twice))})
+    mine = [r for r in state.records if r["kind"] == "order" and r["creature"] == name]
+    assert [r["status"] for r in mine] == ["accepted", "rejected"]
+    assert "not enough pebbles" in mine[1]["reason"]
+    assert state.accepted.count(twice) == 1 and len(state.rejected) == 1

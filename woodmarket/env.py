@@ -65,7 +65,7 @@ from woodmarket.rules import Admission, band
 from woodmarket.scenario import Scenario, load_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState
-from woodmarket.turn import HISTORY, PHASES, decide
+from woodmarket.turn import HISTORY, begin_turn, finish_turn
 from woodmarket.types import Action, Observation, Order
 from woodmarket.wood import Wood
 
@@ -79,9 +79,6 @@ CAP = float(2**24)
 ORDER_CACHE = 65536
 # A bound on the text's length, not a cut: talk is delivered whole.
 TEXT_CHARS = 1 << 20
-# The phases before and after the moment external agents decide.
-_SPLIT = PHASES.index(decide)
-_BEFORE, _AFTER = PHASES[:_SPLIT], PHASES[_SPLIT:]
 
 
 class Talk(gymnasium.spaces.Text):
@@ -479,9 +476,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
                 raise self._unknown(a)
         admission = self._admission(wood)
         decided = {a: self._decide(a, actions.get(a), admission) for a in self.agents}
-        t.overrides = decided
-        for phase in _AFTER:
-            phase(wood, t)
+        finish_turn(wood, t, decided)
         self.last_turn, self._turn = t, None
         fills: dict[str, list[dict[str, Any]]] = {a: [] for a in self.agents}
         for f in t.fills:
@@ -528,11 +523,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
 
     @staticmethod
     def _begin(wood: Wood) -> TurnState:
-        """The coming turn up to the moment its creatures decide (events, observe)."""
-        t = TurnState(turn=wood.turn + 1)
-        for phase in _BEFORE:
-            phase(wood, t)
-        return t
+        return begin_turn(wood)
 
     def _observations(self, seen: Mapping[str, Observation]) -> dict[str, dict[str, Any]]:
         rows = self.encoding.features([seen[a] for a in self.agents])

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from woodmarket.living import LIVING
-from woodmarket.market import call_auction, check_orders
+from woodmarket.market import Rejection, admit_all, call_auction
 from woodmarket.narrator import headline
 from woodmarket.rules import band
 from woodmarket.state import TurnState, WoodState
@@ -202,16 +202,18 @@ def decision_fields(a: Action) -> dict[str, Any]:
 def clear(wood: WoodState, t: TurnState) -> None:
     orders = [o for n in wood.names for o in t.actions[n].orders] + wood.outside_orders
     wood.outside_orders = []
-    t.accepted, t.rejected = check_orders(
+    reasons = admit_all(
         orders,
         goods=wood.goods,
         references=wood.prices,
         holdings=wood.ledger.accounts,
         limits=wood.scenario.market,
     )
-    rejected = {id(r.order): r.reason for r in t.rejected}
-    for o in orders:
-        reason = rejected.get(id(o), "")
+    for o, reason in zip(orders, reasons, strict=True):
+        if reason:
+            t.rejected.append(Rejection(o, reason))
+        else:
+            t.accepted.append(o)
         t.emit(
             "order",
             creature=o.creature,
@@ -289,10 +291,30 @@ def holdings(wood: WoodState) -> dict[str, dict[str, Any]]:
 
 
 PHASES = (events, observe, decide, clear, live, settle, narrate, record)
+_DECIDE = PHASES.index(decide)
+
+
+def begin_turn(wood: WoodState) -> TurnState:
+    """The coming turn up to the moment its creatures decide (events, observe).
+
+    For callers whose agents decide outside the wood (the PettingZoo
+    environment): they read `t.observations`, then `finish_turn`.
+    """
+    t = TurnState(turn=wood.turn + 1)
+    for phase in PHASES[:_DECIDE]:
+        phase(wood, t)
+    return t
+
+
+def finish_turn(
+    wood: WoodState, t: TurnState, overrides: Mapping[str, Action] | None = None
+) -> TurnState:
+    """The rest of a begun turn: `overrides` decide for the creatures they name."""
+    t.overrides = dict(overrides or {})
+    for phase in PHASES[_DECIDE:]:
+        phase(wood, t)
+    return t
 
 
 def run_turn(wood: WoodState, overrides: Mapping[str, Action] | None = None) -> TurnState:
-    t = TurnState(turn=wood.turn + 1, overrides=dict(overrides or {}))
-    for phase in PHASES:
-        phase(wood, t)
-    return t
+    return finish_turn(wood, begin_turn(wood), overrides)
