@@ -330,7 +330,7 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_app)
 
     g = sub.add_parser("gambit", help="Table 1: one gambit across mechanisms and seeds")
-    g.add_argument("gambit", help="showcase, oversized or mania")
+    g.add_argument("gambit", help="a gambit of the scenario (`woodmarket scenarios` lists them)")
     g.add_argument("--cast", default="standin", help="who drives the creatures (default standin)")
     g.add_argument("--seeds", type=_positive, default=20, help="seeds per world (default 20)")
     g.add_argument("--seed-start", type=_seed, default=0, help="first seed (default 0)")
