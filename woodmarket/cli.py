@@ -151,12 +151,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """`run --resume DIR`: continue a stopped or killed run from its last finished turn."""
     from tqdm import tqdm
 
-    from woodmarket.resume import resume
-    from woodmarket.traces import read_run
+    from woodmarket.resume import resumable, resume
 
-    meta = read_run(args.resume)
-    total = int(meta.get("turns", 0)) or None
-    bar = tqdm(total=total, desc="turns", unit="turn", file=sys.stderr, leave=False)
+    done, total = resumable(args.resume)
+    bar = tqdm(total=total, initial=done, desc="turns", unit="turn", file=sys.stderr, leave=False)
 
     def show(state) -> None:
         bar.n = state.turn

@@ -1,6 +1,8 @@
 """Resume: continue a stopped or killed run folder from its last finished turn.
 
-The folder's spec (run.json) rebuilds the wood; its finished turns are
+The folder's spec (run.json) rebuilds the wood (a run of a sweep is
+rebuilt by the sweep, from its plan: its moves may be a resized gambit's);
+its finished turns are
 made again from their records, without asking any model: a model-driven
 creature plays back its recorded reply (parsed again, as `replay` does),
 while a stand-in or imported policy decides again, so that every random
@@ -97,6 +99,20 @@ def _cut(path: Path, upto: int) -> None:
     path.write_text("".join(kept), encoding="utf-8")
 
 
+def resumable(folder: str | Path) -> tuple[int, int]:
+    """(finished turns, turns wanted) of a run that can be resumed; an error otherwise."""
+    folder = Path(folder)
+    meta = read_run(folder)
+    trace = folder / TRACE
+    if not trace.exists():
+        raise ReplayError(f"{trace}: no trace here (is {folder} a run folder?)")
+    done, _ = whole_turns(trace.read_text(encoding="utf-8").splitlines(keepends=True))
+    turns = int(meta.get("turns", 0))
+    if done >= turns:
+        raise WoodmarketError(f"{folder}: all {turns} turns are already done")
+    return done, turns
+
+
 def resume(
     folder: str | Path,
     *,
@@ -123,13 +139,19 @@ def resume(
     timings_path = folder / TIMINGS
     _cut(timings_path, done)
 
-    wood = build_wood(spec)
+    task = _sweep_task(folder)
+    if task is not None:
+        from woodmarket.experiments.sweep import build
+
+        wood = build(task)  # its moves, a resized short included, come from the sweep's plan
+    else:
+        wood = build_wood(spec)
     recorded = replay_policies(records, wood.names)
     wood.policies = {
         n: _Resumed(wood.policies[n], recorded[n], done)  # type: ignore[misc]
         for n in wood.names
     }
-    moves = recorded_moves(records)
+    moves = recorded_moves(records) if task is None else {}
     if moves:
         fin = wood.extensions.get("financier") or Financier.attach(wood)
         fin.add_script(moves, "player")
@@ -180,6 +202,21 @@ def resume(
         )
         wood.close()
     return result(spec, wood, summary, folder)
+
+
+def _sweep_task(folder: Path) -> Any:
+    """The sweep task that made `folder`, when it is a run of a sweep (DIR/runs/WORLD/seed-S)."""
+    root = folder.resolve().parent.parent.parent
+    if not (root / "sweep.json").exists():
+        return None
+    from woodmarket.experiments.sweep import Plan
+
+    try:
+        plan = Plan.load(root)
+    except WoodmarketError:
+        return None
+    relative = folder.resolve().relative_to(root).as_posix()
+    return next((t for t in plan.tasks() if t.folder == relative), None)
 
 
 def _summary(wood: Any, tracker: Tracker, spec: RunSpec, stopped: str) -> dict[str, Any]:

@@ -41,9 +41,12 @@ class Timings:
     writer). The file is opened on the first turn, once the run folder exists.
     """
 
-    def __init__(self, folder: str | Path, *, append: bool = False) -> None:
+    def __init__(self, folder: str | Path, *, append: bool = False, buffered: bool = False) -> None:
         self.path = Path(folder) / TIMINGS
         self.append = append
+        # Buffered: written once, on close (a run without model calls: cheap turns).
+        self.buffered = buffered
+        self.lines: list[dict[str, Any]] = []
         self.file: Any = None
         self.last = time.perf_counter()
 
@@ -57,12 +60,22 @@ class Timings:
                 lines.append({"turn": t.turn, "creature": r["creature"], "latency_ms": latency})
         lines.append({"turn": t.turn, "kind": "turn", "wall_ms": round((now - self.last) * 1e3, 3)})
         self.last = now
+        if self.buffered:
+            self.lines += lines
+        else:
+            self.write(lines)
+
+    def write(self, lines: list[dict[str, Any]]) -> None:
         if self.file is None:
             self.file = self.path.open("a" if self.append else "w", encoding="utf-8")
         self.file.write("".join(dumps(x) + "\n" for x in lines))
         self.file.flush()
 
-    def close(self) -> None:
+    def close(self, *extra: dict[str, Any]) -> None:
+        """Write what is buffered and `extra` lines (the whole run's reading), and close."""
+        lines, self.lines = [*self.lines, *extra], []
+        if lines and (self.file is not None or self.path.parent.is_dir()):
+            self.write(lines)
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -90,57 +103,78 @@ def complete(folder: str | Path) -> bool:
     return "stopped" not in summary and summary.get("turns") == summary.get("turns_requested")
 
 
-def outcome_of(folder: str | Path, gambit: Any) -> dict[str, Any]:
-    """A finished run's outcome, from its records: prices, P&L, cost, behaviour digest.
+class Outcome:
+    """Accumulates a run's outcome record by record: from its trace, or live as a listener.
 
-    `gambit` has `spring_turn`, `reckoning` and a target (`target`, or its
-    legend's). `before` is the target's reference after the turn before the
-    spring; `at_settlement` after the reckoning turn's settlement.
+    Fed the same records either way (a listener sees them after `Timings`
+    has taken the clock readings out), so a sweep's outcome and the one
+    `--replay` recomputes from the trace are the same.
     """
-    folder = Path(folder)
-    target = getattr(gambit, "target", "") or gambit.the_legend().target
-    path: list[int] = []
-    pnl: int | None = None
-    calls = prompt = cached = generated = 0
-    digest = hashlib.sha256()
-    for r in read_trace(folder):
+
+    def __init__(self, gambit: Any) -> None:
+        self.gambit = gambit
+        self.target = getattr(gambit, "target", "") or gambit.the_legend().target
+        self.path: list[int] = []
+        self.pnl: int | None = None
+        self.calls = self.prompt = self.cached = self.generated = 0
+        self.digest = hashlib.sha256()
+
+    def feed(self, r: dict[str, Any]) -> None:
         kind = r["kind"]
         if kind == "start":
-            path.append(r["prices"][target])
-        elif kind == "price" and r["good"] == target:
-            path.append(r["reference"])
+            self.path.append(r["prices"][self.target])
+        elif kind == "price" and r["good"] == self.target:
+            self.path.append(r["reference"])
         elif kind == "book":
-            pnl = r["pnl"]
+            self.pnl = r["pnl"]
         elif kind == "decision":
             call = r.get("call")
             behaviour = [r["turn"], r["creature"], r["valid"], r["offers"], r["gossip"]]
             behaviour.append(r.get("thought", ""))
             if call:
-                calls += 1
-                prompt += int(call.get("prompt_tokens") or 0)
-                cached += int(call.get("cached_tokens") or 0)
-                generated += int(call.get("generated_tokens") or 0)
+                self.calls += 1
+                self.prompt += int(call.get("prompt_tokens") or 0)
+                self.cached += int(call.get("cached_tokens") or 0)
+                self.generated += int(call.get("generated_tokens") or 0)
                 behaviour.append(call.get("response", ""))
-            digest.update(dumps({"d": behaviour}).encode())
+            self.digest.update(dumps({"d": behaviour}).encode())
+
+    def __call__(self, t: TurnState) -> None:
+        for r in t.records:
+            self.feed(r)
+
+    def result(self, wall_ms: float, done: bool) -> dict[str, Any]:
+        path = self.path
+        spring, reckoning = self.gambit.spring_turn, self.gambit.reckoning
+        return {
+            "target": self.target,
+            "path": list(path),
+            "before": path[spring - 1] if len(path) >= spring else None,
+            "at_settlement": path[reckoning] if len(path) > reckoning else None,
+            "pnl": self.pnl,
+            "turns": len(path) - 1,
+            "complete": done,
+            "calls": self.calls,
+            "prompt_tokens": self.prompt,
+            "cached_tokens": self.cached,
+            "generated_tokens": self.generated,
+            "wall_s": round(wall_ms / 1e3, 3),
+            "behaviour": self.digest.hexdigest()[:16],
+        }
+
+
+def outcome_of(folder: str | Path, gambit: Any) -> dict[str, Any]:
+    """A run's outcome from its records: prices, P&L, cost, behaviour digest.
+
+    `gambit` has `spring_turn`, `reckoning` and a target (`target`, or its
+    legend's). `before` is the target's reference after the turn before the
+    spring; `at_settlement` after the reckoning turn's settlement.
+    """
+    acc = Outcome(gambit)
+    for r in read_trace(folder):
+        acc.feed(r)
     timings = read_timings(folder)
     # The worker's own reading of the whole run (model loading included) when there is one.
     whole = [x["wall_ms"] for x in timings if x.get("kind") == "run"]
     turns_ms = sum(x.get("wall_ms", 0.0) for x in timings if x.get("kind") == "turn")
-    wall_ms = whole[-1] if whole else turns_ms
-    spring, reckoning = gambit.spring_turn, gambit.reckoning
-    reached = len(path) > reckoning
-    return {
-        "target": target,
-        "path": path,
-        "before": path[spring - 1] if len(path) >= spring else None,
-        "at_settlement": path[reckoning] if reached else None,
-        "pnl": pnl,
-        "turns": len(path) - 1,
-        "complete": complete(folder),
-        "calls": calls,
-        "prompt_tokens": prompt,
-        "cached_tokens": cached,
-        "generated_tokens": generated,
-        "wall_s": round(wall_ms / 1e3, 3),
-        "behaviour": digest.hexdigest()[:16],
-    }
+    return acc.result(whole[-1] if whole else turns_ms, complete(folder))

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.experiments.record import OUTCOME, TIMINGS, Timings, outcome_of
+from woodmarket.experiments.record import OUTCOME, Outcome, Timings, outcome_of
 from woodmarket.experiments.worlds import (
     World,
     check_casts,
@@ -228,7 +228,7 @@ def build(task: Task) -> Any:
 
     wood = build_wood(task.spec)
     if task.spec.gambit is None and task.spec.financier:
-        gambit = task.spec.but(gambit=task.gambit).the_gambit()
+        gambit = task.spec.but(gambit=task.gambit).the_gambit(wood.scenario)
         moves = sized_script(gambit.script(task.world.mechanism), task.world.short)
         # Typed moves (source "player") are recorded, so `replay` makes them again.
         wood.extensions["financier"].add_script(moves, "player")
@@ -253,23 +253,26 @@ def run_task(task: Task, root: str | None) -> dict[str, Any]:
     head = {"world": task.world.label, "seed": task.spec.seed, "folder": task.folder}
     try:
         wood = build(task)
-        timings = Timings(out)
-        wood.listeners.insert(0, timings)
+        acc = Outcome(task.spec.but(gambit=task.gambit).the_gambit(wood.scenario))
+        acc.feed({"kind": "start", "prices": dict(wood.prices)})
+        live = task.spec.cast != "standin" and any(
+            getattr(p, "label", "") == "llm" for p in wood.policies.values()
+        )
+        # Clock readings out of the trace first, then the outcome, then (run) the trace.
+        timings = Timings(out, buffered=not live)
+        wood.listeners[:0] = [timings, acc]
         try:
-            run(task.spec, out, wood=wood)
+            result = run(task.spec, out, wood=wood)
         finally:
-            timings.close()
+            wall = round((time.perf_counter() - start) * 1e3, 3)
+            timings.close({"kind": "run", "wall_ms": wall})
             wood.close()
-        whole = {"kind": "run", "wall_ms": round((time.perf_counter() - start) * 1e3, 3)}
-        with (out / TIMINGS).open("a", encoding="utf-8") as f:
-            f.write(json.dumps(whole, sort_keys=True) + "\n")
-        gambit = task.spec.but(gambit=task.gambit).the_gambit()
-        result = {**head, **outcome_of(out, gambit)}
+        outcome = {**head, **acc.result(wall, result.complete)}
         if tmp is None:
-            write_outcome(out, result)
-            return result
+            write_outcome(out, outcome)
+            return outcome
         files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
-        return {**result, "_files": files}
+        return {**outcome, "_files": files}
     except Exception as exc:  # one failed run must not stop the sweep; it is reported
         return {**head, "error": f"{type(exc).__name__}: {exc}"}
     finally:
