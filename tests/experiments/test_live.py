@@ -1,0 +1,32 @@
+"""Live: a serial council run repeats byte for byte, and a warm worker reuses its cached prompts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from woodmarket.experiments.sweep import Plan, Task, run_task
+from woodmarket.experiments.worlds import World
+from woodmarket.traces import read_trace
+
+pytestmark = pytest.mark.models
+
+
+def test_a_serial_sampled_council_run_repeats_byte_for_byte(tmp_path):
+    plan = Plan.make("oona", worlds=[World("council", "rumor")], seeds=[1], turns=3)
+    task = next(t for t in plan.tasks() if t.world.mechanism == "rumor")
+    assert task.spec.sampling.serial and task.spec.sampling.temperature == 0.7
+    task = Task(task.spec.but(turns=2), task.world, task.gambit, "run")
+    first = run_task(task, str(tmp_path / "a"))
+    second = run_task(task, str(tmp_path / "b"))  # same process: a warm worker
+    assert "error" not in first and "error" not in second
+    a, b = (tmp_path / "a/run/trace.jsonl"), (tmp_path / "b/run/trace.jsonl")
+    assert a.read_bytes() == b.read_bytes()
+    assert b"latency_ms" not in a.read_bytes()
+    timings = [json.loads(x) for x in (tmp_path / "a/run/timings.jsonl").read_text().splitlines()]
+    assert sum("latency_ms" in t for t in timings) == first["calls"] == 10
+    # The warm run found every creature's static system prompt already in its slot.
+    cold = [r["call"] for r in read_trace(tmp_path / "a/run") if r.get("call") and r["turn"] == 1]
+    warm = [r["call"] for r in read_trace(tmp_path / "b/run") if r.get("call") and r["turn"] == 1]
+    assert sum(c["cached_tokens"] for c in warm) > sum(c["cached_tokens"] for c in cold) + 500
