@@ -190,7 +190,7 @@ def resume(
         stopped = f"stopped after {wood.turn} of {spec.turns} turns: {type(exc).__name__}: {exc}"
         raise
     finally:
-        summary = _summary(wood, tracker, spec, stopped)
+        summary = summary_of(wood, tracker, spec, stopped)
         if writer is not None:
             wood.listeners.remove(writer)
             writer.close()
@@ -219,7 +219,7 @@ def _sweep_task(folder: Path) -> Any:
     return next((t for t in plan.tasks() if t.folder == relative), None)
 
 
-def _summary(wood: Any, tracker: Tracker, spec: RunSpec, stopped: str) -> dict[str, Any]:
+def summary_of(wood: Any, tracker: Tracker, spec: RunSpec, stopped: str) -> dict[str, Any]:
     """The summary `runner.run` writes, from the same figures."""
     summary = tracker.summary()
     summary["turns_requested"] = spec.turns

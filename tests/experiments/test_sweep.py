@@ -170,3 +170,22 @@ def test_an_empty_or_foreign_folder_is_refused(tmp_path):
     with pytest.raises(WoodmarketError, match="holds no sweep"):
         execute(plan, tmp_path / "x", progress=False)
     assert Path(tmp_path / "x" / "notes.txt").read_text() == "mine"
+
+
+def test_a_sweep_run_folder_is_the_folder_run_writes(standin_sweep, tmp_path):
+    """Apart from timings.jsonl and outcome.json, byte for byte what `runner.run` writes."""
+    from woodmarket.runner import run
+
+    plan, result = standin_sweep
+    task = next(t for t in plan.tasks() if t.world.mechanism == "glut")
+    run(task.spec, tmp_path / "plain")
+    for name in ("scenario.toml", "trace.jsonl", "summary.json"):
+        ours = (result.folder / task.folder / name).read_bytes()
+        assert ours == (tmp_path / "plain" / name).read_bytes(), name
+    ours, plain = (json.loads((f / "run.json").read_text()) for f in (
+        result.folder / task.folder, tmp_path / "plain"
+    ))  # fmt: skip
+    # A pool worker is pinned to one core, and its provenance says so.
+    assert ours["provenance"].pop("threads") == 1
+    plain["provenance"].pop("threads")
+    assert ours == plain

@@ -235,14 +235,61 @@ def build(task: Task) -> Any:
     return wood
 
 
+_PROVENANCE: dict[tuple[str, str, str, float], dict[str, Any]] = {}
+
+
+def provenance_of(spec: RunSpec) -> dict[str, Any]:
+    """`runner.run_json`'s provenance, computed once per cast and scenario in this process.
+
+    It reads package metadata and parses the scenario: as long as a short
+    stand-in run. Nothing in it depends on the seed.
+    """
+    key = (spec.cast, spec.cast_sha256, spec.scenario_sha256, spec.sampling.temperature)
+    found = _PROVENANCE.get(key)
+    if found is None:
+        from woodmarket.provenance import provenance
+
+        found = _PROVENANCE[key] = provenance(spec)
+    return found
+
+
+def drive(spec: RunSpec, out: Path, wood: Any) -> Any:
+    """`runner.run(spec, out, wood=wood)`, with the provenance computed once per process.
+
+    The same folder, byte for byte: run.json holds the spec and provenance,
+    the summary is `runner.run`'s.
+    """
+    from woodmarket.metrics import Tracker
+    from woodmarket.resume import summary_of
+    from woodmarket.runner import result
+    from woodmarket.traces import RunFolder
+
+    tracker = Tracker(wood)
+    wood.listeners.append(tracker)
+    folder = RunFolder.create(out, wood, {**spec.to_dict(), "provenance": provenance_of(spec)})
+    stopped = ""
+    try:
+        for _ in range(spec.turns - wood.turn):
+            wood.step()
+    except KeyboardInterrupt:
+        stopped = f"interrupted after {wood.turn} of {spec.turns} turns"
+        raise
+    except BaseException as exc:
+        stopped = f"stopped after {wood.turn} of {spec.turns} turns: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        summary = summary_of(wood, tracker, spec, stopped)
+        wood.listeners.remove(tracker)
+        folder.finish(summary)
+    return result(spec, wood, summary, folder.path)
+
+
 def run_task(task: Task, root: str | None) -> dict[str, Any]:
     """Run one task into `root`/task.folder, or (root None) into a temporary folder whose
     files come back in the result (a Ray worker on another machine).
 
     Never raises for a run that fails: the result carries the error.
     """
-    from woodmarket.runner import run
-
     start = time.perf_counter()
     tmp = None
     if root is None:
@@ -262,7 +309,7 @@ def run_task(task: Task, root: str | None) -> dict[str, Any]:
         timings = Timings(out, buffered=not live)
         wood.listeners[:0] = [timings, acc]
         try:
-            result = run(task.spec, out, wood=wood)
+            result = drive(task.spec, out, wood)
         finally:
             wall = round((time.perf_counter() - start) * 1e3, 3)
             timings.close({"kind": "run", "wall_ms": wall})
