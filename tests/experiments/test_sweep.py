@@ -152,13 +152,21 @@ def test_timings_leave_the_trace_and_a_token_budget_stops_cleanly(tmp_path):
     first = execute(plan, out, workers=1, budget_tokens=1, progress=False)
     assert first.ran == 1 and "budget" in first.stopped
     run = out / first.outcomes[0]["folder"]
-    assert b"latency_ms" not in (run / "trace.jsonl").read_bytes()
+    trace = (run / "trace.jsonl").read_bytes()
+    assert b"latency_ms" not in trace and b"cached_tokens" not in trace
+    assert b'"prompt_tokens":100' in trace
     timings = [json.loads(x) for x in (run / "timings.jsonl").read_text().splitlines()]
-    assert {t["latency_ms"] for t in timings if "creature" in t} == {12.5}
+    calls = [t for t in timings if "creature" in t]
+    assert {(t["latency_ms"], t["cached_tokens"]) for t in calls} == {(12.5, 40)}
     # 5 creatures x 3 turns x (100 - 40 cached + 10 generated) tokens per run.
     assert first.tokens == 5 * 3 * 70
     rest = execute(plan, out, workers=1, progress=False)
     assert (rest.ran, rest.skipped, len(rest.outcomes)) == (5, 1, 6)
+    # --replay counts the same tokens from the records (cached ones from timings.jsonl).
+    again = {o["folder"]: o for o in recorded(out)[1]}
+    for o in rest.outcomes:
+        assert again[o["folder"]] == o
+        assert o["cached_tokens"] == 5 * 3 * 40
 
 
 def test_an_empty_or_foreign_folder_is_refused(tmp_path):

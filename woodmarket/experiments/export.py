@@ -148,9 +148,7 @@ def _rows(
     from woodmarket.experiments.record import complete, read_timings
 
     meta = read_run(folder)
-    latency = {
-        (x["turn"], x["creature"]): x["latency_ms"] for x in read_timings(folder) if "creature" in x
-    }
+    moved = {(x["turn"], x["creature"]): x for x in read_timings(folder) if "creature" in x}
     path: list[int] = []
     pnl = None
     turns_done = 0
@@ -193,9 +191,13 @@ def _rows(
                     "model": call.get("model", ""),
                     "backend": call.get("backend", ""),
                     "prompt_tokens": call.get("prompt_tokens"),
-                    "cached_tokens": call.get("cached_tokens"),
+                    "cached_tokens": call.get(
+                        "cached_tokens", moved.get((turn, r["creature"]), {}).get("cached_tokens")
+                    ),
                     "generated_tokens": call.get("generated_tokens"),
-                    "latency_ms": call.get("latency_ms", latency.get((turn, r["creature"]))),
+                    "latency_ms": call.get(
+                        "latency_ms", moved.get((turn, r["creature"]), {}).get("latency_ms")
+                    ),
                     "error": call.get("error", ""),
                 }
             )

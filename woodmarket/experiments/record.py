@@ -1,15 +1,18 @@
 """What a sweep keeps of each run, beside the ordinary run folder.
 
-    DIR/timings.jsonl   one line per model call (turn, creature, latency_ms), one
+    DIR/timings.jsonl   one line per model call (turn, creature, latency_ms,
+                        cached_tokens), one
                         per turn (turn, kind "turn", wall_ms) and one for the whole
                         run, building included (kind "run", wall_ms): the clock readings
     DIR/outcome.json    the run's outcome for the report, written last: its
                         presence marks a finished run
 
 `Timings` is a listener put ahead of the trace writer: it moves each model
-call's `latency_ms` out of the turn's `decision` records into
-timings.jsonl before the trace is written, so the same spec on the same
-machine (serial sampling) gives a byte-identical trace.jsonl.
+call's `latency_ms` and `cached_tokens` (which depend on the clock and on
+what the worker process ran before, not on what the model said) out of the
+turn's `decision` records into timings.jsonl before the trace is written,
+so the same spec on the same machine (serial sampling) gives a
+byte-identical trace.jsonl, whichever worker ran it.
 
 `outcome_of(folder, gambit)` computes an outcome from the recorded trace
 alone (no model loaded): the report of a sweep and of its `--replay` come
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from woodmarket.state import TurnState
 
 TIMINGS = "timings.jsonl"
+# What a model call's record holds that depends on the clock or on what the
+# process asked before (a warm slot's cache), not on what the model said.
+MOVED = ("latency_ms", "cached_tokens")
 OUTCOME = "outcome.json"
 
 
@@ -55,9 +61,10 @@ class Timings:
         lines = []
         for r in t.records:
             call = r.get("call") if r["kind"] == "decision" else None
-            if isinstance(call, dict) and "latency_ms" in call:
-                latency = call.pop("latency_ms")
-                lines.append({"turn": t.turn, "creature": r["creature"], "latency_ms": latency})
+            if isinstance(call, dict):
+                line = {"turn": t.turn, "creature": r["creature"]}
+                line |= {k: call.pop(k) for k in MOVED if k in call}
+                lines.append(line)
         lines.append({"turn": t.turn, "kind": "turn", "wall_ms": round((now - self.last) * 1e3, 3)})
         self.last = now
         if self.buffered:
@@ -174,6 +181,7 @@ def outcome_of(folder: str | Path, gambit: Any) -> dict[str, Any]:
     for r in read_trace(folder):
         acc.feed(r)
     timings = read_timings(folder)
+    acc.cached += sum(int(x.get("cached_tokens") or 0) for x in timings)
     # The worker's own reading of the whole run (model loading included) when there is one.
     whole = [x["wall_ms"] for x in timings if x.get("kind") == "run"]
     turns_ms = sum(x.get("wall_ms", 0.0) for x in timings if x.get("kind") == "turn")

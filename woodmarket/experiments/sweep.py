@@ -305,9 +305,10 @@ def run_task(task: Task, root: str | None) -> dict[str, Any]:
         live = task.spec.cast != "standin" and any(
             getattr(p, "label", "") == "llm" for p in wood.policies.values()
         )
-        # Clock readings out of the trace first, then the outcome, then (run) the trace.
+        # The outcome sees every record whole; then the clock readings leave for
+        # timings.jsonl; then (`drive`) the trace is written.
         timings = Timings(out, buffered=not live)
-        wood.listeners[:0] = [timings, acc]
+        wood.listeners[:0] = [acc, timings]
         try:
             result = drive(task.spec, out, wood)
         finally:
