@@ -197,3 +197,13 @@ def test_a_sweep_run_folder_is_the_folder_run_writes(standin_sweep, tmp_path):
     assert ours["provenance"].pop("threads") == 1
     plain["provenance"].pop("threads")
     assert ours == plain
+
+
+def test_more_seeds_in_the_same_folder_extend_the_sweep(tmp_path):
+    worlds = expand(["standin:settle"])
+    out = tmp_path / "s"
+    execute(Plan.make("oona", worlds=worlds, seeds=range(2), turns=3), out, progress=False)
+    more = execute(Plan.make("oona", worlds=worlds, seeds=range(3), turns=3), out, progress=False)
+    assert (more.ran, more.skipped) == (2, 4)
+    plan, outcomes = recorded(out)
+    assert plan.seeds == (0, 1, 2) and len(outcomes) == 6

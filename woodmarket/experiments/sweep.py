@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,16 @@ class Plan:
             raise WoodmarketError(f"{path}: not valid JSON: {exc}") from None
         return cls.from_dict(data, str(path))
 
+    def union(self, other: Plan) -> Plan:
+        """This plan's worlds and seeds, then `other`'s new ones (what a folder holds)."""
+        return replace(
+            self,
+            worlds=tuple(dict.fromkeys(self.worlds + other.worlds)),
+            seeds=tuple(dict.fromkeys(self.seeds + other.seeds)),
+            cast_texts=tuple(sorted({**dict(self.cast_texts), **dict(other.cast_texts)}.items())),
+            live=self.live | other.live,
+        )
+
     def same_runs_as(self, other: Plan) -> str:
         """Why `other` (a folder's plan) cannot share runs with this one; "" if it can."""
         mine, theirs = self.base, other.base
@@ -212,10 +222,9 @@ class Plan:
         for name in ("gambit", "turns", "temperature", "serial"):
             if getattr(self, name) != getattr(other, name):
                 return f"a different {name} ({getattr(other, name)!r})"
-        if dict(self.cast_texts) != {
-            k: v for k, v in other.cast_texts if k in dict(self.cast_texts)
-        }:
-            return "different cast files"
+        mine_texts, theirs_texts = dict(self.cast_texts), dict(other.cast_texts)
+        if any(theirs_texts.get(k, v) != v for k, v in mine_texts.items()):
+            return "a different text of a cast file"
         return ""
 
 
@@ -393,22 +402,29 @@ def finished(root: Path, tasks: Sequence[Task]) -> tuple[list[dict[str, Any]], l
 
 
 def prepare(plan: Plan, out: str | Path) -> Path:
-    """The sweep folder, with sweep.json; one clear error if it holds another sweep."""
+    """The sweep folder, with sweep.json; one clear error if it holds another sweep.
+
+    A folder swept again with more worlds or seeds holds them all: its
+    sweep.json becomes the union (what `--replay` reports).
+    """
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise WoodmarketError(f"--out {root}: a file is there, not a folder")
     path = root / SWEEP_JSON
+    whole = plan
     if path.exists():
-        why = plan.same_runs_as(Plan.load(root))
+        before = Plan.load(root)
+        why = plan.same_runs_as(before)
         if why:
             raise WoodmarketError(
                 f"--out {root} holds a sweep with {why}; use a new folder to change it"
             )
+        whole = before.union(plan)
     elif root.exists() and any(root.iterdir()):
         raise WoodmarketError(f"--out {root}: folder exists, is not empty and holds no sweep")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(plan.to_dict(), indent=1, sort_keys=True) + "\n", "utf-8")
+        path.write_text(json.dumps(whole.to_dict(), indent=1, sort_keys=True) + "\n", "utf-8")
     except OSError as exc:
         raise WoodmarketError(f"--out {root}: cannot write there: {exc.strerror or exc}") from None
     return root
