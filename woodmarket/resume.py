@@ -15,6 +15,9 @@ timings.jsonl (when the run has one) likewise.
 A resumed run ends byte-identical to an uninterrupted one whenever its
 live turns are themselves reproducible: always for the stand-in, and for
 model casts asked one at a time (`Sampling.serial`) on the same machine.
+For those, each re-made turn's recorded prompt is also sent again to its
+model (one token generated), so that every slot's cache holds what it held
+in the first run when the live turns begin (see `_Resumed._prime`).
 
 This room writes only inside the run folder it resumes.
 """
@@ -60,8 +63,21 @@ class _Resumed:
 
     def decide(self, observation: Observation) -> Action:
         if observation.turn <= self.upto and self.replays:
+            self._prime(observation)
             return self.recorded.decide(observation)
         return self.live.decide(observation)
+
+    def _prime(self, observation: Observation) -> None:
+        """Send the turn's recorded prompt again (one token generated), so that the model's
+        slot holds what it held in the first run when the live turns begin: llama.cpp's
+        numbers depend on how a prompt is split between cached and new tokens."""
+        request = getattr(self.live, "request", None)
+        backend = getattr(self.live, "backend", None)
+        if request is None or backend is None:
+            return
+        import dataclasses
+
+        backend.complete(dataclasses.replace(request(observation), max_tokens=1))
 
 
 def whole_turns(lines: list[str]) -> tuple[int, int]:
@@ -141,9 +157,10 @@ def resume(
 
     task = _sweep_task(folder)
     if task is not None:
-        from woodmarket.experiments.sweep import build
+        from woodmarket.experiments.sweep import build, reset_slots
 
         wood = build(task)  # its moves, a resized short included, come from the sweep's plan
+        reset_slots(wood)  # as the sweep began it
     else:
         wood = build_wood(spec)
     recorded = replay_policies(records, wood.names)

@@ -235,8 +235,8 @@ def build_report(
         f"  {scenario}, {turns} turns; legend sprung on turn {gambit.spring_turn}, "
         f"settlement on turn {gambit.reckoning}; {target} is the target",
         f"  seeds {_span(seeds)} (the same seeds in every world: common random numbers)",
-        "  mean ± sd; 95% CI: percentile bootstrap over seeds "
-        f"({BOOTSTRAP} resamples); effect: P&L minus the same cast's none arm, seed by seed",
+        f"  mean ± sd; 95% CI: percentile bootstrap over seeds ({BOOTSTRAP} resamples)",
+        "  effect: P&L minus the same cast's none arm, seed by seed; n (eff): distinct runs",
     ]
     if live:
         mode = "one at a time (reproducible)" if serial else "in parallel slots"

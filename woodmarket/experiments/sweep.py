@@ -63,6 +63,9 @@ class Task:
     world: World
     gambit: str
     folder: str
+    # Embedded models the whole sweep uses, with the most slots any cast needs:
+    # loaded so before the first run, every run of a worker finds the same servers.
+    models: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,11 +158,28 @@ class Plan:
 
     def tasks(self) -> list[Task]:
         """Seed by seed, every world of a seed together: a sweep stopped early is balanced."""
+        models = self.models()
         return [
-            Task(self.spec(w, s), w, self.gambit, self.folder(w, s))
+            Task(self.spec(w, s), w, self.gambit, self.folder(w, s), models)
             for s in self.seeds
             for w in self.worlds
         ]
+
+    def models(self) -> tuple[tuple[str, int], ...]:
+        """(embedded model, slots) for the sweep's live casts: the most slots any cast needs."""
+        from woodmarket.casts import parse_cast
+
+        names = tuple(c.name for c in self.base.load_scenario().creatures)
+        texts = dict(self.cast_texts)
+        need: dict[str, int] = {}
+        for cast in sorted(self.live):
+            count: dict[str, int] = {}
+            for seat in parse_cast(cast, names, texts.get(cast) or None):
+                if seat.policy == "llm" and seat.backend == "embedded":
+                    count[seat.model] = count.get(seat.model, 0) + 1
+            for model, n in count.items():
+                need[model] = max(need.get(model, 0), n)
+        return tuple(sorted(need.items()))
 
     # -- sweep.json ----------------------------------------------------
 
@@ -293,6 +313,43 @@ def drive(spec: RunSpec, out: Path, wood: Any) -> Any:
     return result(spec, wood, summary, folder.path)
 
 
+def reset_slots(wood: Any) -> int:
+    """Start every embedded model creature's slot afresh: its static prompt computed anew.
+
+    llama.cpp's numbers depend on how a prompt was split between cached and
+    new tokens (measured: a warm worker's rerun of a spec sampled other
+    tokens than its cold run, at turn 1), so a run that began on whatever an
+    earlier run left in a slot would depend on which worker ran it before.
+    Each creature's system prompt is sent with `cache_prompt` off (and one
+    token generated); the run's first turn then finds exactly that in its
+    slot, in any worker. A warm worker still saves loading the models.
+    Servers behind the `openai` backend are left as they are. Returns the
+    slots reset.
+    """
+    import dataclasses
+
+    from woodmarket.backends._chat import chat_body
+
+    reset = 0
+    for name, policy in wood.policies.items():
+        backend: Any = getattr(policy, "backend", None)
+        if getattr(policy, "label", "") != "llm" or not hasattr(backend, "chat"):
+            continue
+        if not hasattr(policy, "request"):
+            continue
+        request = dataclasses.replace(
+            policy.request(wood.observe(name)),
+            user="",
+            grammar=None,
+            max_tokens=1,
+            temperature=0.0,
+            logit_bias=(),
+        )
+        backend.chat(chat_body(request, model=backend.name, cache_prompt=False))
+        reset += 1
+    return reset
+
+
 def run_task(task: Task, root: str | None) -> dict[str, Any]:
     """Run one task into `root`/task.folder, or (root None) into a temporary folder whose
     files come back in the result (a Ray worker on another machine).
@@ -308,7 +365,13 @@ def run_task(task: Task, root: str | None) -> dict[str, Any]:
         out = Path(root) / task.folder
     head = {"world": task.world.label, "seed": task.spec.seed, "folder": task.folder}
     try:
+        if task.models:
+            from woodmarket.backends.embedded import get_embedded
+
+            for model, slots in task.models:
+                get_embedded(model, slots)
         wood = build(task)
+        reset_slots(wood)
         acc = Outcome(task.spec.but(gambit=task.gambit).the_gambit(wood.scenario))
         acc.feed({"kind": "start", "prices": dict(wood.prices)})
         live = task.spec.cast != "standin" and any(
