@@ -1,4 +1,4 @@
-"""Live: a serial council run repeats byte for byte, and a warm worker reuses its cached prompts."""
+"""Live: a serial council run repeats byte for byte, in a fresh worker and in a warm one."""
 
 from __future__ import annotations
 
@@ -26,7 +26,12 @@ def test_a_serial_sampled_council_run_repeats_byte_for_byte(tmp_path):
     assert b"latency_ms" not in a.read_bytes()
     timings = [json.loads(x) for x in (tmp_path / "a/run/timings.jsonl").read_text().splitlines()]
     assert sum("latency_ms" in t for t in timings) == first["calls"] == 10
-    # The warm run found every creature's static system prompt already in its slot.
-    cold = [r["call"] for r in read_trace(tmp_path / "a/run") if r.get("call") and r["turn"] == 1]
-    warm = [r["call"] for r in read_trace(tmp_path / "b/run") if r.get("call") and r["turn"] == 1]
-    assert sum(c["cached_tokens"] for c in warm) > sum(c["cached_tokens"] for c in cold) + 500
+    # Each run starts its slots afresh (the static prompts computed anew, then
+    # cached for the first turn): the same tokens cached in a cold and a warm worker.
+    cached = [
+        [x.get("cached_tokens") for x in map(json.loads, (tmp_path / d).read_text().splitlines())]
+        for d in ("a/run/timings.jsonl", "b/run/timings.jsonl")
+    ]
+    assert cached[0] == cached[1]
+    assert all(c for c in cached[0][:5])  # turn 1 found each system prompt in its slot
+    assert [r["turn"] for r in read_trace(tmp_path / "a/run") if r["kind"] == "holdings"] == [1, 2]
