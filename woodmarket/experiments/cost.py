@@ -111,10 +111,17 @@ def from_calibration(folder: Path, outcome: Mapping[str, Any], seats: int) -> Fi
         return None
     from woodmarket.traces import read_trace
 
-    turn_ms = {x["turn"]: x["wall_ms"] for x in read_timings(folder) if x.get("kind") == "turn"}
-    whole = [x["wall_ms"] for x in read_timings(folder) if x.get("kind") == "run"]
-    calls = [r["call"] for r in read_trace(folder) if r["kind"] == "decision" and r.get("call")]
-    warm = [c for r, c in zip(_turns(folder), calls, strict=False) if r > 1] or calls
+    timings = read_timings(folder)
+    turn_ms = {x["turn"]: x["wall_ms"] for x in timings if x.get("kind") == "turn"}
+    whole = [x["wall_ms"] for x in timings if x.get("kind") == "run"]
+    # A sweep's trace has no cached_tokens: they are in timings.jsonl (record.MOVED).
+    moved = {(x["turn"], x["creature"]): x for x in timings if "creature" in x}
+    calls = [
+        {**r["call"], **moved.get((r["turn"], r["creature"]), {}), "turn": r["turn"]}
+        for r in read_trace(folder)
+        if r["kind"] == "decision" and r.get("call")
+    ]
+    warm = [c for c in calls if c["turn"] > 1] or calls
     warm_ms = turn_ms.get(2, turn_ms.get(1, 0.0))
     total_ms = whole[-1] if whole else sum(turn_ms.values())
     return Figures(
@@ -126,12 +133,6 @@ def from_calibration(folder: Path, outcome: Mapping[str, Any], seats: int) -> Fi
         cold_s=max(0.0, (total_ms - warm_ms) / 1e3),
         source="from a 2-turn calibration run",
     )
-
-
-def _turns(folder: Path) -> list[int]:
-    from woodmarket.traces import read_trace
-
-    return [r["turn"] for r in read_trace(folder) if r["kind"] == "decision" and r.get("call")]
 
 
 def estimate(
