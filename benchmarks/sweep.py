@@ -55,8 +55,10 @@ def bare_rate(plan: Plan, runs: int) -> float:
     return turns / (time.perf_counter() - start)
 
 
-def timed(plan: Plan, workers: int, ray: bool = False) -> tuple[float, int]:
-    out = Path(tempfile.mkdtemp(prefix="woodmarket-bench-"))
+def timed(
+    plan: Plan, workers: int, ray: bool = False, where: str | None = None
+) -> tuple[float, int]:
+    out = Path(tempfile.mkdtemp(prefix="woodmarket-bench-", dir=where))
     try:
         start = time.perf_counter()
         result = execute(plan, out / "sweep", workers=workers, ray=ray, progress=False)
@@ -72,8 +74,9 @@ def stand_in(args: argparse.Namespace) -> None:
     plan = stand_in_plan(args.seeds, args.turns)
     runs = len(plan.tasks())
     turns = runs * args.turns
+    where = args.dir or tempfile.gettempdir()
     print(f"CPU: {cpu_model()}; {len(plan.worlds)} worlds x {args.seeds} seeds x {args.turns} "
-          f"turns = {runs} runs, {turns} turns")  # fmt: skip
+          f"turns = {runs} runs, {turns} turns; folders under {where}")  # fmt: skip
     rate = bare_rate(plan, min(runs, 200))
     print(f"bare engine: {rate:,.0f} traced turns/s (build + step + serialise, in memory)")
     rows = [("serial (1 process)", 1, False)]
@@ -83,7 +86,7 @@ def stand_in(args: argparse.Namespace) -> None:
     base = None
     print(f"{'executor':<24} {'wall s':>8} {'runs/s':>8} {'speed-up':>9} {'x ideal':>8} traces")
     for label, workers, ray in rows:
-        wall, traces = timed(plan, workers, ray)
+        wall, traces = timed(plan, workers, ray, args.dir)
         base = base or wall
         ideal = turns / rate / workers
         print(
@@ -120,6 +123,7 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=12)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--dir", default=None, help="write the sweeps under DIR (default: $TMPDIR)")
     ap.add_argument("--live", action="store_true", help="time a live article sweep instead")
     ap.add_argument("--live-seeds", type=int, default=5)
     ap.add_argument("--live-turns", type=int, default=6)

@@ -94,17 +94,22 @@ def test_a_sized_sweep_run_resumes_with_its_timings(tmp_path):
     from woodmarket.experiments.sweep import Plan, execute
     from woodmarket.experiments.worlds import World
 
-    plan = Plan.make("oona", worlds=[World("standin", "settle", 12)], seeds=[5], turns=6)
+    from conftest import cast_file
+
+    spender = cast_file(tmp_path, "sweepfakes:TokenSpender")  # model-like: it has timings
+    world = World(spender, "settle", 12)
+    plan = Plan.make("oona", worlds=[world], seeds=[5], turns=6)
     whole = tmp_path / "whole"
     execute(plan, whole, workers=1, progress=False)
     cut = tmp_path / "cut"
     shutil.copytree(whole, cut)
-    run_dir = cut / "runs/standin-settle-12/seed-5"
+    run_dir = cut / plan.folder(world, 5)
     trace = (run_dir / "trace.jsonl").read_bytes()
     (run_dir / "trace.jsonl").write_bytes(trace[: len(trace) // 3])
     timings = (run_dir / "timings.jsonl").read_text().splitlines(keepends=True)
-    (run_dir / "timings.jsonl").write_text("".join(timings[:2]))
+    (run_dir / "timings.jsonl").write_text("".join(timings[:14]))  # it runs ahead of the trace
     resume(run_dir)
-    _same(whole / "runs/standin-settle-12/seed-5", run_dir)
-    lines = (run_dir / "timings.jsonl").read_text().splitlines()
-    assert [json.loads(x)["turn"] for x in lines] == [1, 2, 3, 4, 5, 6]
+    _same(whole / plan.folder(world, 5), run_dir)
+    lines = [json.loads(x) for x in (run_dir / "timings.jsonl").read_text().splitlines()]
+    assert [x["turn"] for x in lines if x.get("kind") == "turn"] == [1, 2, 3, 4, 5, 6]
+    assert sum("creature" in x for x in lines) == 30  # each call once

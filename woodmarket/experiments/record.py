@@ -79,8 +79,14 @@ class Timings:
         self.file.flush()
 
     def close(self, *extra: dict[str, Any]) -> None:
-        """Write what is buffered and `extra` lines (the whole run's reading), and close."""
+        """Write what is buffered and `extra` lines (the whole run's reading), and close.
+
+        A buffered run without a model call writes nothing: its clock readings
+        are only the turns', and a new file costs about as much as a stand-in turn.
+        """
         lines, self.lines = [*self.lines, *extra], []
+        if self.buffered and not any("creature" in x for x in lines):
+            lines = []
         if lines and (self.file is not None or self.path.parent.is_dir()):
             self.write(lines)
         if self.file is not None:
