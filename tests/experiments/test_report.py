@@ -8,6 +8,7 @@ import statistics
 
 import pytest
 
+from woodmarket.experiments import legend_of
 from woodmarket.experiments.report import (
     AGREE,
     MODELS_ONLY,
@@ -23,8 +24,7 @@ from woodmarket.experiments.report import (
     render_text,
 )
 from woodmarket.experiments.worlds import World, with_controls
-from woodmarket.gambits import resolve_gambit
-from woodmarket.legends import bundled
+from woodmarket.spec import RunSpec
 
 
 def test_the_bootstrap_is_seeded_and_brackets_the_mean():
@@ -84,18 +84,21 @@ def _outcomes(world: str, pnls, befores=None, ats=None, behaviours=None):
     return out
 
 
+GAMBIT = RunSpec.make("oona", gambit="showcase").the_gambit()
+
+
 def _report(outcomes, worlds, temperature=0.7):
     return build_report(
         outcomes,
         with_controls(worlds),
-        gambit=resolve_gambit("showcase"),
+        gambit=GAMBIT,
         gambit_name="showcase",
         scenario="Oona's Wood",
         turns=6,
         temperature=temperature,
         serial=True,
         live=frozenset({"council"}),
-        factor=bundled()["oona_run"].factor,
+        factor=legend_of(GAMBIT).factor,
     )
 
 

@@ -8,14 +8,23 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS, TURNS, cast_file
 
-from woodmarket.experiments import Plan, execute, expand, recorded, report_of, write_report
+from woodmarket.experiments import (
+    Plan,
+    execute,
+    expand,
+    legend_of,
+    recorded,
+    report_of,
+    write_report,
+)
 from woodmarket.experiments.report import STANDIN_ONLY, render_text
 from woodmarket.experiments.worlds import World
-from woodmarket.legends import bundled, settle_price
+from woodmarket.legends import settle_price
 from woodmarket.replay import replay
+from woodmarket.spec import RunSpec
 from woodmarket.traces import read_trace
 
-FACTOR = bundled()["oona_run"].factor
+FACTOR = legend_of(RunSpec.make("oona", gambit="showcase").the_gambit()).factor
 
 
 def by_world(outcomes):

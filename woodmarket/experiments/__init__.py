@@ -38,6 +38,7 @@ __all__ = [
     "World",
     "execute",
     "expand",
+    "legend_of",
     "parse_world",
     "recorded",
     "report_of",
@@ -48,11 +49,7 @@ __all__ = [
 
 def report_of(plan: Plan, outcomes: Sequence[Mapping[str, Any]]) -> Report:
     gambit = plan.the_gambit()
-    try:
-        legend = gambit.the_legend()
-        factor = legend.factor
-    except Exception:  # a gambit without a bundled legend: no settle check
-        factor = None
+    factor = getattr(legend_of(gambit), "factor", None)
     return build_report(
         outcomes,
         plan.worlds,
@@ -65,6 +62,18 @@ def report_of(plan: Plan, outcomes: Sequence[Mapping[str, Any]]) -> Report:
         live=plan.live,
         factor=factor,
     )
+
+
+def legend_of(gambit: Any) -> Any:
+    """The gambit's legend: its `legend` when that is one, else the legend its id names."""
+    legend = getattr(gambit, "legend", None)
+    if legend is not None and not isinstance(legend, str):
+        return legend
+    finder = getattr(gambit, "the_legend", None)
+    try:
+        return finder() if finder is not None else None
+    except Exception:  # a legend that cannot be found: the report skips the settle check
+        return None
 
 
 def write_report(
