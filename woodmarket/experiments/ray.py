@@ -6,7 +6,8 @@ prefixes from run to run). An actor runs a task into a temporary folder
 and sends the folder's files back, so the cluster's machines need not
 share a filesystem with the caller; the caller writes them into the sweep
 folder, outcome.json last. The same `run_task` as the local pool, so Ray
-and the pool give the same runs, run for run.
+and the pool give the same runs, run for run. Stand-in runs go to the
+actors in chunks (a Ray call costs about as much as a short run).
 
 Ray is an optional extra: `pip install 'woodmarket[experiments]'`.
 """
@@ -44,8 +45,16 @@ class _Worker:
                 cores = sorted(os.sched_getaffinity(0))
                 os.sched_setaffinity(0, {cores[index % len(cores)]})
 
-    def run(self, task: Task) -> dict[str, Any]:
-        return run_task(task, None)
+    def run(self, tasks: list[Task]) -> list[dict[str, Any]]:
+        return [run_task(t, None) for t in tasks]
+
+
+def chunk_size(tasks: Sequence[Task], workers: int) -> int:
+    """Runs per Ray call: one for model runs (seconds each), more for stand-in runs
+    (milliseconds each, where a call's own cost would dominate)."""
+    if any(t.models for t in tasks):
+        return 1
+    return max(1, min(32, len(tasks) // (workers * 8)))
 
 
 class RayExecutor:
@@ -82,24 +91,25 @@ class RayExecutor:
 
     def __call__(self, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
         ray = self._start()
-        pending = iter(tasks)
+        size = chunk_size(tasks, self.workers)
+        chunks = iter([list(tasks[i : i + size]) for i in range(0, len(tasks), size)])
         running: dict[Any, Any] = {}  # object ref -> actor
         idle = [a for a in self.actors for _ in range(self.window)]
 
         def fill() -> None:
             while idle:
-                t = next(pending, None)
-                if t is None:
+                chunk = next(chunks, None)
+                if chunk is None:
                     return
                 actor = idle.pop()
-                running[actor.run.remote(t)] = actor
+                running[actor.run.remote(chunk)] = actor
 
         fill()
         while running:
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
                 idle.append(running.pop(ref))
-                yield ray.get(ref)
+                yield from ray.get(ref)
             fill()
 
     def close(self) -> None:
