@@ -53,3 +53,9 @@ def test_stand_in_worlds_cost_no_model_calls(tmp_path):
     plan = Plan.make("oona", worlds=[World("standin", "glut")], seeds=range(3), turns=3)
     est = estimate(plan.tasks(), NAMES, None, workers=2)
     assert est.calls == 0 and "no model calls" in est.text(2)
+
+
+def test_without_figures_the_estimate_says_so():
+    council = Plan.make("oona", worlds=[World("council", "rumor")], seeds=range(2), turns=3)
+    text = estimate(council.tasks(), NAMES, None, workers=2).text(2)
+    assert "60 model calls" in text and "unknown" in text and "~0" not in text

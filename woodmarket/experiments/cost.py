@@ -30,6 +30,8 @@ from typing import Any
 
 from woodmarket.experiments.record import read_timings
 
+NO_FIGURES = "no figures"
+
 
 def spent(o: Mapping[str, Any]) -> int:
     """Tokens a run's models processed: uncached prompt tokens plus generated ones."""
@@ -65,6 +67,11 @@ class Estimate:
     def text(self, workers: int) -> str:
         if not self.calls:
             return f"estimate: {self.runs} runs, no model calls (stand-in worlds only)"
+        if self.source == NO_FIGURES:
+            return (
+                f"estimate: {self.runs} runs, {self.calls} model calls; tokens and time "
+                "unknown (no recorded live runs here, and no calibration run)"
+            )
         return (
             f"estimate ({self.source}): {self.runs} runs, {self.calls} model calls, "
             f"~{self.prompt_tokens:,} prompt tokens (~{self.spent_tokens - self.generated_tokens:,}"
@@ -147,7 +154,7 @@ def estimate(
             seats_of[cast] = model_seats(cast, names, t.spec.cast_text or None)
         calls += seats_of[cast] * t.spec.turns
     if figures is None or not calls:
-        return Estimate(len(tasks), calls, 0, 0, 0, 0.0, "no figures yet")
+        return Estimate(len(tasks), calls, 0, 0, 0, 0.0, NO_FIGURES)
     w = max(1, min(workers, len(tasks)))
     seconds = calls * figures.seconds / w + figures.cold_s
     return Estimate(
