@@ -160,10 +160,18 @@ def cmd_resume(args: argparse.Namespace) -> int:
         bar.n = state.turn
         bar.refresh()
 
+    diverged: list[str] = []
     try:
-        result = resume(args.resume, on_turn=show)
+        result = resume(args.resume, on_turn=show, diverged=diverged)
     finally:
         bar.close()
+    if diverged:
+        print(
+            f"warning: {len(diverged)} model calls asked again differ from the record "
+            f"(first: {diverged[0]}); the run went on from the record, but its new turns "
+            "will not match an uninterrupted run",
+            file=sys.stderr,
+        )
     summary = result.summary
     print(f"resumed: {summary['turns']} of {summary['turns_requested']} turns done")
     if "financier" in summary:

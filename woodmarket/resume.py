@@ -15,9 +15,13 @@ timings.jsonl (when the run has one) likewise.
 A resumed run ends byte-identical to an uninterrupted one whenever its
 live turns are themselves reproducible: always for the stand-in, and for
 model casts asked one at a time (`Sampling.serial`) on the same machine.
-For those, each re-made turn's recorded prompt is also sent again to its
-model (one token generated), so that every slot's cache holds what it held
-in the first run when the live turns begin (see `_Resumed._prime`).
+For those, the finished turns' model calls are made again and checked
+against the record: llama.cpp's numbers depend on all the work its slots
+did before (measured: re-sending only the recorded prompts left the cache
+holding the same tokens, yet the next turn sampled differently), so only
+redoing that work puts the model where it was, on as many threads as the
+first run had (run.json's provenance). Resuming a live run thus saves no
+model time; it saves the run, and it proves it.
 
 This room writes only inside the run folder it resumes.
 """
@@ -46,11 +50,15 @@ TIMINGS = "timings.jsonl"
 class _Resumed:
     """A creature's policy on resume: its recorded decisions up to `upto`, then itself.
 
-    Policies that call a model replay their record (no model is asked);
-    others decide again, advancing their random streams as the first time.
+    Policies that call a model play back their record; with `reask` (serial
+    sampling) the model is asked again too, and its answer compared with the
+    record, so that the model's slot goes through exactly the work it did
+    the first time. Others decide again, advancing their random streams.
     """
 
-    def __init__(self, live: Policy, recorded: ReplayPolicy, upto: int) -> None:
+    def __init__(
+        self, live: Policy, recorded: ReplayPolicy, upto: int, reask: bool, diverged: list[str]
+    ) -> None:
         self.live = live
         self.recorded = recorded
         self.upto = upto
@@ -60,24 +68,19 @@ class _Resumed:
         if timeout is not None:
             self.timeout_s = timeout
         self.replays = self.label == "llm" or getattr(live, "backend", None) is not None
+        self.reask = reask and hasattr(live, "request")
+        self.diverged = diverged
 
     def decide(self, observation: Observation) -> Action:
         if observation.turn <= self.upto and self.replays:
-            self._prime(observation)
-            return self.recorded.decide(observation)
+            recorded = self.recorded.decide(observation)
+            if self.reask:
+                again = self.live.decide(observation)
+                said = again.call.response if again.call is not None else None
+                if recorded.call is None or said != recorded.call.response:
+                    self.diverged.append(f"{observation.creature} on turn {observation.turn}")
+            return recorded
         return self.live.decide(observation)
-
-    def _prime(self, observation: Observation) -> None:
-        """Send the turn's recorded prompt again (one token generated), so that the model's
-        slot holds what it held in the first run when the live turns begin: llama.cpp's
-        numbers depend on how a prompt is split between cached and new tokens."""
-        request = getattr(self.live, "request", None)
-        backend = getattr(self.live, "backend", None)
-        if request is None or backend is None:
-            return
-        import dataclasses
-
-        backend.complete(dataclasses.replace(request(observation), max_tokens=1))
 
 
 def whole_turns(lines: list[str]) -> tuple[int, int]:
@@ -134,8 +137,14 @@ def resume(
     *,
     on_turn: Callable[[TurnState], None] | None = None,
     listeners: list[Any] | None = None,
+    diverged: list[str] | None = None,
 ) -> RunResult:
-    """Continue the run in `folder` to its spec's turns; returns its result like `run`."""
+    """Continue the run in `folder` to its spec's turns; returns its result like `run`.
+
+    `diverged` collects the re-asked model calls whose answers differ from
+    the record (the run then goes on from the record, but its live turns
+    cannot match an uninterrupted run byte for byte).
+    """
     from woodmarket.experiments.record import Timings
 
     folder = Path(folder)
@@ -155,6 +164,8 @@ def resume(
     timings_path = folder / TIMINGS
     _cut(timings_path, done)
 
+    if spec.cast != "standin":
+        _same_threads(meta)
     task = _sweep_task(folder)
     if task is not None:
         from woodmarket.experiments.sweep import build, reset_slots
@@ -164,9 +175,10 @@ def resume(
     else:
         wood = build_wood(spec)
     recorded = replay_policies(records, wood.names)
+    reask = spec.sampling.serial
+    found: list[str] = [] if diverged is None else diverged
     wood.policies = {
-        n: _Resumed(wood.policies[n], recorded[n], done)  # type: ignore[misc]
-        for n in wood.names
+        n: _Resumed(wood.policies[n], recorded[n], done, reask, found) for n in wood.names
     }
     moves = recorded_moves(records) if task is None else {}
     if moves:
@@ -219,6 +231,24 @@ def resume(
         )
         wood.close()
     return result(spec, wood, summary, folder)
+
+
+def _same_threads(meta: dict[str, Any]) -> None:
+    """Run this process's models on as many threads as the first run's (run.json).
+
+    llama.cpp's sums depend on how many threads split them: a sweep's pool
+    worker runs on one core, a resumed run on all of them would sample
+    differently. The process keeps the narrower core set afterwards.
+    """
+    import os
+
+    want = (meta.get("provenance") or {}).get("threads")
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return
+    if isinstance(want, int) and 0 < want < len(cores):
+        os.sched_setaffinity(0, set(cores[:want]))
 
 
 def _sweep_task(folder: Path) -> Any:

@@ -35,3 +35,26 @@ def test_a_serial_sampled_council_run_repeats_byte_for_byte(tmp_path):
     assert cached[0] == cached[1]
     assert all(c for c in cached[0][:5])  # turn 1 found each system prompt in its slot
     assert [r["turn"] for r in read_trace(tmp_path / "a/run") if r["kind"] == "holdings"] == [1, 2]
+
+
+def test_a_live_run_killed_after_a_turn_resumes_byte_for_byte(tmp_path):
+    import shutil
+
+    from woodmarket.resume import resume
+
+    plan = Plan.make("oona", worlds=[World("council", "settle")], seeds=[2], turns=3)
+    task = next(t for t in plan.tasks() if t.world.mechanism == "settle")
+    whole = tmp_path / "whole"
+    assert "error" not in run_task(task, str(whole))
+    cut = tmp_path / "cut"
+    shutil.copytree(whole, cut)
+    run = cut / task.folder
+    lines = (run / "trace.jsonl").read_text().splitlines(keepends=True)
+    first = next(i for i, x in enumerate(lines) if '"kind":"holdings"' in x)
+    (run / "trace.jsonl").write_text("".join(lines[: first + 1]) + lines[first + 1][:40])
+    (run / "summary.json").unlink()
+    diverged: list[str] = []
+    resume(run, diverged=diverged)
+    assert diverged == []
+    for name in ("trace.jsonl", "summary.json"):
+        assert (run / name).read_bytes() == (whole / task.folder / name).read_bytes(), name
