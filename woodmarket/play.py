@@ -225,9 +225,7 @@ class Game:
         gossip = [r for r in (self.last.records if self.last else []) if r["kind"] == "gossip"]
         if gossip:
             rows.append("gossip")
-            rows += [
-                f"  {r['creature']} -> {r['to']}: {printable(r['text'])}" for r in gossip[-4:]
-            ]
+            rows += [f"  {r['creature']} -> {r['to']}: {printable(r['text'])}" for r in gossip[-4:]]
         return [_clip(r) for r in rows]
 
     def scoreboard(self) -> str:

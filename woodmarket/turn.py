@@ -30,6 +30,7 @@ HISTORY = 8  # reference prices a creature sees, oldest first
 # Grace past the longest policy deadline before the turn stops waiting.
 DEADLINE_GRACE_S = 0.25
 
+
 def events(wood: WoodState, t: TurnState) -> None:
     wood.memory.deliver()
     t.opening = dict(wood.prices)

@@ -1,0 +1,44 @@
+"""Shared stand-in sweeps for the experiments room's tests: small, run once per module."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from woodmarket.experiments import Plan, execute, expand
+
+SEEDS = range(4)
+TURNS = 5
+HERE = Path(__file__).parent
+
+
+def cast_file(tmp: Path, policy: str) -> str:
+    """A cast file putting every creature on `policy` (an import path)."""
+    path = tmp / f"{policy.split(':')[-1].lower()}.toml"
+    path.write_text(
+        f'[defaults]\npolicy = "{policy}"\n'
+        + "".join(f"[creatures.{n}]\n" for n in ("Oona", "Mossback", "Birch", "Pip", "Rusk"))
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def standin_sweep(tmp_path_factory):
+    """The stand-in in every mechanism, 4 seeds x 5 turns, on two workers."""
+    out = tmp_path_factory.mktemp("sweep") / "standin"
+    worlds = expand(["standin"])
+    plan = Plan.make("oona", gambit="showcase", worlds=worlds, seeds=SEEDS, turns=TURNS)
+    result = execute(plan, out, workers=2, progress=False)
+    return plan, result
+
+
+@pytest.fixture
+def copy_of(tmp_path):
+    def copy(folder: Path) -> Path:
+        dest = tmp_path / folder.name
+        shutil.copytree(folder, dest)
+        return dest
+
+    return copy
