@@ -1,8 +1,18 @@
-"""The `woodmarket` command line: run, replay, and the rooms that plug in.
+"""The `woodmarket` command line.
 
-Each subcommand is a small function taking parsed arguments; anything a
-user can get wrong (a broken scenario, a missing folder, a bad number)
-ends in one clear line on stderr and exit status 2, never a traceback.
+    app        the game in a browser        play       the game in a terminal
+    run        one run into a run folder (--resume continues one)
+    replay     re-run a folder and compare every record
+    sweep      one gambit across worlds x seeds: Table 1 (gambit: one cast)
+    export     run or sweep folders -> Parquet
+    scenarios  the bundled scenarios        check      validate a scenario, legend or cast file
+    models     the bundled models, verified
+
+Each subcommand is a small function taking parsed arguments and calling
+the rooms that do the work; anything a user can get wrong (a broken
+scenario, a bad path, a bad number, a damaged run folder) ends in one
+clear line on stderr and exit status 2, never a traceback; Ctrl-C ends a
+run after its turn in progress, with exit status 130.
 """
 
 from __future__ import annotations
