@@ -256,17 +256,31 @@ def test_the_experiment_tab_runs_table1(app, browser):
     press(page, "Run the sweep")
     page.wait_for_selector("[data-wm=table1]", timeout=120_000)
     rows = page.locator("[data-wm=world]")
-    assert rows.count() == 4
-    assert page.inner_text("[data-wm=world][data-world=settle] [data-wm=mean]") == "+40.0"
-    assert page.locator("[data-wm=plot-paths]").count() == 1
+    assert rows.count() == 4  # the stand-in's none arm and its three legends
+    settle = "[data-wm=world][data-world='standin:settle']"
+    assert page.inner_text(f"{settle} [data-wm=pnl]") == "+40.0 ± 0.0"
+    assert page.inner_text(f"{settle} [data-wm=wins]") == "2/2"
+    assert page.inner_text(f"{settle} [data-wm=effect]").startswith("+")
+    assert "agreement" in page.inner_text("[data-wm=table1]")
+    for name in ("plot-prices", "plot-pnl"):
+        img = page.locator(f"#wm-plots img[data-wm={name}]")
+        assert img.count() == 1
+        assert img.evaluate("i => i.complete && i.naturalWidth") > 100  # a PNG that loaded
     assert page.locator("#wm-parquet a").count() >= 1
+    sweeps = list((app.runs / "sweeps").glob("*/report.md"))
+    assert len(sweeps) == 1 and (sweeps[0].parent / "parquet" / "runs.parquet").exists()
     fill(page, "wm-sweep-seeds", "200")
     press(page, "Run the sweep")
     page.wait_for_selector("#wm-sweep-progress:has-text('of 800')", timeout=60_000)
     press(page, "Cancel")
-    page.wait_for_selector("#wm-sweep-progress:has-text('cancelled')", timeout=15_000)
+    page.wait_for_selector("#wm-sweep-cancelling:has-text('cancelling')", timeout=15_000)
+    page.wait_for_selector("#wm-sweep-progress:has-text('cancelled after')", timeout=15_000)
+    stopped_at = page.inner_text("#wm-sweep-progress")
     page.wait_for_timeout(1500)
-    assert "done" not in page.inner_text("#wm-sweep-progress")
+    assert page.inner_text("#wm-sweep-progress") == stopped_at and "done" not in stopped_at
+    ran = int(re.search(r"after (\d+) of 800", stopped_at).group(1))
+    folder = Path(re.search(r"stay in (\S+)", stopped_at).group(1))
+    assert len(list(folder.glob("runs/*/*/outcome.json"))) == ran < 800  # none begun after
     page.context.close()
 
 

@@ -10,7 +10,9 @@ from outside the server: no analytics, no fonts or scripts from a CDN.
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -354,17 +356,21 @@ def _first_target(s: Session) -> str | None:
 def _experiment_tab(sessions: Sessions) -> None:
     keys = scenario_keys()
     gr.HTML(
-        "<div class='wm'>The article's Table 1 from your browser: one gambit across worlds "
-        "(no legend, rumor, glut, settle) and seeds, with the rule-based stand-in cast. "
-        "Each row gives the target's price before the legend and at its settlement, and "
-        "the gambit's P&amp;L with a bootstrap 95% CI.</div>"
+        "<div class='wm'>The article's Table 1 from your browser, through the same code as "
+        "<code>woodmarket sweep</code>: one gambit across worlds (a cast under a mechanism; "
+        "each cast's no-legend arm is added) and seeds. Each row gives the target's price "
+        "before the legend and at its settlement, the gambit's P&amp;L with a bootstrap 95% "
+        "CI, its paired effect against the same cast without the legend, and whether a "
+        "model cast agrees with the stand-in. Model worlds run the bundled models, one run "
+        "at a time: slow.</div>"
     )
     with gr.Row():
         scenario = gr.Dropdown(list(keys), value=sessions.scenario, label="scenario")
         worlds = gr.CheckboxGroup(
-            [(experiment.WORLD_LABELS[w], w) for w in experiment.WORLDS],
-            value=list(experiment.WORLDS),
-            label="worlds",
+            list(experiment.WORLDS),
+            value=list(experiment.STANDIN_WORLDS),
+            label="worlds (CAST:MECHANISM)",
+            elem_id="wm-sweep-worlds",
         )
         seeds = gr.Textbox(
             "8",
@@ -377,11 +383,13 @@ def _experiment_tab(sessions: Sessions) -> None:
         run = gr.Button("Run the sweep", variant="primary", elem_id="wm-sweep")
         cancel = gr.Button("Cancel", elem_id="wm-sweep-cancel")
     progress = gr.HTML(elem_id="wm-sweep-progress")
+    cancelling = gr.HTML(elem_id="wm-sweep-cancelling")
     table = gr.HTML(elem_id="wm-table1")
     plots = gr.HTML(elem_id="wm-plots")
-    download = gr.File(label="Parquet export", elem_id="wm-parquet", interactive=False)
+    download = gr.File(label="Parquet export (zip)", elem_id="wm-parquet", interactive=False)
 
     stopping: set[str] = set()  # session keys whose sweep was cancelled
+    made = itertools.count(1)
 
     def go(
         scenario_v: str, worlds_v: list[str], seeds_v: str, start_v: str, request: gr.Request
@@ -396,44 +404,53 @@ def _experiment_tab(sessions: Sessions) -> None:
             chosen = [w for w in experiment.WORLDS if w in (worlds_v or [])]
             if not chosen:
                 raise Refused("choose at least one world")
-        except Refused as exc:
+            plan = experiment.plan(scenario_v, chosen, range(first, first + n))
+        except WoodmarketError as exc:
             yield [_note(f"refused: {exc}", False), gr.skip(), gr.skip(), gr.skip()]
             return
-        total = n * len(chosen)
-        runs: list[experiment.WorldRun] = []
-        target = ""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        folder = sessions.runs / "sweeps" / f"{scenario_v}-{stamp}-{next(made):04d}"
+        total = len(plan.tasks())
+        done, failed = 0, 0
         try:
-            runs_of = experiment.sweep(
-                scenario_v, chosen, range(first, first + n), stop=lambda: key in stopping
-            )
-            for r in runs_of:
-                runs.append(r)
-                done = len(runs)
+            for r in experiment.sweep(plan, folder, stop=lambda: key in stopping):
+                done += 1
+                failed += "error" in r
                 bar = (
                     f"<div class='wm-bar'><div style='width:{round(100 * done / total)}%'>"
                     "</div></div>"
                 )
+                what = f"run {done} of {total} ({r['world']}, seed {r['seed']})"
+                if failed:
+                    what += f"; {failed} failed, the last: {r.get('error', '')}"
+                yield [_note(what) + bar, gr.skip(), gr.skip(), gr.skip()]
+            if key in stopping:
                 yield [
-                    _note(f"run {done} of {total} ({r.world}, seed {r.seed})") + bar,
+                    _note(
+                        f"cancelled after {done} of {total} runs; the finished runs stay "
+                        f"in {folder}",
+                        False,
+                    ),
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
                 ]
-            target = _target(scenario_v)
+                return
+            result = experiment.finish(folder, plan)
         except WoodmarketError as exc:
             yield [_note(f"the sweep stopped: {exc}", False), gr.skip(), gr.skip(), gr.skip()]
             return
-        if key in stopping:
-            yield [_note(CANCELLED, False), gr.skip(), gr.skip(), gr.skip()]
-            return
-        stats = experiment.summarize(runs, chosen)
-        out = Path(tempfile.mkdtemp(prefix="woodmarket-sweep-")) / "table1.parquet"
-        experiment.to_parquet(runs, out, {"scenario": scenario_v, "cast": "standin"})
+        # Served from the temporary folder Gradio may hand out, wherever the runs folder is.
+        download_path = Path(tempfile.mkdtemp(prefix="woodmarket-sweep-")) / (
+            f"{folder.name}-parquet.zip"
+        )
+        shutil.copyfile(result.zipped, download_path)
+        failures = f"; {failed} runs failed" if failed else ""
         yield [
-            _note(f"done: {total} runs", True),
-            experiment.table_html(stats, target),
-            experiment.plots_svg(runs, target),
-            str(out),
+            _note(f"done: {result.runs} of {total} runs{failures}; the sweep is in {folder}", True),
+            experiment.table_html(result.report),
+            experiment.plots_html(result.plots),
+            str(download_path),
         ]
 
     run.click(
@@ -445,24 +462,18 @@ def _experiment_tab(sessions: Sessions) -> None:
     )
 
     def stop(request: gr.Request) -> str:
-        # Heard at once (off the queue): the sweep stops before its next run.
+        # Heard at once (off the queue): the sweep stops before its next run, and says so
+        # in the progress line then. (Written here into the progress line, it would hide
+        # the sweep's own last word.)
         stopping.add(request.session_hash or "")
         return _note(CANCELLED, False)
 
-    cancel.click(stop, None, progress, queue=False, api_visibility="private")
+    cancel.click(stop, None, cancelling, queue=False, api_visibility="private")
+    run.click(lambda: "", None, cancelling, queue=False, api_visibility="private")
 
 
-CANCELLED = "cancelled: the runs finished so far are discarded"
+CANCELLED = "cancelling: the sweep stops before its next run; finished runs stay in its folder"
 
 
 def _note(text: str, ok: bool = True) -> str:
     return view.message(None, text, ok)
-
-
-def _target(scenario: str) -> str:
-    from woodmarket.spec import RunSpec
-
-    names = experiment.gambits_of(scenario)
-    spec = RunSpec.make(scenario, gambit=names[0])
-    g = spec.gambit_of()
-    return str(g.target)
