@@ -26,3 +26,16 @@ def test_the_gambit_command_is_a_one_cast_sweep(tmp_path):
     assert table["settle"]["pnl"] == [40, 40, 40]
     assert table["settle"]["seeds"] == table["glut"]["seeds"] == [0, 1, 2]
     assert table["rumor"]["pnl"] == table["none"]["pnl"]  # the stand-in reads no text
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_the_sweep(tmp_path, capsys):
+    from woodmarket.cli import main
+
+    out = tmp_path / "sweep"
+    code = main(
+        ["gambit", "showcase", "--seeds", "1", "--turns", "4", "--out", str(out),
+         "--json", str(tmp_path / "missing" / "t.json")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "no folder" in err and "missing" in err and err.count("\n") == 1
+    assert not out.exists()  # refused before any run

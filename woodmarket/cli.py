@@ -393,6 +393,8 @@ def cmd_gambit(args: argparse.Namespace) -> int:
         )
     )
     args.worlds, args.world, args.short = [], [], []
+    if args.json:
+        _can_write(args.json, "--json")  # refused now, not after the sweep
     code = _sweep(args, worlds, out)
     if args.json and code == 0:
         from woodmarket.experiments.report import Stat
@@ -414,8 +416,20 @@ def cmd_gambit(args: argparse.Namespace) -> int:
                 "pnl_ci95": [pnl.lo, pnl.hi],
                 "distinct": len({o["behaviour"] for o in runs}),
             }
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+        try:
+            Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+        except OSError as exc:
+            raise WoodmarketError(f"--json {args.json}: cannot write it: {exc.strerror}") from None
     return code
+
+
+def _can_write(given: str, flag: str) -> None:
+    """One clear error now for a file that could not be written later."""
+    path = Path(given)
+    if path.is_dir():
+        raise WoodmarketError(f"{flag} {path}: a folder is there, not a file")
+    if not path.parent.is_dir():
+        raise WoodmarketError(f"{flag} {path}: no folder {path.parent} to write it in")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
