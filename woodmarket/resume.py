@@ -19,8 +19,10 @@ For those, the finished turns' model calls are made again and checked
 against the record: llama.cpp's numbers depend on all the work its slots
 did before (measured: re-sending only the recorded prompts left the cache
 holding the same tokens, yet the next turn sampled differently), so only
-redoing that work puts the model where it was, on as many threads as the
-first run had (run.json's provenance). Resuming a live run thus saves no
+redoing that work puts the model where it was: from slots started afresh,
+as the sweep starts every run (`reset_slots`; a serial run is a sweep's,
+even with no sweep.json around it), and on as many threads as the first
+run had (run.json's provenance). Resuming a live run thus saves no
 model time; it saves the run, and it proves it.
 
 This room writes only inside the run folder it resumes.
@@ -170,12 +172,20 @@ def resume(
         _same_threads(meta)
     task = _sweep_task(folder)
     if task is not None:
-        from woodmarket.experiments.sweep import build, reset_slots
+        from woodmarket.experiments.sweep import build
 
         wood = build(task)  # its moves, a resized short included, come from the sweep's plan
-        reset_slots(wood)  # as the sweep began it
     else:
         wood = build_wood(spec)
+    if task is not None or spec.sampling.serial:
+        from woodmarket.experiments.sweep import reset_slots
+
+        # As the sweep began it. Only the sweep asks models one at a time, so a
+        # serial run is a sweep's even when no sweep.json is around it (a run
+        # folder copied out of its sweep, a single `run_task`): without this its
+        # slots would hold whatever they last computed, and turn 1 would split its
+        # prompt between cached and new tokens otherwise than the first run did.
+        reset_slots(wood)
     recorded = replay_policies(records, wood.names)
     reask = spec.sampling.serial
     found: list[str] = [] if diverged is None else diverged
