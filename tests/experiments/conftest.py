@@ -6,22 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sweepkit import SEEDS, TURNS
 
 from woodmarket.experiments import Plan, execute, expand
 
-SEEDS = range(4)
-TURNS = 5
 HERE = Path(__file__).parent
-
-
-def cast_file(tmp: Path, policy: str) -> str:
-    """A cast file putting every creature on `policy` (an import path)."""
-    path = tmp / f"{policy.split(':')[-1].lower()}.toml"
-    path.write_text(
-        f'[defaults]\npolicy = "{policy}"\n'
-        + "".join(f"[creatures.{n}]\n" for n in ("Oona", "Mossback", "Birch", "Pip", "Rusk"))
-    )
-    return str(path)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import cast_file
+from sweepkit import cast_file
 
 from woodmarket.experiments import Plan, execute
 from woodmarket.experiments.cost import (

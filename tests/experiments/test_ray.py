@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS, TURNS
+from sweepkit import SEEDS, TURNS
 
 from woodmarket.experiments import execute, report_of
 from woodmarket.experiments.report import render_text

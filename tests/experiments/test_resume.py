@@ -91,7 +91,7 @@ def test_a_finished_run_or_a_non_run_cannot_be_resumed(whole, tmp_path):
 
 def test_a_sized_sweep_run_resumes_with_its_timings(tmp_path):
     """A resized short is made of typed moves the plan holds: the sweep rebuilds it."""
-    from conftest import cast_file
+    from sweepkit import cast_file
 
     from woodmarket.experiments.sweep import Plan, execute
     from woodmarket.experiments.worlds import World

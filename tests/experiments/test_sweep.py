@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, TURNS, cast_file
+from sweepkit import SEEDS, TURNS, cast_file
 
 from woodmarket.experiments import (
     Plan,
