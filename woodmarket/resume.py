@@ -40,7 +40,7 @@ from woodmarket.financier import Financier, recorded_moves
 from woodmarket.metrics import Tracker
 from woodmarket.policies.replay import ReplayPolicy, replay_policies
 from woodmarket.replay import spec_of
-from woodmarket.runner import build_wood, result
+from woodmarket.runner import build_wood, result, summary_of
 from woodmarket.spec import RunResult, RunSpec
 from woodmarket.state import TurnState
 from woodmarket.traces import TRACE, TraceWriter, dumps, read_run
@@ -276,23 +276,6 @@ def _sweep_task(folder: Path) -> Any:
         return None
     relative = folder.resolve().relative_to(root).as_posix()
     return next((t for t in plan.tasks() if t.folder == relative), None)
-
-
-def summary_of(wood: Any, tracker: Tracker, spec: RunSpec, stopped: str) -> dict[str, Any]:
-    """The summary `runner.run` writes, from the same figures."""
-    summary = tracker.summary()
-    summary["turns_requested"] = spec.turns
-    if stopped:
-        summary["stopped"] = stopped
-    fin: Financier | None = wood.extensions.get("financier")
-    if fin is not None:
-        summary["financier"] = {
-            "pebbles": fin.pebbles,
-            "worth": fin.worth(),
-            "pnl": fin.pnl(),
-            "objective": fin.objective(),
-        }
-    return summary
 
 
 def _old(meta: dict[str, Any], folder: Path) -> RunSpec:

@@ -268,53 +268,11 @@ def build(task: Task) -> Any:
     return wood
 
 
-_PROVENANCE: dict[tuple[str, str, str, float], dict[str, Any]] = {}
-
-
-def provenance_of(spec: RunSpec) -> dict[str, Any]:
-    """`runner.run_json`'s provenance, computed once per cast and scenario in this process.
-
-    It reads package metadata and parses the scenario: as long as a short
-    stand-in run. Nothing in it depends on the seed.
-    """
-    key = (spec.cast, spec.cast_sha256, spec.scenario_sha256, spec.sampling.temperature)
-    found = _PROVENANCE.get(key)
-    if found is None:
-        from woodmarket.provenance import provenance
-
-        found = _PROVENANCE[key] = provenance(spec)
-    return found
-
-
 def drive(spec: RunSpec, out: Path, wood: Any) -> Any:
-    """`runner.run(spec, out, wood=wood)`, with the provenance computed once per process.
+    """The run of a task: `runner.run`, the same folder as any run's, byte for byte."""
+    from woodmarket.runner import run
 
-    The same folder, byte for byte: run.json holds the spec and provenance,
-    the summary is `runner.run`'s.
-    """
-    from woodmarket.metrics import Tracker
-    from woodmarket.resume import summary_of
-    from woodmarket.runner import result
-    from woodmarket.traces import RunFolder
-
-    tracker = Tracker(wood)
-    wood.listeners.append(tracker)
-    folder = RunFolder.create(out, wood, {**spec.to_dict(), "provenance": provenance_of(spec)})
-    stopped = ""
-    try:
-        for _ in range(spec.turns - wood.turn):
-            wood.step()
-    except KeyboardInterrupt:
-        stopped = f"interrupted after {wood.turn} of {spec.turns} turns"
-        raise
-    except BaseException as exc:
-        stopped = f"stopped after {wood.turn} of {spec.turns} turns: {type(exc).__name__}: {exc}"
-        raise
-    finally:
-        summary = summary_of(wood, tracker, spec, stopped)
-        wood.listeners.remove(tracker)
-        folder.finish(summary)
-    return result(spec, wood, summary, folder.path)
+    return run(spec, out, wood=wood)
 
 
 def reset_slots(wood: Any) -> int:
