@@ -317,7 +317,7 @@ def _llm(
             retries=seat.retries,
         )
         model, timeout_s = seat.model, seat.timeout_s
-    policy = LLMPolicy(
+    return LLMPolicy(
         backend,
         model=model,
         backend_name=seat.backend,
@@ -325,10 +325,8 @@ def _llm(
         max_tokens=seat.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=seat.temperature if seat.set_temperature else temperature,
         seed=wood.seed,
+        timeout_s=timeout_s,
     )
-    # A served model's whole decision budget: the turn stops waiting past it.
-    policy.timeout_s = timeout_s  # type: ignore[attr-defined]
-    return policy
 
 
 def describe(seats: list[Seat]) -> dict[str, dict[str, Any]]:

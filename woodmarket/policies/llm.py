@@ -279,9 +279,13 @@ class LLMPolicy:
         talk: str = "auto",
         thoughts: bool = False,
         whole_words: bool | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self.backend = backend
         self.model = model
+        # The decision's wall-clock budget (a served model's): past it the turn
+        # goes on with a traced hold. None: the turn waits (an in-process model).
+        self.timeout_s = timeout_s
         self.backend_name = backend_name
         self.slot = slot
         self.max_tokens = max_tokens
