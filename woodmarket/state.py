@@ -232,6 +232,16 @@ class WoodState:
         wants = self.wants(creature, turn) if wants is None else wants
         return {g: w - stores[g] for g, w in wants.items() if stores[g] < w and not made.get(g)}
 
+    def holdings(self) -> dict[str, dict[str, Any]]:
+        """Every account's pebbles and stores (and a creature's mood): a `holdings` record."""
+        out = {}
+        for name, acct in self.ledger.accounts.items():
+            row: dict[str, Any] = {"pebbles": acct.pebbles, "stores": dict(acct.stores)}
+            if name in self.creatures:
+                row["mood"] = self.creatures[name].mood
+            out[name] = row
+        return out
+
     def wealth(self, name: str) -> int:
         """Pebbles plus stores marked at reference prices."""
         acct = self.ledger.accounts[name]

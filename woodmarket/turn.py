@@ -275,20 +275,10 @@ def record(wood: WoodState, t: TurnState) -> None:
             demand=c.demand,
             supply=c.supply,
         )
-    t.emit("holdings", holders=holdings(wood))
+    t.emit("holdings", holders=wood.holdings())
     wood.turn = t.turn
     for listener in wood.listeners:
         listener(t)
-
-
-def holdings(wood: WoodState) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, acct in wood.ledger.accounts.items():
-        row: dict[str, Any] = {"pebbles": acct.pebbles, "stores": dict(acct.stores)}
-        if name in wood.creatures:
-            row["mood"] = wood.creatures[name].mood
-        out[name] = row
-    return out
 
 
 PHASES = (events, observe, decide, clear, live, settle, narrate, record)
