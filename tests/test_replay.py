@@ -702,9 +702,7 @@ def test_a_plausible_latency_edit_is_beyond_replay(llm_run, tmp_path, capsys):
 
 
 class _Slow(LLMPolicy):
-    """A model policy with a deadline, whose call on turn 2 comes too late."""
-
-    timeout_s = 0.1
+    """A model policy whose call on turn 2 comes too late for its deadline."""
 
     def decide(self, observation):
         if observation.turn == 2 and observation.creature == "Rusk":
@@ -718,7 +716,7 @@ def test_a_call_abandoned_at_its_deadline_replays_as_its_hold(tmp_path, capsys):
     turns: Counter[str] = Counter()
     backend = FunctionBackend(lambda request: _creature_replies(request, turns))
     for name in wood.names:
-        wood.policies[name] = _Slow(backend, model="fake", backend_name="fake")
+        wood.policies[name] = _Slow(backend, model="fake", backend_name="fake", timeout_s=0.1)
     run(spec, out=tmp_path / "run", wood=wood)
     wood.close()
     late = [r for r in _records(tmp_path / "run") if "deadline" in r.get("reason", "")]
