@@ -1,51 +1,82 @@
-"""Live turn speed on the bundled models: where a five-creature turn's time goes.
+"""Live turn speed on the bundled models, as a ratio to a reference turn timed in the same run.
 
     .venv/bin/python benchmarks/live_turn.py [--turns N] [--casts CAST,CAST,...]
 
-For each cast it runs one cold turn (the static prompt prefixes enter each
-slot's cache) and then N warm turns, and prints for the warm turns: median
-and p90 turn latency, decisions per second, new (uncached) and cached
-prompt tokens per creature-turn, generated tokens per creature-turn, the
-share of valid actions, and the share of turn time spent inside llama.cpp
-(the union of the intervals in which any model call was running) versus
-our own code (everything else: observations, prompts, grammar, parsing,
-the market and living).
+These machines differ widely (one council turn took 1.44 s on one CPU and
+3.66 s on an older AVX2-only one), and prompt processing is compute-bound,
+so every turn is also measured against a **reference turn** run on the
+same slots in the same run: each creature's bare completion, all at once,
+with its own (cached) system prompt, a fixed user text of about 40 new
+tokens and 15 generated (no grammar, greedy): the token counts of a
+quiet turn before whole messages. A ratio near 1 is a turn that costs
+what such a turn costs; the ratio, not the seconds, compares code.
 
-Measured on a quiet 2-core machine (`--turns 6`, seed 1):
+For each cast it runs two woods, each slot primed first with its static
+system prompt (what any earlier turn leaves in the cache):
+- quiet: no gambit, N turns with no whisper or news (gossip as usual);
+- news: the showcase gambit, N turns: turn 1 whispers the tip to Oona,
+  turn 2 springs the legend, whose rumour stays in the news a second
+  turn; the later turns carry what was passed on.
+Each turn is followed by a reference turn. A turn counts as a news turn
+when any creature's prompt holds a whisper or the news, else as quiet.
+Printed per cast and kind: median turn seconds, median reference seconds,
+their ratio (median of per-turn ratios), new (uncached) prompt tokens and
+generated tokens per creature-turn, the share of valid actions, the
+share of turn time inside llama.cpp; and the CPU model.
 
-               cast  median s   p90 s   dec/s  new tok  cached  gen tok   valid  llama.cpp
-     single:smollm2      1.36    1.44     3.7       41     239     14.6    100%       100%
-      single:gemma3      1.87    2.19     2.5       41     229     14.6    100%       100%
-            council      1.44    1.51     3.4       41     236     14.8    100%       100%
+Only the public API is used (build_wood, observation, system_prompt), and
+a wood is built from a run spec or, where there is none, the older meta
+dict, so the same script times an older checkout of the code.
 
-Where a warm council turn goes (llama.cpp's own `timings`): both servers
-run at once on the two cores, so the turn ends when SmolLM2's three slots
-are done. Their prompts take most of it (about 7 ms a new token while
-Gemma also runs: its Q4_1 weights have no repacked CPU kernels, Gemma's
-Q4_K_M do), then about 15 generation steps of some 35 ms; Gemma's two
-slots spend about 0.3 s on prompts and 0.9 s generating (its 262k-token
-vocabulary makes each step dear). Total CPU work is the limit: splitting
-threads between the servers, polling, flash attention, a unified KV cache
-and n-gram speculative decoding did not shorten a turn.
+Measured with `--turns 10`, seed 1, on an AMD EPYC (family 26 model 2,
+AVX-512, 2 cores) shared with other work, so the seconds wander (a
+reference turn took 3.0 to 4.2 s) while the ratios hold; talk cut to 40
+characters (before) and whole (now), run back to back, twice:
+
+                       quiet ratio   news ratio   new tok quiet/news   gen tok news
+    before (pair 1, 2)  1.25  1.25    3.09  2.51        45 / 51            28.3
+    whole  (pair 1, 2)  1.08  1.34    1.95  1.46        46 / 71            15.1
+
+and a third pair with `--turns 6` after run specs came in: before 1.26
+quiet, 3.01 news; whole 1.32 quiet, 1.74 news.
+
+(reference turn: 40 new prompt tokens, 15 generated, per creature.)
+Quiet turns cost what they did. News turns carry about 20 more prompt
+tokens a creature (the whisper or rumour whole) but cost less than
+before: passing a rumour on is `say all: 1`, about 4 generated tokens,
+where a 40-character phrase spelled out took about 14.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from woodmarket.backends.embedded import close_all
+from woodmarket.policies.llm import system_prompt
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario
+from woodmarket.turn import observation
 from woodmarket.types import Completion, CompletionRequest
+
+# The reference turn's user text: a quiet turn's facts in the layout of
+# the prompts before whole messages, about 40 tokens on the bundled
+# tokenizers; "Turn N" first so no two are alike in the cache.
+REFERENCE_USER = (
+    "Turn {n}\n40 pebbles\nShort 1 berries 5, 2 mushrooms 6\nSpare 10 honey 8, 1 firewood 6"
+)
+REFERENCE_TOKENS = 15
 
 
 class Timed:
     """Wraps a backend and records when each call ran."""
 
-    def __init__(self, inner, log: list[tuple[float, float]]) -> None:
+    def __init__(self, inner: Any, log: list[tuple[float, float]]) -> None:
         self.inner, self.log, self.lock = inner, log, threading.Lock()
 
     def complete(self, request: CompletionRequest) -> Completion:
@@ -67,71 +98,196 @@ def union(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def p90(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(0.9 * (len(xs) - 1)))]
+def cpu_model() -> str:
+    """The CPU's model name, family and model numbers, and its widest vector extension."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if not line.strip():
+                    break  # the first processor is enough
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = fields.get("model name", "")
+    if not name:
+        try:
+            out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+            name = next(
+                (
+                    x.split(":", 1)[1].strip()
+                    for x in out.splitlines()
+                    if x.startswith("Model name")
+                ),
+                "",
+            )
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    flags = fields.get("flags", "").split()
+    vector = next((v for v in ("avx512f", "avx2", "avx") if v in flags), "")
+    detail = ", ".join(
+        x
+        for x in (
+            f"family {fields['cpu family']} model {fields['model']}" if "model" in fields else "",
+            vector.upper().replace("AVX512F", "AVX-512"),
+            f"{os.cpu_count()} cores",
+        )
+        if x
+    )
+    return f"{name or 'unknown CPU'} ({detail})"
 
 
-def bench(cast: str, turns: int, seed: int) -> dict[str, float]:
-    wood = build_wood(load_scenario("oona"), seed, None, {"cast": cast})
-    log: list[tuple[float, float]] = []
-    for p in wood.policies.values():
-        if hasattr(p, "backend"):
-            p.backend = Timed(p.backend, log)
-    wood.step()  # cold: prefixes enter the slots' caches
-    walls, inside = [], []
-    new = cached = gen = valid = calls = 0
-    for _ in range(turns):
-        log.clear()
+def _wood(cast: str, seed: int, gambit: str | None) -> Any:
+    """The Oona wood of `cast`, from a run spec (or, in an older checkout, a meta dict)."""
+    try:
+        from woodmarket.spec import RunSpec
+    except ImportError:  # before run specs: build_wood(scenario, seed, policies, meta)
+        from woodmarket.scenario import load_scenario
+
+        meta = {"cast": cast} | ({"gambit": gambit} if gambit else {})
+        return build_wood(load_scenario("oona"), seed, None, meta)  # type: ignore[call-arg]
+    return build_wood(RunSpec.make("oona", cast=cast, seed=seed, gambit=gambit))
+
+
+class Bench:
+    """One wood of a cast, its slots primed, with turns and reference turns timed in turn."""
+
+    def __init__(self, cast: str, seed: int, gambit: str | None) -> None:
+        self.wood = _wood(cast, seed, gambit)
+        self.log: list[tuple[float, float]] = []
+        self.models = {n: p for n, p in self.wood.policies.items() if hasattr(p, "backend")}
+        self.raw = {n: p.backend for n, p in self.models.items()}
+        for p in self.models.values():
+            p.backend = Timed(p.backend, self.log)
+        self.refs = 0
+        self.pool = ThreadPoolExecutor(max(1, len(self.models)))
+
+    def _all(self, requests: dict[str, CompletionRequest]) -> list[Completion]:
+        futures = [self.pool.submit(self.raw[n].complete, r) for n, r in requests.items()]
+        return [f.result() for f in futures]
+
+    def prime(self) -> None:
+        """Each slot holds its creature's static prompt, as after any earlier turn."""
+        turn = self.wood.turn + 1 if hasattr(self.wood, "turn") else 1
+        self._all(
+            {
+                n: CompletionRequest(
+                    system_prompt(observation(self.wood, n, turn), thoughts=p.thoughts),
+                    "-",
+                    max_tokens=1,
+                    slot=p.slot,
+                )
+                for n, p in self.models.items()
+            }
+        )
+
+    def reference(self) -> tuple[float, float, float]:
+        """One reference turn: seconds, new prompt tokens and generated tokens per creature."""
+        self.refs += 1
+        turn = self.wood.turn + 1 if hasattr(self.wood, "turn") else 1
+        requests = {
+            n: CompletionRequest(
+                system_prompt(observation(self.wood, n, turn), thoughts=p.thoughts),
+                REFERENCE_USER.format(n=self.refs),
+                max_tokens=REFERENCE_TOKENS,
+                temperature=0.0,
+                slot=p.slot,
+            )
+            for n, p in self.models.items()
+        }
         start = time.perf_counter()
-        t = wood.step()
-        walls.append(time.perf_counter() - start)
-        inside.append(union(log))
-        for a in t.actions.values():
-            valid += a.valid
-            if a.call is not None:
-                calls += 1
-                new += a.call.prompt_tokens - a.call.cached_tokens
-                cached += a.call.cached_tokens
-                gen += a.call.generated_tokens
-    close_all()
-    n = len(wood.names) * turns
+        done = self._all(requests)
+        wall = time.perf_counter() - start
+        new = statistics.mean(c.prompt_tokens - c.cached_tokens for c in done)
+        return wall, new, statistics.mean(c.generated_tokens for c in done)
+
+    def turn(self) -> dict[str, Any]:
+        self.log.clear()
+        start = time.perf_counter()
+        t = self.wood.step()
+        wall = time.perf_counter() - start
+        calls = [a.call for a in t.actions.values() if a.call is not None]
+        loud = any(o.news or o.whispers for o in t.observations.values())
+        ref, ref_new, ref_gen = self.reference()
+        return {
+            "kind": "news" if loud else "quiet",
+            "wall": wall,
+            "ref": ref,
+            "ref_new": ref_new,
+            "ref_gen": ref_gen,
+            "inside": union(self.log),
+            "new": [c.prompt_tokens - c.cached_tokens for c in calls],
+            "gen": [c.generated_tokens for c in calls],
+            "valid": [a.valid for a in t.actions.values()],
+        }
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def summarise(turns: list[dict[str, Any]]) -> dict[str, float]:
+    new = [x for t in turns for x in t["new"]]
+    gen = [x for t in turns for x in t["gen"]]
+    valid = [x for t in turns for x in t["valid"]]
     return {
-        "median_s": statistics.median(walls),
-        "p90_s": p90(walls),
-        "decisions_per_s": n / sum(walls),
-        "new_tokens": new / max(calls, 1),
-        "cached_tokens": cached / max(calls, 1),
-        "generated_tokens": gen / max(calls, 1),
-        "valid": valid / n,
-        "llama_share": sum(inside) / sum(walls),
+        "turns": len(turns),
+        "median_s": statistics.median(t["wall"] for t in turns),
+        "ref_s": statistics.median(t["ref"] for t in turns),
+        "ratio": statistics.median(t["wall"] / t["ref"] for t in turns),
+        "new_tokens": statistics.mean(new) if new else 0.0,
+        "generated_tokens": statistics.mean(gen) if gen else 0.0,
+        "ref_new": statistics.mean(t["ref_new"] for t in turns),
+        "ref_gen": statistics.mean(t["ref_gen"] for t in turns),
+        "valid": sum(valid) / max(1, len(valid)),
+        "llama_share": sum(t["inside"] for t in turns) / sum(t["wall"] for t in turns),
     }
+
+
+def bench(cast: str, turns: int, seed: int) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {"quiet": [], "news": []}
+    for gambit in (None, "showcase"):
+        b = Bench(cast, seed, gambit)
+        b.prime()
+        for _ in range(turns):
+            t = b.turn()
+            out[t["kind"]].append(t)
+        b.close()
+    close_all()
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--turns", type=int, default=6)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--casts", default="single:smollm2,single:gemma3,council")
+    ap.add_argument("--casts", default="council")
     args = ap.parse_args()
-    cols = ("cast", "median s", "p90 s", "dec/s", "new tok", "cached", "gen tok", "valid")
-    cols += ("llama.cpp",)
-    widths = (15, 8, 6, 6, 7, 6, 7, 6, 9)
+    print(f"CPU: {cpu_model()}")
+    cols = ("cast", "turns", "n", "median s", "ref s", "ratio", "new tok", "gen tok")
+    cols += ("ref new", "ref gen", "valid", "llama.cpp")
+    widths = (15, 5, 2, 8, 6, 5, 7, 7, 7, 7, 5, 9)
     print("  ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)))
     for cast in args.casts.split(","):
-        r = bench(cast, args.turns, args.seed)
-        row = (
-            cast,
-            f"{r['median_s']:.2f}",
-            f"{r['p90_s']:.2f}",
-            f"{r['decisions_per_s']:.1f}",
-            f"{r['new_tokens']:.0f}",
-            f"{r['cached_tokens']:.0f}",
-            f"{r['generated_tokens']:.1f}",
-            f"{r['valid']:.0%}",
-            f"{r['llama_share']:.0%}",
-        )
-        print("  ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True)), flush=True)
+        for kind, turns in bench(cast, args.turns, args.seed).items():
+            if not turns:
+                continue
+            r = summarise(turns)
+            row = (
+                cast,
+                kind,
+                str(r["turns"]),
+                f"{r['median_s']:.2f}",
+                f"{r['ref_s']:.2f}",
+                f"{r['ratio']:.2f}",
+                f"{r['new_tokens']:.0f}",
+                f"{r['generated_tokens']:.1f}",
+                f"{r['ref_new']:.0f}",
+                f"{r['ref_gen']:.1f}",
+                f"{r['valid']:.0%}",
+                f"{r['llama_share']:.0%}",
+            )
+            print("  ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True)), flush=True)
 
 
 if __name__ == "__main__":

@@ -205,3 +205,21 @@ def test_pacts_never_change_the_price_the_volume_or_the_quantities(book, seed, p
         limit_b = sum(o.qty for o in orders if o.creature == who and o.side == "buy")
         limit_s = sum(o.qty for o in orders if o.creature == who and o.side == "sell")
         assert bought <= limit_b and sold <= limit_s
+
+
+def test_an_order_placed_twice_is_judged_twice():
+    from woodmarket.types import Action
+    from woodmarket.wood import Wood
+
+    wood = Wood.from_scenario("oona", 0)
+    name = wood.names[-1]
+    good = max((g for g in wood.goods if g not in wood.makes[name]), key=wood.prices.__getitem__)
+    price = wood.prices[good]
+    qty = wood.ledger.accounts[name].pebbles // price  # affordable once, not twice
+    assert 1 <= qty <= wood.scenario.market.max_qty
+    twice = Order(name, "buy", good, qty, price)
+    state = wood.step({name: Action(orders=(twice, twice))})
+    mine = [r for r in state.records if r["kind"] == "order" and r["creature"] == name]
+    assert [r["status"] for r in mine] == ["accepted", "rejected"]
+    assert "not enough pebbles" in mine[1]["reason"]
+    assert state.accepted.count(twice) == 1 and len(state.rejected) == 1

@@ -222,3 +222,23 @@ def test_the_patrons_levers_are_played_by_hand_and_replay(tmp_path):
     assert "bribe to Oona, turn 1: 10 to sell honey: complied" in board
     assert "pact: Birch and Rusk" in board and "magistrate's heat" in board
     assert replay(out).ok
+
+
+def test_text_from_creatures_reaches_the_screen_escaped(tmp_path):
+    from woodmarket.text import printable
+    from woodmarket.types import Action, Gossip
+
+    game, _, _ = _played(tmp_path, [])
+    game.done, game.folder = False, None
+    loud = game.wood.names[0]
+    game.wood.policies[loud] = lambda obs: Action(gossip=Gossip("all", "boo\x1b[2J\x07 ha\r"))
+    board = game.next_turn()
+    # Gossip must be one printable line: the escape never left the creature.
+    assert "\x1b" not in board and "\x07" not in board and "\r" not in board
+    (decision,) = [
+        r for r in game.last.records if r["kind"] == "decision" and r["creature"] == loud
+    ]
+    assert not decision["valid"] and "printable" in decision["reason"]
+    said = game.handle("whisper Nobody \x1b[31mred")
+    assert "\x1b" not in said and said.startswith("refused: unknown creature")
+    assert printable("boo\x1b[2J\x07 ha\r") == "boo\\x1b[2J\\x07 ha\\r"

@@ -159,3 +159,108 @@ def test_offers_and_debts_reach_their_creature_alone(key):
             for t in seen
             for r in t.records
         )
+
+
+# -- every prompt, every turn, both scenarios ----------------------------------------------
+
+# Case-insensitive, whole words: the book's and the legends' hidden words, and
+# any label a truth flag could wear ("tip (true)", "a true tip", "unverified").
+PROMPT_LEAKS = re.compile(
+    r"\b(verified|unverified|truth|truthful|true tip|tip \(true|false rumou?r|proved|"
+    r"borne out|factor|delay|mechanism|margin|maintenance|p&l|pnl|position|entry|"
+    r"shortfall|house|forced|reckoning|settle|glut|"
+    # A position as the book writes it ("short 8 honey at 10", "covered 8 honey at 5");
+    # not a creature's own shortage ("Short 2 berries 5").
+    r"short(ed)? \d+ [a-z]+:? (at|entry)|cover(ed)? \d+ [a-z]+ at)\b",
+    re.IGNORECASE,
+)
+
+
+def _busy_moves(wood) -> dict[int, list[str]]:
+    """A busy player for any scenario: shorts, tips, free rumours, every legend sprung."""
+    sc = wood.scenario
+    g = sc.gambit("showcase")
+    names, goods = wood.names, wood.goods
+    moves: dict[int, list[str]] = {t: list(cmds) for t, cmds in g.script().items()}
+    moves.setdefault(1, []).append(f"whisper {names[1]} {goods[0]} will soar soon")
+    for i, lg in enumerate(sc.legends):
+        moves.setdefault(2 + i % 4, []).append(f"spring {lg.id}")
+        moves.setdefault(2 + i % 4, []).append(f"whisper {names[i % len(names)]} {lg.id}")
+    moves.setdefault(3, []).append(f"whisper {names[-1]} the {goods[-1]} will crash")
+    moves.setdefault(4, []).append(f"short {goods[-1]} 2")
+    return moves
+
+
+def _prompts(key: str, seed: int, moves: dict[int, list[str]] | None, turns: int = 7):
+    """Every request a model-driven wood sends, with a fake model that passes news on."""
+    from woodmarket.backends.fake import FunctionBackend
+    from woodmarket.policies.llm import LLMPolicy
+
+    wood = build_wood(RunSpec.make(key, seed=seed, financier=True))
+    backend = FunctionBackend(lambda r: "hold\nsay all: 1" if "1." in r.user else "hold")
+    for n in wood.names:
+        wood.policies[n] = LLMPolicy(backend, model="fake", backend_name="fake")
+    wood.extensions["financier"].add_script(
+        moves if moves is not None else _busy_moves(wood), "player"
+    )
+    for _ in range(turns):
+        wood.step()
+    return wood, backend.requests
+
+
+def _without(text: str, personas: list[str]) -> str:
+    for persona in personas:
+        text = text.replace(persona, "")
+    return text
+
+
+def test_no_prompt_carries_a_private_token(scenario_key):
+    for seed in range(3):
+        wood, requests = _prompts(scenario_key, seed, None)
+        fin = wood.extensions["financier"]
+        # Not vacuous: tips and rumours were whispered, legends told, and all of it read.
+        assert {w.true for w in fin.whispered} == {True, None}
+        assert len(wood.extensions["legends"].sprung) == len(wood.scenario.legends)
+        assert any("Whisper" in r.user for r in requests) and any(
+            "News" in r.user for r in requests
+        )
+        # A persona is the scenario author's public words ("house-proud" is not the
+        # house): it is taken out of the system prompt before the scan.
+        personas = [c.personality for c in wood.scenario.creatures if c.personality]
+        leaks = [
+            (part, m.group(0), text[:80])
+            for r in requests
+            for part, text in (("system", _without(r.system, personas)), ("user", r.user))
+            for m in PROMPT_LEAKS.finditer(text)
+        ]
+        assert leaks == [], (scenario_key, seed, leaks[:3])
+
+
+def test_a_true_tip_and_the_same_words_as_a_rumour_give_equal_prompts(scenario_key):
+    probe = build_wood(RunSpec.make(scenario_key, financier=True))
+    lg = probe.scenario.legends[0]
+    to = probe.names[0]
+    true_tip = {1: [f"whisper {to} {lg.id}"]}  # the legend's first tip: true
+    same_words = {1: [f"whisper {to} {lg.tips[0]}"]}  # typed as free text: a rumour
+    a_wood, a = _prompts(scenario_key, 5, true_tip, turns=4)
+    b_wood, b = _prompts(scenario_key, 5, same_words, turns=4)
+    flags = [w.true for w in a_wood.extensions["financier"].whispered]
+    flags += [w.true for w in b_wood.extensions["financier"].whispered]
+    assert flags == [True, None]  # the runs differ in the truth flag alone
+    assert [(r.system, r.user) for r in a] == [(r.system, r.user) for r in b]
+    assert any(lg.tips[0] in r.user for r in a)  # the tip was read, whole
+
+
+def test_the_prompt_scan_would_catch_a_leak_and_spare_a_shortage():
+    caught = {
+        m.group(0).lower()
+        for text in (
+            "Whisper: tip (true): honey will fall",
+            "a rumor (Unverified)",
+            "you are short 8 honey at 10",
+            "the House pays",
+        )
+        for m in PROMPT_LEAKS.finditer(text)
+    }
+    assert caught == {"tip (true", "unverified", "short 8 honey at", "house"}
+    assert not PROMPT_LEAKS.search("30 pebbles\nShort 2 berries 5\nSpare 3 honey 10 up")

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from woodmarket.backends.fake import FunctionBackend
 from woodmarket.cli import main
+from woodmarket.errors import ReplayError
 from woodmarket.play import Game
 from woodmarket.policies.llm import LLMPolicy
 from woodmarket.replay import replay
@@ -702,9 +703,7 @@ def test_a_plausible_latency_edit_is_beyond_replay(llm_run, tmp_path, capsys):
 
 
 class _Slow(LLMPolicy):
-    """A model policy with a deadline, whose call on turn 2 comes too late."""
-
-    timeout_s = 0.1
+    """A model policy whose call on turn 2 comes too late for its deadline."""
 
     def decide(self, observation):
         if observation.turn == 2 and observation.creature == "Rusk":
@@ -718,7 +717,7 @@ def test_a_call_abandoned_at_its_deadline_replays_as_its_hold(tmp_path, capsys):
     turns: Counter[str] = Counter()
     backend = FunctionBackend(lambda request: _creature_replies(request, turns))
     for name in wood.names:
-        wood.policies[name] = _Slow(backend, model="fake", backend_name="fake")
+        wood.policies[name] = _Slow(backend, model="fake", backend_name="fake", timeout_s=0.1)
     run(spec, out=tmp_path / "run", wood=wood)
     wood.close()
     late = [r for r in _records(tmp_path / "run") if "deadline" in r.get("reason", "")]
@@ -765,3 +764,29 @@ def test_a_figure_missing_from_the_summary_is_named(standin_run, tmp_path, capsy
     assert code == 1 and line.endswith(
         "summary.json differs: gini_end recorded (absent), replayed 0.3509"
     )
+
+
+def test_a_run_whose_timings_left_the_trace_replays(tmp_path):
+    """Timings kept apart (a sweep's runs, byte-identical traces) go back in for replay."""
+    from woodmarket.experiments.record import Timings
+
+    spec = RunSpec.make("oona", seed=1, turns=4, gambit="showcase")
+    wood = build_wood(spec)
+    turns: Counter[str] = Counter()
+    for n in wood.names:
+        wood.policies[n] = LLMPolicy(
+            FunctionBackend(lambda r: _creature_replies(r, turns)),
+            model="fake",
+            backend_name="fake",
+        )
+    folder = tmp_path / "timed"
+    timings = Timings(folder)
+    wood.listeners.append(timings)  # ahead of the trace writer, which run() adds
+    run(spec, folder, wood=wood)
+    timings.close()
+    calls = [r["call"] for r in read_trace(folder) if r["kind"] == "decision"]
+    assert calls and all("latency_ms" not in c and "cached_tokens" not in c for c in calls)
+    assert replay(folder).ok
+    (folder / "timings.jsonl").write_text('{"turn": 9, "creature": "Oona", "latency_ms": 1}\n')
+    with pytest.raises(ReplayError, match="no model call of Oona on that turn"):
+        replay(folder)

@@ -168,3 +168,41 @@ def test_concurrent_policies_are_ordered_by_creature():
     t = wood.step()
     order = [r["creature"] for r in t.records if r["kind"] == "decision"]
     assert order == list(wood.names)
+
+
+def test_a_policy_past_its_deadline_is_abandoned_and_the_turn_goes_on():
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class Slow:
+        concurrent = True
+        timeout_s = 0.2
+
+        def decide(self, obs):
+            release.wait(10)  # a call that cannot be cancelled
+            return Action()
+
+    class Quick:
+        concurrent = True
+        timeout_s = 0.2
+
+        def decide(self, obs):
+            return Action()
+
+    wood = Wood.from_scenario("oona", seed=1)
+    slow, *rest = wood.names
+    wood.policies[slow] = Slow()
+    for n in rest:
+        wood.policies[n] = Quick()
+    start = time.monotonic()
+    state = wood.step()
+    took = time.monotonic() - start
+    release.set()
+    assert took < 3  # the turn waited for the deadline, not for the slow call
+    decisions = {r["creature"]: r for r in state.records if r["kind"] == "decision"}
+    assert not decisions[slow]["valid"] and "abandoned" in decisions[slow]["reason"]
+    assert all(decisions[n]["valid"] for n in rest)
+    assert wood.step().turn == 2  # the abandoned call's thread does not hold the next turn
+    wood.close()

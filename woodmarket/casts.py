@@ -221,8 +221,23 @@ def _imported(path: str) -> Policy:
 
 
 def apply_cast(wood: WoodState, seats: list[Seat], temperature: float = 0.0) -> None:
-    """Replace the wood's policies per seat (stand-in seats keep their stream)."""
+    """Replace the wood's policies per seat (stand-in seats keep their stream).
+
+    Model seats on an embedded model lease their slots from the model's
+    shared server for as long as the wood lives (or until `wood.close()`),
+    so woods in one process never pin two creatures to one slot.
+    """
+    release_cast(wood)
     wood.policies.update(build_policies(wood, seats, temperature))
+
+
+def release_cast(wood: WoodState) -> None:
+    """Give back the model slots a cast leased for this wood."""
+    from woodmarket.backends.slots import SlotLease
+
+    for lease in [r for r in wood.resources if isinstance(r, SlotLease)]:
+        lease.release()
+        wood.resources.remove(lease)
 
 
 def build_policies(
@@ -235,7 +250,7 @@ def build_policies(
     for s in seats:
         if s.policy == "llm" and s.backend == "embedded":
             embedded.setdefault(s.model, []).append(s)
-    slots = {s.creature: i for group in embedded.values() for i, s in enumerate(group)}
+    slots = _lease(wood, embedded)
     replays: dict[str, Policy] = {}
     for s in seats:
         if s.policy == "standin":
@@ -247,9 +262,28 @@ def build_policies(
                 replays = _replay_policies(s.model, wood.names)
             out[s.creature] = replays[s.creature]
         else:
-            out[s.creature] = _llm(
-                wood, s, slots.get(s.creature), len(embedded.get(s.model, ())), temperature
-            )
+            out[s.creature] = _llm(wood, s, slots.get(s.creature), temperature)
+    return out
+
+
+def _lease(wood: WoodState, embedded: dict[str, list[Seat]]) -> dict[str, tuple[Any, int]]:
+    """creature -> (its model's shared server, the slot leased for it), one lease per model."""
+    from woodmarket.backends.embedded import get_embedded
+
+    out: dict[str, tuple[Any, int]] = {}
+    taken = []
+    try:
+        for model, group in embedded.items():
+            backend = get_embedded(model)
+            lease = backend.lease(len(group), owner=wood)
+            taken.append(lease)
+            for seat, slot in zip(group, lease.slots, strict=True):
+                out[seat.creature] = (backend, slot)
+    except BaseException:
+        for lease in taken:
+            lease.release()
+        raise
+    wood.resources.extend(taken)
     return out
 
 
@@ -260,15 +294,17 @@ def _replay_policies(folder: str, names: tuple[str, ...]) -> dict[str, Policy]:
     return dict(replay_policies(list(read_trace(folder)), names))
 
 
-def _llm(wood: WoodState, seat: Seat, slot: int | None, sharing: int, temperature: float) -> Policy:
+def _llm(
+    wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperature: float
+) -> Policy:
     from woodmarket.policies.llm import DEFAULT_MAX_TOKENS, LLMPolicy
     from woodmarket.types import Backend
 
     backend: Backend
-    if seat.backend == "embedded":
-        from woodmarket.backends.embedded import get_embedded
-
-        backend = get_embedded(seat.model, max(1, sharing))
+    slot: int | None = None
+    timeout_s: float | None = None
+    if leased is not None:
+        backend, slot = leased
         model = getattr(backend, "name", seat.model)
     else:
         from woodmarket.backends.openai import OpenAIBackend
@@ -280,7 +316,7 @@ def _llm(wood: WoodState, seat: Seat, slot: int | None, sharing: int, temperatur
             timeout_s=seat.timeout_s,
             retries=seat.retries,
         )
-        model, slot = seat.model, None
+        model, timeout_s = seat.model, seat.timeout_s
     return LLMPolicy(
         backend,
         model=model,
@@ -289,6 +325,7 @@ def _llm(wood: WoodState, seat: Seat, slot: int | None, sharing: int, temperatur
         max_tokens=seat.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=seat.temperature if seat.set_temperature else temperature,
         seed=wood.seed,
+        timeout_s=timeout_s,
     )
 
 

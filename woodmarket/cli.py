@@ -1,8 +1,18 @@
-"""The `woodmarket` command line: run, replay, and the rooms that plug in.
+"""The `woodmarket` command line.
 
-Each subcommand is a small function taking parsed arguments; anything a
-user can get wrong (a broken scenario, a missing folder, a bad number)
-ends in one clear line on stderr and exit status 2, never a traceback.
+    app        the game in a browser        play       the game in a terminal
+    run        one run into a run folder (--resume continues one)
+    replay     re-run a folder and compare every record
+    sweep      one gambit across worlds x seeds: Table 1 (gambit: one cast)
+    export     run or sweep folders -> Parquet
+    scenarios  the bundled scenarios        check      validate a scenario, legend or cast file
+    models     the bundled models, verified
+
+Each subcommand is a small function taking parsed arguments and calling
+the rooms that do the work; anything a user can get wrong (a broken
+scenario, a bad path, a bad number, a damaged run folder) ends in one
+clear line on stderr and exit status 2, never a traceback; Ctrl-C ends a
+run after its turn in progress, with exit status 130.
 """
 
 from __future__ import annotations
@@ -45,6 +55,8 @@ def _temperature(text: str) -> float:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.resume:
+        return cmd_resume(args)
     from tqdm import tqdm
 
     from woodmarket.runner import build_wood, out_folder, run
@@ -140,26 +152,37 @@ def cmd_play(args: argparse.Namespace) -> int:
     return main(args)
 
 
-def cmd_gambit(args: argparse.Namespace) -> int:
-    import json
-
+def cmd_resume(args: argparse.Namespace) -> int:
+    """`run --resume DIR`: continue a stopped or killed run from its last finished turn."""
     from tqdm import tqdm
 
-    from woodmarket.scenario import load_scenario
-    from woodmarket.table1 import WORLDS, as_json, render, table1
+    from woodmarket.resume import resumable, resume
 
-    scenario = load_scenario(args.scenario)
-    scenario.gambit(args.gambit)
-    turns = args.turns or scenario.turns
-    seeds = range(args.seed_start, args.seed_start + args.seeds)
-    bar = tqdm(total=len(seeds) * len(WORLDS), desc="runs", file=sys.stderr, leave=False)
+    done, total = resumable(args.resume)
+    bar = tqdm(total=total, initial=done, desc="turns", unit="turn", file=sys.stderr, leave=False)
+
+    def show(state) -> None:
+        bar.n = state.turn
+        bar.refresh()
+
+    diverged: list[str] = []
     try:
-        results = table1(scenario, args.gambit, seeds, WORLDS, args.cast, turns, bar)
+        result = resume(args.resume, on_turn=show, diverged=diverged)
     finally:
         bar.close()
-    print(render(results, args.gambit, args.cast, scenario, turns))
-    if args.json:
-        Path(args.json).write_text(json.dumps(as_json(results), indent=2) + "\n")
+    if diverged:
+        print(
+            f"warning: {len(diverged)} model calls asked again differ from the record "
+            f"(first: {diverged[0]}); the run went on from the record, but its new turns "
+            "will not match an uninterrupted run",
+            file=sys.stderr,
+        )
+    summary = result.summary
+    print(f"resumed: {summary['turns']} of {summary['turns_requested']} turns done")
+    if "financier" in summary:
+        fin = summary["financier"]
+        print(f"financier: {fin['pebbles']} pebbles, gambit P&L {fin['pnl']:+d}")
+    print(f"run folder: {args.resume}")
     return 0
 
 
@@ -231,6 +254,231 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    from woodmarket.app import launch
+
+    launch(
+        args.host,
+        args.port,
+        cast=args.cast,
+        scenario=args.scenario,
+        cap=args.max_sessions,
+        idle_s=args.idle_minutes * 60,
+        runs=args.runs,
+    )
+    return 0
+
+
+def _sweep_worlds(args: argparse.Namespace) -> list:
+    from woodmarket.experiments.worlds import expand, shorts
+
+    names = list(args.worlds or []) + list(args.world or [])
+    worlds = expand(names or ["article"])
+    if args.short:
+        worlds = shorts(worlds, args.short)
+    return worlds
+
+
+def _print_report(plan, outcomes, folder, *, plots: bool = True, cost: bool = True) -> None:
+    from woodmarket.experiments import write_report
+    from woodmarket.experiments.report import render_cost, render_text
+
+    rep, images = write_report(plan, outcomes, folder, plots=plots)
+    print(render_text(rep))
+    if cost:
+        print("\n" + render_cost(rep))
+    written = ["table.txt", "report.md", "report.csv", "runs.csv"]
+    written += [str(p.relative_to(folder)) for p in images]
+    print(f"\nreport: {folder}/ ({', '.join(written)})")
+
+
+def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
+    from woodmarket.experiments.cost import (
+        calibrate,
+        estimate,
+        from_calibration,
+        from_outcomes,
+        model_seats,
+    )
+    from woodmarket.experiments.sweep import Plan, default_workers, execute
+
+    seeds = range(args.seed_start, args.seed_start + args.seeds)
+    plan = Plan.make(
+        args.scenario,
+        gambit=args.gambit,
+        worlds=worlds,
+        seeds=seeds,
+        turns=args.turns,
+        temperature=args.temperature,
+        serial=not args.parallel_slots,
+    )
+    workers = args.workers or default_workers(plan)
+    names = tuple(c.name for c in plan.base.load_scenario().creatures)
+
+    def before(done, todo, executor) -> bool:
+        from tqdm import tqdm
+
+        live = [t for t in todo if t.world.cast in plan.live]
+        if live:
+            figures = from_outcomes(done)
+            if figures is None and not args.no_calibrate:
+                tqdm.write("calibrating: one 2-turn run of " + live[0].world.label, sys.stderr)
+                folder, res = calibrate(live[0], out, executor)
+                seats = model_seats(live[0].spec.cast, names, live[0].spec.cast_text or None)
+                if "error" in res:
+                    tqdm.write(f"calibration failed: {res['error']}", sys.stderr)
+                figures = from_calibration(folder, res, seats)
+            tqdm.write(estimate(todo, names, figures, workers).text(workers), sys.stderr)
+        elif todo:
+            tqdm.write(f"{len(todo)} stand-in runs on {workers} workers", sys.stderr)
+        return not args.estimate_only
+
+    result = execute(
+        plan,
+        out,
+        workers=workers,
+        ray=args.ray,
+        ray_address=args.ray_address,
+        budget_tokens=args.budget_tokens,
+        before=before,
+    )
+    if args.estimate_only:
+        return 0
+    if result.skipped:
+        print(f"{result.skipped} runs were already finished in {out}; kept", file=sys.stderr)
+    for e in result.errors:
+        print(f"run {e['world']} seed {e['seed']} failed: {e['error']}", file=sys.stderr)
+    _print_report(plan, result.outcomes, out, plots=not args.no_plots)
+    rate = result.ran / result.elapsed_s if result.elapsed_s else 0.0
+    print(
+        f"{result.ran} runs in {result.elapsed_s:.1f} s ({rate:.2f} runs/s); "
+        f"{result.tokens:,} model tokens spent in all runs",
+        file=sys.stderr,
+    )
+    if result.stopped:
+        print(f"stopped: {result.stopped}", file=sys.stderr)
+        return 1 if result.errors else 0
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """One gambit across worlds x seeds; or `--replay DIR`: the report again from records."""
+    if args.replay:
+        from woodmarket.experiments.sweep import recorded
+
+        plan, outcomes = recorded(args.replay)
+        _print_report(plan, outcomes, Path(args.replay), plots=not args.no_plots)
+        return 0
+    if not args.out:
+        raise WoodmarketError("sweep needs --out DIR (or --replay DIR)")
+    return _sweep(args, _sweep_worlds(args), Path(args.out))
+
+
+def cmd_gambit(args: argparse.Namespace) -> int:
+    """Table 1 for one cast: a sweep of that cast across every mechanism."""
+    import json
+    import re
+    import time
+
+    from woodmarket.experiments.worlds import World
+
+    worlds = [World(args.cast, m) for m in ("rumor", "glut", "settle")]
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("runs")
+        / (
+            f"gambit-{args.gambit}-{re.sub(r'[^A-Za-z0-9_]+', '-', args.cast)}-"
+            f"{time.strftime('%Y%m%d-%H%M%S')}"
+        )
+    )
+    args.worlds, args.world, args.short = [], [], []
+    if args.json:
+        _can_write(args.json, "--json")  # refused now, not after the sweep
+    code = _sweep(args, worlds, out)
+    if args.json and code == 0:
+        from woodmarket.experiments.report import Stat
+        from woodmarket.experiments.sweep import Plan, collect
+
+        plan = Plan.load(out)
+        outcomes, _ = collect(out, plan.tasks())
+        data = {}
+        for w in plan.worlds:
+            runs = sorted((o for o in outcomes if o["world"] == w.label), key=lambda o: o["seed"])
+            pnl = Stat.of([o["pnl"] for o in runs])
+            data[w.mechanism] = {
+                "seeds": [o["seed"] for o in runs],
+                "before": [o["before"] for o in runs],
+                "at_settlement": [o["at_settlement"] for o in runs],
+                "pnl": [o["pnl"] for o in runs],
+                "pnl_mean": pnl.mean,
+                "pnl_sd": pnl.sd,
+                "pnl_ci95": [pnl.lo, pnl.hi],
+                "distinct": len({o["behaviour"] for o in runs}),
+            }
+        try:
+            Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+        except OSError as exc:
+            raise WoodmarketError(f"--json {args.json}: cannot write it: {exc.strerror}") from None
+    return code
+
+
+def _can_write(given: str, flag: str) -> None:
+    """One clear error now for a file that could not be written later."""
+    path = Path(given)
+    if path.is_dir():
+        raise WoodmarketError(f"{flag} {path}: a folder is there, not a file")
+    if not path.parent.is_dir():
+        raise WoodmarketError(f"{flag} {path}: no folder {path.parent} to write it in")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from woodmarket.experiments.export import export
+
+    counts = export(args.path, args.parquet)
+    rows = ", ".join(f"{n} {c}" for n, c in counts.items())
+    print(f"wrote {args.parquet}/: {rows} rows")
+    return 0
+
+
+def _add_sweep_options(p: argparse.ArgumentParser) -> None:
+    """What `sweep` and `gambit` share: seeds, turns, sampling, workers, budget."""
+    from woodmarket.experiments.sweep import DEFAULT_TEMPERATURE
+
+    p.add_argument("--seeds", type=_positive, default=5, help="seeds per world (default 5)")
+    p.add_argument("--seed-start", type=_seed, default=0, help="first seed (default 0)")
+    p.add_argument("--scenario", default="oona", help="bundled name (oona) or a TOML path")
+    p.add_argument("--turns", type=_positive, default=None, help="turns per run (scenario's)")
+    p.add_argument(
+        "--temperature",
+        type=_temperature,
+        default=DEFAULT_TEMPERATURE,
+        help=f"model casts' sampling temperature (default {DEFAULT_TEMPERATURE}; 0 = greedy, "
+        "and then seeds are replicas)",
+    )
+    p.add_argument(
+        "--parallel-slots",
+        action="store_true",
+        help="ask a run's model creatures at once (faster; runs no longer repeat exactly)",
+    )
+    p.add_argument("--workers", type=_positive, default=None, help="processes (default: cores)")
+    p.add_argument("--ray", action="store_true", help="run on a local Ray instance")
+    p.add_argument("--ray-address", default=None, help="run on the Ray cluster at ADDRESS")
+    p.add_argument(
+        "--budget-tokens",
+        type=_positive,
+        default=None,
+        help="start no run once this many model tokens are spent (resume by re-running)",
+    )
+    p.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="skip the 2-turn calibration run behind a live sweep's estimate",
+    )
+    p.add_argument("--estimate-only", action="store_true", help="print the cost estimate and stop")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="woodmarket",
@@ -263,6 +511,12 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="sampling temperature of model creatures (default 0: greedy)",
     )
+    r.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the stopped or killed run in DIR from its last finished turn",
+    )
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("replay", help="re-run a run folder from its records and check every turn")
@@ -290,14 +544,36 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", default=None, help="run folder (default runs/play-SCENARIO-...)")
     pl.set_defaults(func=cmd_play)
 
-    g = sub.add_parser("gambit", help="Table 1: one gambit across mechanisms and seeds")
-    g.add_argument("gambit", help="showcase, oversized or mania")
+    a = sub.add_parser("app", help="the web app: play the financier in a browser")
+    a.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)"
+    )
+    a.add_argument("--port", type=_positive, default=7860, help="port (default 7860)")
+    a.add_argument(
+        "--cast",
+        default="standin",
+        choices=("standin", "single:smollm2", "single:gemma3", "council"),
+        help="the cast a new wood starts with (a player may pick another; default standin)",
+    )
+    a.add_argument("--scenario", default=None, help="the bundled scenario a new wood starts with")
+    a.add_argument(
+        "--max-sessions", type=_positive, default=8, help="woods played at once (default 8)"
+    )
+    a.add_argument(
+        "--idle-minutes",
+        type=_positive,
+        default=15,
+        help="close a game idle this long and free its seat (default 15)",
+    )
+    a.add_argument("--runs", default="runs/app", help="where games are saved (default runs/app)")
+    a.set_defaults(func=cmd_app)
+
+    g = sub.add_parser("gambit", help="Table 1 for one cast: a sweep across the mechanisms")
+    g.add_argument("gambit", help="a gambit of the scenario (`woodmarket scenarios` lists them)")
     g.add_argument("--cast", default="standin", help="who drives the creatures (default standin)")
-    g.add_argument("--seeds", type=_positive, default=20, help="seeds per world (default 20)")
-    g.add_argument("--seed-start", type=_seed, default=0, help="first seed (default 0)")
-    g.add_argument("--scenario", default="oona", help="bundled name (oona) or a TOML path")
-    g.add_argument("--turns", type=_positive, default=None, help="turns per run (scenario's)")
+    g.add_argument("--out", default=None, help="sweep folder (default runs/gambit-...)")
     g.add_argument("--json", default=None, help="also write the per-seed outcomes here")
+    _add_sweep_options(g)
     g.set_defaults(func=cmd_gambit)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios, one per line, key first")
@@ -311,6 +587,44 @@ def parser() -> argparse.ArgumentParser:
         help="the scenario a legend or cast file is checked against (default: the first bundled)",
     )
     ck.set_defaults(func=cmd_check)
+
+    sw = sub.add_parser(
+        "sweep", help="one gambit across worlds (cast x mechanism) and seeds: Table 1"
+    )
+    sw.add_argument("--gambit", default="showcase", help="the gambit (default showcase)")
+    sw.add_argument(
+        "--worlds",
+        action="append",
+        metavar="NAME",
+        help="article (default), standin, or a worlds .toml file (repeatable)",
+    )
+    sw.add_argument(
+        "--world",
+        action="append",
+        metavar="CAST:MECHANISM[:SHORT]",
+        help="one world, e.g. council:glut or standin:settle:16 (repeatable)",
+    )
+    sw.add_argument(
+        "--short",
+        action="append",
+        type=_positive,
+        metavar="QTY",
+        help="size the gambit's short to QTY in every world (repeatable: one world per size)",
+    )
+    sw.add_argument("--out", default=None, help="the sweep folder (re-run to continue it)")
+    sw.add_argument(
+        "--replay",
+        default=None,
+        metavar="SWEEP_DIR",
+        help="recompute the report and plots from recorded runs (no model loaded)",
+    )
+    _add_sweep_options(sw)
+    sw.set_defaults(func=cmd_sweep)
+
+    ex = sub.add_parser("export", help="a run or sweep folder -> Parquet tables")
+    ex.add_argument("path", metavar="RUN_OR_SWEEP", help="a run folder or a sweep folder")
+    ex.add_argument("--parquet", required=True, metavar="OUT", help="folder for the tables")
+    ex.set_defaults(func=cmd_export)
     return p
 
 

@@ -59,6 +59,24 @@ class Clearing:
     fills: tuple[Fill, ...]
 
 
+def admit_all(
+    orders: Sequence[Order],
+    *,
+    goods: Sequence[str],
+    references: Mapping[str, int],
+    holdings: Mapping[str, Account],
+    limits: Limits,
+) -> list[str]:
+    """Each order's reason for rejection ("" when admitted), in the given sequence.
+
+    Admitted orders reserve the buyer's pebbles (qty x limit) and the
+    seller's stores, so no fill can ever overdraw anyone. The answer is
+    by position, so an order placed twice is judged twice.
+    """
+    admission = Admission(goods, references, holdings, limits)
+    return [admission.admit(o) for o in orders]
+
+
 def check_orders(
     orders: Sequence[Order],
     *,
@@ -67,20 +85,12 @@ def check_orders(
     holdings: Mapping[str, Account],
     limits: Limits,
 ) -> tuple[list[Order], list[Rejection]]:
-    """Accept or reject each order, in the given sequence, by the rules of `rules.py`.
-
-    Accepted orders reserve the buyer's pebbles (qty x limit) and the
-    seller's stores, so no fill can ever overdraw anyone.
-    """
-    admission = Admission(goods, references, holdings, limits)
-    accepted: list[Order] = []
-    rejected: list[Rejection] = []
-    for o in orders:
-        reason = admission.admit(o)
-        if reason:
-            rejected.append(Rejection(o, reason))
-        else:
-            accepted.append(o)
+    """Accepted orders and rejections with their reasons, by the rules of `rules.py`."""
+    reasons = admit_all(
+        orders, goods=goods, references=references, holdings=holdings, limits=limits
+    )
+    accepted = [o for o, why in zip(orders, reasons, strict=True) if not why]
+    rejected = [Rejection(o, why) for o, why in zip(orders, reasons, strict=True) if why]
     return accepted, rejected
 
 

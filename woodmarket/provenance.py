@@ -73,7 +73,23 @@ def _models(seats: list[Seat]) -> dict[str, str]:
     return out
 
 
+_SEEN: dict[tuple[str, str, str, float], dict[str, Any]] = {}
+
+
 def provenance(spec: RunSpec) -> dict[str, Any]:
+    """What `spec` runs on; computed once per cast, scenario and temperature in a process.
+
+    It reads package metadata and parses the scenario, which costs as much as
+    a short stand-in run; nothing in it depends on the seed or the turns.
+    """
+    key = (spec.cast, spec.cast_sha256, spec.scenario_sha256, spec.sampling.temperature)
+    found = _SEEN.get(key)
+    if found is None:
+        found = _SEEN[key] = _provenance(spec)
+    return dict(found)
+
+
+def _provenance(spec: RunSpec) -> dict[str, Any]:
     from woodmarket import __version__
     from woodmarket.backends.embedded import default_threads
     from woodmarket.casts import describe

@@ -36,6 +36,7 @@ from typing import Any
 from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.financier import Financier, recorded_moves
 from woodmarket.metrics import Tracker
+from woodmarket.narrator import RecordedNarrator
 from woodmarket.policies.actions import parse
 from woodmarket.policies.llm import system_prompt, user_prompt
 from woodmarket.policies.replay import action_from_record
@@ -114,6 +115,7 @@ def replay(folder: str | Path) -> ReplayReport:
     trace = load_trace(folder)
     summary = read_summary(folder)
     records = trace.records
+    _put_back_timings(folder, records)
     if not records:
         torn = " but a torn line" if trace.torn else ""
         raise ReplayError(f"{trace.path}: empty{torn}: no start record, nothing to replay")
@@ -206,6 +208,41 @@ def _compare(
 
 
 # -- the folder ----------------------------------------------------------
+
+TIMINGS = "timings.jsonl"
+# What a run that repeats byte for byte keeps out of its trace (a sweep's
+# runs): clock readings and what a warm slot happened to have cached.
+TIMED = ("latency_ms", "cached_tokens")
+
+
+def _put_back_timings(folder: Path, records: list[dict[str, Any]]) -> None:
+    """Model calls' timings kept in timings.jsonl go back into their decision records.
+
+    Replay takes them from the record as it takes them from any trace, so a
+    run whose trace left them out replays the same way; a timings line that
+    names no recorded call is a damaged folder.
+    """
+    path = folder / TIMINGS
+    if not path.exists():
+        return
+    calls = {
+        (r["turn"], r.get("creature")): r["call"]
+        for r in records
+        if r["kind"] == "decision" and isinstance(r.get("call"), dict)
+    }
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            timing = json.loads(line)
+        except ValueError:
+            raise ReplayError(f"{path}:{i}: not a JSON line") from None
+        if not isinstance(timing, dict) or "kind" in timing or "creature" not in timing:
+            continue  # a turn's or the run's wall time
+        call = calls.get((timing.get("turn"), timing["creature"]))
+        if call is None:
+            raise ReplayError(f"{path}:{i}: no model call of {timing['creature']} on that turn")
+        for key in TIMED:
+            if key in timing and key not in call:
+                call[key] = timing[key]
 
 
 def _spec(folder: Path, meta: dict[str, Any]) -> tuple[RunSpec, Scenario]:
@@ -325,6 +362,9 @@ def _wood(spec: RunSpec, scenario: Scenario, records: list[dict[str, Any]]) -> W
     if moves:
         fin = wood.extensions.get("financier") or Financier.attach(wood)
         fin.add_script(moves, "player")
+    # A model narrator's headlines are model output too: read back, never asked again.
+    if any(r["kind"] == "narration" for r in records):
+        wood.extensions["narrator"] = RecordedNarrator(records)
     return wood
 
 

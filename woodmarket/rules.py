@@ -46,17 +46,41 @@ def band(reference: int, width: int) -> tuple[int, int]:
 
 
 def order_problem(
-    order: Order, goods: Sequence[str], references: Mapping[str, int], limits: Limits
+    order: Order, goods: Sequence[str], bands: Mapping[str, tuple[int, int]], max_qty: int
 ) -> str:
-    """Why one order breaks the rules by itself; "" when it does not."""
+    """Why one order breaks the rules by itself; "" when it does not.
+
+    `bands` holds each good's price band (`band(reference, width)`), as the
+    market computes it and as every observation carries it.
+    """
     if order.good not in goods:
         return f"unknown good {order.good!r}"
-    if order.qty > limits.max_qty:
-        return f"quantity {order.qty} above the limit of {limits.max_qty}"
-    lo, hi = band(references[order.good], limits.band)
+    if order.qty > max_qty:
+        return f"quantity {order.qty} above the limit of {max_qty}"
+    found = bands.get(order.good)
+    if found is None:
+        return f"no price band for {order.good}"
+    lo, hi = found
     if not lo <= order.price <= hi:
         return f"price {order.price} outside the band {lo}..{hi} for {order.good}"
     return ""
+
+
+class _Bands(dict[str, tuple[int, int]]):
+    """Bands around reference prices, each computed when first asked for."""
+
+    def __init__(self, references: Mapping[str, int], width: int) -> None:
+        super().__init__()
+        self.references, self.width = references, width
+
+    def __missing__(self, good: str) -> tuple[int, int]:
+        found = self[good] = band(self.references[good], self.width)
+        return found
+
+    def get(  # type: ignore[override]  # a band for every good with a reference
+        self, good: str, default: tuple[int, int] | None = None
+    ) -> tuple[int, int] | None:
+        return self[good] if good in self.references else default
 
 
 class Admission:
@@ -71,6 +95,7 @@ class Admission:
     ) -> None:
         self.goods = goods
         self.references = references
+        self.bands = _Bands(references, limits.band)
         self.holdings = holdings
         self.limits = limits
         self.pebbles: dict[str, int] = {}
@@ -93,7 +118,7 @@ class Admission:
             return f"unknown good {o.good!r}"
         if self.counts.get(who, 0) >= self.limits.max_orders:
             return f"more than {self.limits.max_orders} orders this turn"
-        single = order_problem(o, self.goods, self.references, self.limits)
+        single = order_problem(o, self.goods, self.bands, self.limits.max_qty)
         if single:
             return single
         other = self.sides.get((who, o.good), o.side)

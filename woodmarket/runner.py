@@ -82,24 +82,30 @@ def run(
         raise
     finally:
         # Even on a crash the finished turns are on disk; the summary says how far it got.
-        summary = tracker.summary()
-        summary["turns_requested"] = spec.turns
-        if stopped:
-            summary["stopped"] = stopped
-        fin: Financier | None = wood.extensions.get("financier")
-        if fin is not None:
-            summary["financier"] = {
-                "pebbles": fin.pebbles,
-                "worth": fin.worth(),
-                "pnl": fin.pnl(),
-                "objective": fin.objective(),
-            }
+        summary = summary_of(wood, tracker, spec, stopped)
         wood.listeners.remove(tracker)
         if folder is not None:
             folder.finish(summary)
     if stopped:
         raise KeyboardInterrupt(stopped)
     return result(spec, wood, summary, folder.path if folder else None)
+
+
+def summary_of(wood: Wood, tracker: Tracker, spec: RunSpec, stopped: str) -> dict[str, Any]:
+    """summary.json: the tracker's figures, the turns asked for, how it stopped, the book."""
+    summary = tracker.summary()
+    summary["turns_requested"] = spec.turns
+    if stopped:
+        summary["stopped"] = stopped
+    fin: Financier | None = wood.extensions.get("financier")
+    if fin is not None:
+        summary["financier"] = {
+            "pebbles": fin.pebbles,
+            "worth": fin.worth(),
+            "pnl": fin.pnl(),
+            "objective": fin.objective(),
+        }
+    return summary
 
 
 class _Asked:
@@ -137,7 +143,7 @@ def result(
     """The typed outcome of a wood run from `spec`."""
     fin: Financier | None = wood.extensions.get("financier")
     gambit = spec.the_gambit(wood.scenario)
-    target = "" if gambit is None else getattr(gambit, "target", "") or gambit.the_legend().target
+    target = "" if gambit is None else gambit.target
     return RunResult(
         spec=spec,
         turns=wood.turn,

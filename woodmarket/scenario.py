@@ -27,7 +27,7 @@ from typing import Any
 
 from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.gambits import Gambit, check_command
-from woodmarket.legends import Legend, legend_from_table
+from woodmarket.legends import Legend, legend_from_table, parse_legend
 from woodmarket.textfiles import read_text_file
 
 _MISSING = object()
@@ -588,7 +588,7 @@ def _legends(
             else:
                 text = _read_legend(top.path, key, where)
             read[ref] = text
-            legend = _parse_legend_text(text, where, whisper_chars)
+            legend = parse_legend(text, where, whisper_chars)
             if legend.id != legend_id:
                 raise table.fail(
                     legend_id, f"a legend whose id is {legend_id!r}; {ref} has id {legend.id!r}"
@@ -616,15 +616,6 @@ def _read_legend(scenario: str, key: str, where: str) -> str:
     if p.is_dir():
         raise ScenarioError(scenario, key, f"a legend file at {where!r}; that is a folder")
     return read_text_file(p, "a legend file")
-
-
-def _parse_legend_text(text: str, path: str, whisper_chars: int) -> Legend:
-    text = text.removeprefix("\ufeff")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
-    return legend_from_table(data, path, "", whisper_chars)
 
 
 # -- gambits and commands -------------------------------------------------------

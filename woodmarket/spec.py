@@ -18,10 +18,12 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
+from woodmarket.gambits import Gambit
 from woodmarket.scenario import Scenario, load_scenario, parse_scenario
 from woodmarket.textfiles import read_text_file
 
@@ -113,7 +115,7 @@ class RunSpec:
             cast=cast,
             cast_text=cast_text,
             seed=seed,
-            turns=turns or sc.turns,
+            turns=sc.turns if turns is None else turns,
             gambit=gambit,
             mechanism=mechanism,
             financier=financier,
@@ -138,15 +140,22 @@ class RunSpec:
         return sha256_text(self.cast_text) if self.cast_text else ""
 
     def load_scenario(self) -> Scenario:
-        """The scenario, rebuilt from the spec's texts alone."""
-        return parse_scenario(self.scenario_text, self.scenario, dict(self.scenario_files))
+        """The scenario, rebuilt from the spec's texts alone (parsed once per process)."""
+        return _parsed(self.scenario_text, self.scenario, self.scenario_files)
 
-    def the_gambit(self, scenario: Scenario | None = None) -> Any:
+    def the_gambit(self, scenario: Scenario | None = None) -> Gambit | None:
         """The spec's gambit, resolved against its scenario (None without one)."""
         if not self.gambit:
             return None
         sc = scenario or self.load_scenario()
         return sc.gambit(self.gambit)
+
+    def gambit_of(self, scenario: Scenario | None = None) -> Gambit:
+        """The spec's gambit; a spec without one is refused (reports need a target)."""
+        found = self.the_gambit(scenario)
+        if found is None:
+            raise WoodmarketError("this run plays no gambit: name one (--gambit NAME)")
+        return found
 
     # -- JSON ------------------------------------------------------------
 
@@ -217,6 +226,13 @@ class RunResult:
     @property
     def complete(self) -> bool:
         return not self.stopped and self.turns == self.spec.turns
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str, path: str, files: tuple[tuple[str, str], ...]) -> Scenario:
+    # Scenarios are frozen values: one parse serves every wood built from the
+    # same texts (a sweep builds thousands; a parse costs about 12 ms).
+    return parse_scenario(text, path, dict(files))
 
 
 def _files(scenario: Scenario) -> dict[str, str]:

@@ -84,6 +84,22 @@ class Seams:
             handler(wood, turn)
 
 
+class Policies(dict[str, Policy]):
+    """Creature -> policy; a plain function set here is wrapped as a policy on the way in."""
+
+    def __init__(self, policies: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.update(policies or {})
+
+    def __setitem__(self, name: str, policy: Any) -> None:
+        super().__setitem__(name, as_policy(policy))
+
+    def update(self, *others: Any, **more: Any) -> None:  # type: ignore[override]
+        for other in (*others, more):
+            for name, policy in dict(other).items():
+                self[name] = policy
+
+
 @dataclass(slots=True)
 class Creature:
     """A creature's mutable self; its pebbles and stores live in its ledger account."""
@@ -157,7 +173,7 @@ class WoodState:
         missing = [n for n in self.names if n not in policies]
         if missing:
             raise KeyError(f"no policy for {', '.join(missing)}")
-        self.policies: dict[str, Policy] = {n: as_policy(p) for n, p in policies.items()}
+        self.policies = Policies(policies)
 
     def rng(self, *parts: object) -> random.Random:
         """The child stream named by `parts`; the same name gives the same stream."""
@@ -248,6 +264,16 @@ class WoodState:
         made = creature.spec.produces
         wants = self.wants(creature, turn) if wants is None else wants
         return {g: w - stores[g] for g, w in wants.items() if stores[g] < w and not made.get(g)}
+
+    def holdings(self) -> dict[str, dict[str, Any]]:
+        """Every account's pebbles and stores (and a creature's mood): a `holdings` record."""
+        out = {}
+        for name, acct in self.ledger.accounts.items():
+            row: dict[str, Any] = {"pebbles": acct.pebbles, "stores": dict(acct.stores)}
+            if name in self.creatures:
+                row["mood"] = self.creatures[name].mood
+            out[name] = row
+        return out
 
     def wealth(self, name: str) -> int:
         """Pebbles plus stores marked at reference prices."""

@@ -169,9 +169,7 @@ class RunFolder:
 
 
 def start_fields(wood: WoodState) -> dict[str, Any]:
-    from woodmarket.turn import holdings
-
-    return {"prices": dict(wood.prices), "holders": holdings(wood), "creatures": list(wood.names)}
+    return {"prices": dict(wood.prices), "holders": wood.holdings(), "creatures": list(wood.names)}
 
 
 @dataclass(frozen=True)

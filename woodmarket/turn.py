@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from woodmarket.living import LIVING
-from woodmarket.market import call_auction, check_orders
+from woodmarket.market import Rejection, admit_all, call_auction
 from woodmarket.narrator import headline
 from woodmarket.rules import band
 from woodmarket.state import TurnState, WoodState
@@ -223,16 +223,18 @@ def decision_fields(a: Action) -> dict[str, Any]:
 def clear(wood: WoodState, t: TurnState) -> None:
     orders = [o for n in wood.names for o in t.actions[n].orders] + wood.outside_orders
     wood.outside_orders = []
-    t.accepted, t.rejected = check_orders(
+    reasons = admit_all(
         orders,
         goods=wood.goods,
         references=wood.prices,
         holdings=wood.ledger.accounts,
         limits=wood.scenario.market,
     )
-    rejected = {id(r.order): r.reason for r in t.rejected}
-    for o in orders:
-        reason = rejected.get(id(o), "")
+    for o, reason in zip(orders, reasons, strict=True):
+        if reason:
+            t.rejected.append(Rejection(o, reason))
+        else:
+            t.accepted.append(o)
         t.emit(
             "order",
             creature=o.creature,
@@ -272,7 +274,8 @@ def settle(wood: WoodState, t: TurnState) -> None:
 
 
 def narrate(wood: WoodState, t: TurnState) -> None:
-    t.headline = headline(wood, t)
+    # The template, unless the wood has a narrator of its own (a model, a replay's record).
+    t.headline = wood.extensions.get("narrator", headline)(wood, t)
     wood.headlines.append(t.headline)
     t.emit("headline", text=t.headline)
 
@@ -292,27 +295,37 @@ def record(wood: WoodState, t: TurnState) -> None:
             demand=c.demand,
             supply=c.supply,
         )
-    t.emit("holdings", holders=holdings(wood))
+    t.emit("holdings", holders=wood.holdings())
     wood.turn = t.turn
     for listener in wood.listeners:
         listener(t)
 
 
-def holdings(wood: WoodState) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, acct in wood.ledger.accounts.items():
-        row: dict[str, Any] = {"pebbles": acct.pebbles, "stores": dict(acct.stores)}
-        if name in wood.creatures:
-            row["mood"] = wood.creatures[name].mood
-        out[name] = row
-    return out
-
-
 PHASES = (events, observe, decide, clear, live, settle, narrate, record)
+_DECIDE = PHASES.index(decide)
+
+
+def begin_turn(wood: WoodState) -> TurnState:
+    """The coming turn up to the moment its creatures decide (events, observe).
+
+    For callers whose agents decide outside the wood (the PettingZoo
+    environment): they read `t.observations`, then `finish_turn`.
+    """
+    t = TurnState(turn=wood.turn + 1)
+    for phase in PHASES[:_DECIDE]:
+        phase(wood, t)
+    return t
+
+
+def finish_turn(
+    wood: WoodState, t: TurnState, overrides: Mapping[str, Action] | None = None
+) -> TurnState:
+    """The rest of a begun turn: `overrides` decide for the creatures they name."""
+    t.overrides = dict(overrides or {})
+    for phase in PHASES[_DECIDE:]:
+        phase(wood, t)
+    return t
 
 
 def run_turn(wood: WoodState, overrides: Mapping[str, Action] | None = None) -> TurnState:
-    t = TurnState(turn=wood.turn + 1, overrides=dict(overrides or {}))
-    for phase in PHASES:
-        phase(wood, t)
-    return t
+    return finish_turn(wood, begin_turn(wood), overrides)

@@ -24,7 +24,11 @@ SIDES = ("buy", "sell")
 # How a creature answers the financier's offers (`Offer.id`) or ends a pact (an ally's name).
 ANSWERS = ("accept", "decline", "break")
 OFFER_KINDS = ("loan", "bribe", "pact")
-MAX_GOSSIP_CHARS = 160
+# Room for a whisper or a legend's rumour passed on whole: a scenario may
+# allow them up to 2,000 characters (`whisper_chars`), heard with a short
+# label. Free gossip is bounded far shorter by the grammar, and what a
+# creature is shown of gossip heard by the prompt's budget.
+MAX_GOSSIP_CHARS = 2100
 MAX_THOUGHT_CHARS = 200
 
 
@@ -95,10 +99,13 @@ class Gossip:
     def __post_init__(self) -> None:
         if not self.to:
             raise ActionError("gossip needs a recipient (a creature name or 'all')")
-        if not self.text or "\n" in self.text or len(self.text) > MAX_GOSSIP_CHARS:
-            raise ActionError(
-                f"gossip must be one non-empty line of at most {MAX_GOSSIP_CHARS} characters"
-            )
+        # Printable rules out line breaks of every kind, control characters
+        # and lone surrogates: gossip is read by others and kept in traces.
+        text = self.text
+        if type(text) is not str or not text.strip() or not text.isprintable():
+            raise ActionError("gossip must be one non-empty line of printable text")
+        if len(text) > MAX_GOSSIP_CHARS:
+            raise ActionError(f"gossip must be at most {MAX_GOSSIP_CHARS} characters")
 
 
 @dataclass(frozen=True, slots=True)

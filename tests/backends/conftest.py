@@ -18,8 +18,8 @@ SLOTS = 2
 
 @pytest.fixture(scope="session", params=["smollm2", "gemma3"])
 def embedded_backend(request: pytest.FixtureRequest) -> Iterator[EmbeddedBackend]:
-    """Each bundled model, loaded once for the whole session, with two slots."""
-    backend = embedded.get_embedded(request.param, SLOTS, n_ctx=N_CTX)
+    """Each bundled model's shared server, loaded once for the whole session, with two slots."""
+    backend = embedded.get_embedded(request.param, slots=SLOTS, n_ctx=N_CTX)
     yield backend
     backend.close()
 

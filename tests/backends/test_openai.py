@@ -94,8 +94,9 @@ def test_real_llama_server_rejects_a_wrong_key(llama_http: tuple[str, str], monk
 # --- failures and retries ---------------------------------------------------
 
 
-def test_dead_server_fails_after_bounded_retries(sleeps: list[float]) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/v1"
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_dead_server_fails_after_bounded_retries(sleeps: list[float], scheme: str) -> None:
+    url = f"{scheme}://127.0.0.1:{closed_port()}/v1"
     backend = OpenAIBackend(url, "m", timeout_s=2, retries=2, backoff_s=0.05)
     start = time.monotonic()
     with pytest.raises(BackendError) as err:
@@ -173,16 +174,94 @@ def test_json_without_choices_is_a_clear_error(fake_server: Callable[..., FakeSe
         OpenAIBackend(fake.url, "m").complete(CompletionRequest(system="s", user="u"))
 
 
-def test_timeout_is_retried_then_reported(
-    fake_server: Callable[..., FakeServer], sleeps: list[float]
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_silent_server_fails_at_the_deadline(
+    fake_server: Callable[..., FakeServer], sleeps: list[float], retries: int
 ) -> None:
     fake = fake_server(Reply(200, completion_json(), delay_s=1.0))
-    backend = OpenAIBackend(fake.url, "m", timeout_s=0.2, retries=1, backoff_s=0.01)
+    backend = OpenAIBackend(fake.url, "m", timeout_s=0.2, retries=retries, backoff_s=0.01)
     start = time.monotonic()
-    with pytest.raises(BackendError, match=r"after 2 attempts: no answer within 0\.2 s"):
+    with pytest.raises(
+        BackendError,
+        match=r"after 1 attempt, out of its 0\.2 s budget \(timeout_s\): no complete answer",
+    ):
         backend.complete(CompletionRequest(system="s", user="u"))
-    assert time.monotonic() - start < 2
-    assert len(fake.requests) == 2
+    assert time.monotonic() - start < 0.7
+    assert len(fake.requests) == 1 and sleeps == []  # no attempt without time for it
+
+
+# --- the budget is a deadline: whole call, retries and backoff included -----
+
+
+@pytest.mark.parametrize("trickle_head", [False, True], ids=["body", "head"])
+def test_a_trickling_server_is_cut_off_at_the_deadline(
+    fake_server: Callable[..., FakeServer], trickle_head: bool
+) -> None:
+    # One byte every 0.2 s never trips a per-read timeout; the deadline stops it.
+    fake = fake_server(Reply(200, completion_json(), trickle_s=0.2, trickle_head=trickle_head))
+    backend = OpenAIBackend(fake.url, "m", timeout_s=1, retries=2, backoff_s=0.01)
+    start = time.monotonic()
+    with pytest.raises(BackendError) as err:
+        backend.complete(CompletionRequest(system="s", user="u"))
+    elapsed = time.monotonic() - start
+    assert 0.9 <= elapsed < 1.5
+    message = str(err.value)
+    assert fake.url in message and "1 s budget" in message
+    assert len(fake.requests) == 1
+    assert fake.wait_answers(1) == [False]
+
+
+def test_retries_and_backoff_stay_within_the_budget(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    fake = fake_server(Reply(500, b'{"error": {"message": "busy"}}', delay_s=0.3))
+    backend = OpenAIBackend(fake.url, "m", timeout_s=1, retries=10, backoff_s=0.05)
+    start = time.monotonic()
+    with pytest.raises(BackendError, match=r"out of its 1 s budget"):
+        backend.complete(CompletionRequest(system="s", user="u"))
+    assert time.monotonic() - start < 1.5
+    # 0.3 s + 0.05 + 0.3 + 0.1 + (cut at 1 s): three attempts, never eleven.
+    assert 2 <= len(fake.requests) <= 3
+
+
+def test_a_backoff_past_the_deadline_is_not_slept(
+    fake_server: Callable[..., FakeServer], sleeps: list[float]
+) -> None:
+    fake = fake_server(Reply(503, b'{"error": {"message": "loading model"}}'))
+    backend = OpenAIBackend(fake.url, "m", timeout_s=0.5, retries=3, backoff_s=10)
+    with pytest.raises(
+        BackendError, match=r"after 1 attempt, out of its 0\.5 s budget.*HTTP 503: loading model"
+    ):
+        backend.complete(CompletionRequest(system="s", user="u"))
+    assert sleeps == [] and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["declared", "undeclared"])
+def test_an_oversized_answer_is_refused_unread(
+    fake_server: Callable[..., FakeServer], sleeps: list[float], length: bool
+) -> None:
+    huge = b'{"choices": [{"message": {"content": "' + b"a" * 20_000_000 + b'"}}]}'
+    fake = fake_server(Reply(200, huge, length=length))
+    with pytest.raises(
+        BackendError, match=r"over the 1048576 byte limit \(MAX_RESPONSE_BYTES\)"
+    ) as err:
+        OpenAIBackend(fake.url, "m").complete(CompletionRequest(system="s", user="u"))
+    assert fake.url in str(err.value)
+    if length:
+        assert f"{len(huge)} bytes" in str(err.value)
+    assert len(fake.requests) == 1 and sleeps == []  # not transient: no retry
+    assert fake.wait_answers(1) == [False]  # the client hung up; 20 MB were never read
+
+
+def test_an_answer_at_the_limit_is_read(fake_server: Callable[..., FakeServer]) -> None:
+    body = completion_json("hold")
+    padded = body[:-1] + b" " * (openai.MAX_RESPONSE_BYTES - len(body)) + b"}"
+    assert len(padded) == openai.MAX_RESPONSE_BYTES
+    fake = fake_server(Reply(200, padded, length=False))
+    assert (
+        OpenAIBackend(fake.url, "m").complete(CompletionRequest(system="s", user="u")).text
+        == "hold"
+    )
 
 
 # --- what is sent, and what is never kept -----------------------------------

@@ -17,9 +17,10 @@ from wood_obs import CAST, GOODS, PRICES, bands, grammar_regex, make_obs, order_
 
 from woodmarket.policies.actions import (
     GRAMMAR_TEXT_CHARS,
-    PHRASE_CHARS,
+    Heard,
     answer_chars,
     grammar_for,
+    heard_items,
     int_range,
     order_problem,
     parse,
@@ -90,8 +91,12 @@ def test_grammar_offers_only_valid_orders_for_this_creature() -> None:
 def test_grammar_is_deterministic_and_depends_only_on_what_matters() -> None:
     a = grammar_for(make_obs("Pip"))
     assert a == grammar_for(make_obs("Pip"))
-    # Turn, mood, news and feelings do not change what is valid (free talk).
-    assert a == grammar_for(make_obs("Pip", turn=9, mood=3, news=("x",), feelings="likes Oona"))
+    # Turn, mood and feelings do not change what is valid (free talk), nor
+    # the words heard: only how many items there are to pass on by number.
+    news = grammar_for(make_obs("Pip", turn=9, mood=3, news=("x",), feelings="likes Oona"))
+    assert a == grammar_for(make_obs("Pip", turn=9, mood=3, feelings="likes Oona"))
+    assert news == grammar_for(make_obs("Pip", news=("a longer rumour altogether",)))
+    assert news != a and "ref ::= " in news and "ref" not in a
     # Prices move the bands, stores move the sale caps: new grammars.
     assert a != grammar_for(make_obs("Pip", prices={**PRICES, "honey": 20}))
     assert a != grammar_for(make_obs("Pip", stores={"berries": 1}))
@@ -122,24 +127,30 @@ def test_answer_chars_bounds_the_longest_answer() -> None:
 
 
 def test_grammar_talk_modes() -> None:
-    obs = make_obs("Birch", news=("A rumor says Oona's vault is empty!",), heard=("Pip: go",))
+    rumour = "A rumor says Oona's vault is empty!"
+    obs = make_obs("Birch", news=(rumour,), heard=("Pip: go",))
     rx = re.compile(grammar_regex(grammar_for(obs, 2, talk="phrases", thoughts=False)))
-    assert "A rumor says Oona's vault is empty!" in phrases(obs)
-    assert "go" in phrases(obs)  # the speaker's name is not repeated
-    assert rx.fullmatch("hold\nsay all: A rumor says Oona's vault is empty!")
-    assert rx.fullmatch("hold\nsay Oona: go")
-    assert not rx.fullmatch("hold\nsay all: honey will fall")  # something to pass on
+    assert heard_items(obs) == (Heard("News", rumour), Heard("Pip", "go"))
+    assert phrases(obs) == ()  # something heard: it is passed on by number
+    assert rx.fullmatch("hold\nsay all: 1") and rx.fullmatch("hold\nsay Oona: 2")
+    assert not rx.fullmatch("hold\nsay all: 3")  # only two items heard
+    assert not rx.fullmatch(f"hold\nsay all: {rumour}")  # the words cost tokens, the number not
+    assert not rx.fullmatch("hold\nsay all: honey will fall")
     assert not rx.fullmatch("hold\nsay all: the moon is cheese")
-    rumour = "Word spreads that Oona's honey vault is half empty, say the bees."
-    long = make_obs("Birch", news=(rumour,))
-    assert phrases(long) == ("Word spreads that Oona's honey vault is",)
-    assert all(len(p) <= PHRASE_CHARS for p in phrases(long))
+    assert parse("hold\nsay all: 1", obs).gossip == Gossip("all", rumour)
+    assert parse("hold\nsay Oona: 2", obs).gossip == Gossip("Oona", "go")  # no speaker prefix
     # Nothing heard: stock lines, in good English.
     assert "berries are scarce" in phrases(make_obs("Birch"))
     assert "honey will fall" in phrases(make_obs("Birch"))
     assert not rx.fullmatch("hold\nthink: ok")
+    free = re.compile(grammar_regex(grammar_for(obs, 2, talk="free", thoughts=False)))
+    assert free.fullmatch("hold\nsay all: 2") and free.fullmatch(
+        "hold\nsay all: the moon is cheese"
+    )
+    assert not free.fullmatch("hold\nsay all: " + "a" * GRAMMAR_TEXT_CHARS + "a")
     quiet = re.compile(grammar_regex(grammar_for(obs, 2, talk="none", thoughts=False)))
     assert quiet.fullmatch("hold") and not quiet.fullmatch("hold\nsay all: honey is scarce")
+    assert not quiet.fullmatch("hold\nsay all: 1")
     with pytest.raises(ValueError):
         grammar_for(obs, talk="loud")
 
@@ -170,6 +181,9 @@ def _obs_strategy() -> st.SearchStrategy:
             max_orders=draw(st.integers(1, 4)),
             max_qty=draw(st.integers(1, 12)),
             bands=bands(prices),
+            # Something heard, sometimes: a `say` may then pass an item on by number.
+            news=draw(st.sampled_from([(), ("Word spreads that the vault is empty.",)])),
+            heard=draw(st.sampled_from([(), ("Pip: honey is scarce", "Rusk: 3 acorns")])),
         )
 
     return build()
@@ -235,9 +249,9 @@ CASES = [
         Action((buy("berries", 1, 5),), reason="line 1: unknown good 'sap'"),
     ),
     ("buy 1 honey at 10", Action.hold("line 1: never buy honey: you make it")),
-    ("buy 1 berries at 50", Action.hold("line 1: berries price 50 outside 1..15")),
+    ("buy 1 berries at 50", Action.hold("line 1: price 50 outside the band 1..15 for berries")),
     ("buy 1 berries at 0", Action.hold("line 1: buy berries: price 0 below 1")),
-    ("buy 11 berries at 5", Action.hold("line 1: quantity 11 over the limit 10")),
+    ("buy 11 berries at 5", Action.hold("line 1: quantity 11 above the limit of 10")),
     ("buy 0 berries at 5", Action.hold("line 1: buy berries: quantity 0 below 1")),
     ("sell 5 acorns at 4", Action.hold("line 1: sell 5 acorns but have 2")),
     ("sell 1 mushrooms at 6", Action.hold("line 1: sell 1 mushrooms but have 0")),
@@ -289,10 +303,10 @@ CASES = [
         Action(thought="w" * MAX_THOUGHT_CHARS, reason="line 2: thought cut to 200 characters"),
     ),
     (
-        "hold\nsay all: " + "g" * 170,
+        "hold\nsay all: " + "g" * (MAX_GOSSIP_CHARS + 10),
         Action(
             gossip=Gossip("all", "g" * MAX_GOSSIP_CHARS),
-            reason="line 2: gossip cut to 160 characters",
+            reason=f"line 2: gossip cut to {MAX_GOSSIP_CHARS} characters",
         ),
     ),
     # gossip alone is not a decision
@@ -387,6 +401,8 @@ _TEXT = (
     )
     .map(str.strip)
     .filter(bool)
+    # Words that are only a number pass on a heard item: never free gossip.
+    .filter(lambda t: not re.fullmatch(r"#?[0-9]+[.!]?", t))
 )
 
 

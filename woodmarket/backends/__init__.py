@@ -1,14 +1,34 @@
 """Backends room: how an llm policy reaches a model.
 
 Two one-method plug-ins (`complete(request) -> Completion`): `embedded`
-runs llama.cpp in this process through xllamacpp, `openai` talks to any
-OpenAI-compatible server. `serve_http` puts a model behind the real
-llama.cpp HTTP server on loopback. This package touches only model servers;
-xllamacpp is imported when a server is first started, not here.
+runs llama.cpp in this process through xllamacpp, one shared server per
+model whose slots woods lease (`get_embedded(model).lease(n)`); `openai`
+talks to any OpenAI-compatible server within a wall-clock budget.
+`serve_http` puts a model behind the real llama.cpp HTTP server on loopback.
+This package touches only model servers; xllamacpp is imported when a
+server is first started, not here.
 """
 
-from woodmarket.backends.embedded import EmbeddedBackend, close_all, get_embedded
-from woodmarket.backends.openai import OpenAIBackend
+from woodmarket.backends.embedded import (
+    DEFAULT_SLOTS,
+    EmbeddedBackend,
+    close_all,
+    get_embedded,
+    shared_slots,
+)
+from woodmarket.backends.openai import MAX_RESPONSE_BYTES, OpenAIBackend
 from woodmarket.backends.serve import serve_http
+from woodmarket.backends.slots import SlotLease, SlotPool
 
-__all__ = ["EmbeddedBackend", "OpenAIBackend", "close_all", "get_embedded", "serve_http"]
+__all__ = [
+    "DEFAULT_SLOTS",
+    "MAX_RESPONSE_BYTES",
+    "EmbeddedBackend",
+    "OpenAIBackend",
+    "SlotLease",
+    "SlotPool",
+    "close_all",
+    "get_embedded",
+    "serve_http",
+    "shared_slots",
+]

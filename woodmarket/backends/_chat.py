@@ -2,12 +2,14 @@
 
 Turns a `CompletionRequest` into a chat-completions body (with llama.cpp's
 extension fields) and a response dict back into a `Completion`, raising
-`BackendError` on anything that is not a usable answer. Pure functions:
-no I/O, no state.
+`BackendError` on anything that is not a usable answer: a caller never sees
+another exception, text never carries a lone surrogate, and token counts
+are non-negative ints. Pure functions: no I/O, no state.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,69 +56,140 @@ def chat_body(
     return body
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+# No context holds two billion tokens: a larger count is nonsense, read as 0.
+_MAX_COUNT = 2**31 - 1
+
+
+def _count(value: object) -> int:
+    """A token count as a non-negative int; anything that is not a whole number is 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, float) and value.is_integer():  # 12.0 from a loose server
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value <= _MAX_COUNT else 0
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def safe_text(text: str) -> str:
+    """`text` with lone surrogates written as visible escapes (`\\ud83d`).
+
+    JSON may carry a lone surrogate (`"\\ud83d"`), which no UTF-8 file can
+    hold; escaping it keeps the text readable and every trace writable.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _content(value: object) -> str | None:
+    """The text of a message's content, or None when it is not text.
+
+    OpenAI allows content as a list of parts; the text parts are joined.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, list) and value:
+        parts = [
+            p.get("text") if isinstance(p, Mapping) and p.get("type") == "text" else None
+            for p in value
+        ]
+        texts = [t for t in parts if isinstance(t, str)]
+        if len(texts) == len(value):
+            return "".join(texts)
+    return None
+
+
 def error_message(payload: Mapping[str, Any]) -> str | None:
     """The server's own words when a payload is an error, else None."""
     err = payload.get("error")
     if isinstance(err, Mapping):
-        text = str(err.get("message") or "unknown error")
-        extra = ", ".join(str(err[k]) for k in ("type", "code") if err.get(k) is not None)
+        text = _words(err.get("message") or "unknown error")
+        extra = ", ".join(_words(err[k]) for k in ("type", "code") if err.get(k) is not None)
         return f"{text} ({extra})" if extra else text
     if err:
-        return str(err)
+        return _words(err)
     # xllamacpp reports its own JSON failures as a flat {code, type, message}.
     if "choices" not in payload and "message" in payload:
-        return f"{payload.get('message')} ({payload.get('type', 'error')})"
+        return f"{_words(payload.get('message'))} ({_words(payload.get('type', 'error'))})"
     return None
+
+
+def _words(value: object) -> str:
+    # A server's text as it is; anything else bounded, however deep or long.
+    return value[:500] if isinstance(value, str) else _excerpt(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 4
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxdict = _REPR.maxlist = 6
+
+
+def _excerpt(value: object) -> str:
+    # Bounded in depth and length: a payload may be huge or deeply nested.
+    return _REPR.repr(value)[:300]
 
 
 def parse_chat(payload: object, *, model: str, latency_ms: float, where: str) -> Completion:
     """A chat-completions response -> Completion, with prompt-cache accounting.
 
-    llama.cpp reports cached prompt tokens twice: OpenAI-style in
-    `usage.prompt_tokens_details.cached_tokens` and natively in
-    `timings.cache_n`. Either is taken; other servers may send neither (0).
+    Any payload that is not a usable answer raises `BackendError` (and
+    nothing else); a usable one gives text safe to write as UTF-8 and token
+    counts that are non-negative ints. llama.cpp reports cached prompt
+    tokens twice: OpenAI-style in `usage.prompt_tokens_details.cached_tokens`
+    and natively in `timings.cache_n`. Either is taken; other servers may
+    send neither (0).
     """
+    try:
+        return _parse(payload, model=model, latency_ms=latency_ms, where=where)
+    except BackendError as e:
+        raise BackendError(safe_text(str(e))) from None
+
+
+def _parse(payload: object, *, model: str, latency_ms: float, where: str) -> Completion:
     if not isinstance(payload, Mapping):
         raise BackendError(f"{where}: expected a JSON object, got {type(payload).__name__}")
     message = error_message(payload)
     if message is not None:
         raise BackendError(f"{where}: {message}")
-    try:
-        choice = payload["choices"][0]
-        text = choice["message"]["content"]
-    except (KeyError, IndexError, TypeError):
+    choices = payload.get("choices")
+    choice = choices[0] if isinstance(choices, list | tuple) and choices else None
+    reply = choice.get("message") if isinstance(choice, Mapping) else None
+    if not isinstance(choice, Mapping) or not isinstance(reply, Mapping) or "content" not in reply:
         raise BackendError(
             f"{where}: malformed completion (no choices[0].message.content) in "
-            f"{str(dict(payload))[:200]}"
-        ) from None
+            f"{_excerpt(dict(payload))}"
+        )
+    text = _content(reply["content"])
     if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise BackendError(f"{where}: message content is {type(text).__name__}, not text")
+        kind = type(reply["content"]).__name__
+        raise BackendError(f"{where}: message content is {kind}, not text")
 
     usage = _mapping(payload.get("usage"))
     timings = _mapping(payload.get("timings"))
-    details = usage.get("prompt_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
-    cached = cached or _int(timings.get("cache_n"))
-    prompt = _int(usage.get("prompt_tokens")) or (
-        _int(timings.get("prompt_n")) + _int(timings.get("cache_n"))
+    details = _mapping(usage.get("prompt_tokens_details"))
+    cached = _count(details.get("cached_tokens")) or _count(timings.get("cache_n"))
+    prompt = _count(usage.get("prompt_tokens")) or (
+        _count(timings.get("prompt_n")) + _count(timings.get("cache_n"))
     )
-    generated = _int(usage.get("completion_tokens")) or _int(timings.get("predicted_n"))
+    generated = _count(usage.get("completion_tokens")) or _count(timings.get("predicted_n"))
+    finish = choice.get("finish_reason")
     return Completion(
-        text=text,
+        text=safe_text(text),
         model=model,
         prompt_tokens=prompt,
         cached_tokens=cached,
         generated_tokens=generated,
         latency_ms=round(latency_ms, 3),
-        finish_reason=str(choice.get("finish_reason") or ""),
+        finish_reason=safe_text(finish) if isinstance(finish, str) else "",
     )

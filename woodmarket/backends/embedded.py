@@ -1,11 +1,16 @@
 """Backends room: llama.cpp in-process through xllamacpp.
 
 `EmbeddedBackend` holds one llama.cpp server (xllamacpp's `Server`) with a
-slot per creature it serves; each creature's requests are pinned to its
-slot with `id_slot` and `cache_prompt`, so its static prompt prefix stays
-in that slot's KV cache from turn to turn. `get_embedded` shares one server
-per model file between creatures. This module touches only the model
-server it starts; it knows nothing of the wood.
+fixed number of slots; each creature's requests are pinned to its slot with
+`id_slot` and `cache_prompt`, so its static prompt prefix stays in that
+slot's KV cache from turn to turn. `get_embedded` shares one server per
+model file (and context size) in the process, with `DEFAULT_SLOTS` slots
+unless `WOODMARKET_SLOTS` or `slots=` says otherwise; each wood takes the
+slots for its creatures with `backend.lease(n)` (see `slots.py`), so woods
+on the same model never pin creatures to the same slot, and a wood that
+wants more slots than are free waits or gets a clear error, never a second
+server. This module touches only the model server it starts; it knows
+nothing of the wood.
 
 Facts about xllamacpp this relies on (checked against 2026.10.11549):
 - `Server.handle_chat_completions(dict)` releases the GIL and goes straight
@@ -15,8 +20,16 @@ Facts about xllamacpp this relies on (checked against 2026.10.11549):
 - Failures come back as a payload `{"error": {...}}`, not as exceptions.
 - An `id_slot` outside the server's slots is silently ignored (any free slot
   is used), so slots are checked here.
+- llama.cpp keeps a host-memory prompt cache (8 GiB by default): a slot's
+  prefix replaced by another prompt is saved there and restored when it
+  comes back, so sharing a slot costs waiting for it and copying, not
+  always recomputing. `cache_ram_mib=0` turns it off (the lease tests do,
+  so an eviction shows in the token counts).
 - The server also listens on a loopback port even when only used in-process;
   it gets a random API key so no other local process can use it.
+- That listener starts on its own thread. A server deleted before the thread
+  enters its accept loop never stops it, and the delete hangs for good; so a
+  server counts as started only once its listener has answered (`wait_listening`).
 """
 
 from __future__ import annotations
@@ -25,6 +38,8 @@ import os
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,19 +47,51 @@ from typing import Any
 
 from woodmarket import models
 from woodmarket.backends._chat import chat_body, parse_chat
+from woodmarket.backends.slots import SlotLease, SlotPool
 from woodmarket.errors import BackendError
 from woodmarket.types import Completion, CompletionRequest
 
 __all__ = [
     "DEFAULT_N_CTX",
+    "DEFAULT_SLOTS",
+    "SLOTS_ENV",
     "EmbeddedBackend",
     "build_params",
     "close_all",
     "default_threads",
     "get_embedded",
+    "shared_slots",
+    "wait_listening",
 ]
 
 DEFAULT_N_CTX = 2048
+# Slots of a shared server: two woods of five creatures. Each slot costs its
+# n_ctx tokens of KV cache up front: at 2048 tokens, about 45 MiB (SmolLM2)
+# or 37 MiB (Gemma 3); 10 slots took SmolLM2 from 203 to 609 MiB resident.
+DEFAULT_SLOTS = 10
+SLOTS_ENV = "WOODMARKET_SLOTS"
+_MOST_SLOTS = 256
+
+
+def shared_slots(slots: int | None = None) -> int:
+    """The slots a shared server starts with: `slots`, else $WOODMARKET_SLOTS, else 10."""
+    if slots is None:
+        raw = os.environ.get(SLOTS_ENV, "").strip()
+        if not raw:
+            return DEFAULT_SLOTS
+        try:
+            n = int(raw)
+        except ValueError:
+            n = 0
+        if not 1 <= n <= _MOST_SLOTS:
+            raise BackendError(
+                f"environment variable {SLOTS_ENV} must be a whole number of slots "
+                f"from 1 to {_MOST_SLOTS}, got {raw!r}"
+            )
+        return n
+    if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= _MOST_SLOTS:
+        raise BackendError(f"slots must be a whole number from 1 to {_MOST_SLOTS}, got {slots!r}")
+    return slots
 
 
 def default_threads() -> int:
@@ -74,11 +121,15 @@ def build_params(
     chat_template: str | None = None,
     port: int = 0,
     api_key: str | None = None,
+    cache_ram_mib: int | None = None,
 ) -> Any:
     """xllamacpp `CommonParams` for serving `model_path` with `n_parallel` slots.
 
     `n_ctx` is per slot: llama.cpp splits its context evenly between slots,
-    so the server is given `n_ctx * n_parallel`.
+    so the server is given `n_ctx * n_parallel`. `cache_ram_mib` sizes
+    llama.cpp's host-memory prompt cache, which saves a slot's prefix when
+    another prompt replaces it and restores it later (None: llama.cpp's
+    default, 8 GiB; 0: off, so a replaced prefix is recomputed).
     """
     if n_parallel < 1:
         raise BackendError(f"n_parallel must be at least 1, got {n_parallel}")
@@ -100,6 +151,8 @@ def build_params(
     p.swa_full = True
     if api_key:
         p.api_keys = [api_key]
+    if cache_ram_mib is not None:
+        p.cache_ram_mib = cache_ram_mib
     if chat_template is None:
         info = models.info_for(model_path)
         chat_template = info.chat_template if info else ""
@@ -110,11 +163,37 @@ def build_params(
     return p
 
 
+def wait_listening(address: str, timeout_s: float = 10.0) -> None:
+    """Return once the llama.cpp HTTP listener at `address` has answered.
+
+    Only then may the server be deleted without hanging (see the module
+    docstring). Any answer will do, an error status too; after `timeout_s`
+    of silence it returns anyway, as there is nothing better to do.
+    """
+    # Straight to loopback: a proxy from the environment must not be asked.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    end = time.monotonic() + timeout_s
+    while True:
+        try:
+            with opener.open(address.rstrip("/") + "/health", timeout=1.0) as resp:
+                resp.read()
+            return
+        except urllib.error.HTTPError as e:
+            e.close()
+            return
+        except OSError:
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.005)
+
+
 class EmbeddedBackend:
-    """A llama.cpp server in this process with one slot per creature.
+    """A llama.cpp server in this process with `n_parallel` slots.
 
     `model` is a registry key (`smollm2`, `gemma3`) or a `.gguf` path.
-    `n_ctx` is the context of each slot. Safe to call from many threads.
+    `n_ctx` is the context of each slot. Holders take slots with `lease`;
+    `complete` pins a request to `request.slot` whoever holds it. Safe to
+    call from many threads.
     """
 
     backend_name = "embedded"
@@ -128,6 +207,7 @@ class EmbeddedBackend:
         threads: int | None = None,
         chat_template: str | None = None,
         name: str | None = None,
+        cache_ram_mib: int | None = None,
     ) -> None:
         self.model_path = models.resolve(model)
         info = models.info_for(self.model_path)
@@ -142,6 +222,7 @@ class EmbeddedBackend:
             threads=self.threads,
             chat_template=chat_template,
             api_key=secrets.token_hex(16),
+            cache_ram_mib=cache_ram_mib,
         )
         try:
             self._server: Any = import_xllamacpp().Server(params)
@@ -150,9 +231,16 @@ class EmbeddedBackend:
                 f"llama.cpp could not load {self.model_path} "
                 f"({n_parallel} slots x {n_ctx} tokens): {e}"
             ) from e
+        wait_listening(self._server.listening_address)
         self._cond = threading.Condition()
         self._inflight = 0
         self._closed = False
+        self.pool = SlotPool(
+            self.name,
+            n_parallel,
+            hint=f"release a lease (close a wood that is done) or serve more slots with "
+            f"{SLOTS_ENV} before the model's first use",
+        )
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -164,6 +252,22 @@ class EmbeddedBackend:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def lease(
+        self, n: int = 1, timeout_s: float | None = 0.0, *, owner: object = None
+    ) -> SlotLease:
+        """`n` slots that no other holder of this server has, until released.
+
+        A wood leases one slot per creature on this model (`owner=wood`, so
+        the slots come back when the wood is garbage-collected) and pins each
+        creature's requests to its slot. When `n` slots are not free, waits
+        up to `timeout_s` (0: not at all, None: until they are), then raises
+        `BackendError`; the default never waits, so whether a run gets its
+        slots never depends on timing.
+        """
+        if self._closed:
+            raise BackendError(f"{self!r} is closed")
+        return self.pool.lease(n, timeout_s, owner=owner)
 
     @contextmanager
     def _in_flight(self) -> Iterator[Any]:
@@ -210,7 +314,11 @@ class EmbeddedBackend:
         return payload
 
     def close(self) -> None:
-        """Wait for running requests, then stop the server and free the model."""
+        """Wait for running requests, then stop the server and free the model.
+
+        Leases waiting for slots fail; held leases just stop mattering.
+        """
+        self.pool.close()
         with self._cond:
             if self._closed:
                 return
@@ -228,30 +336,42 @@ class EmbeddedBackend:
 
 
 _shared_lock = threading.Lock()
-_shared: dict[tuple[Path, int, int | None], EmbeddedBackend] = {}
+_shared: dict[tuple[Path, int, int], EmbeddedBackend] = {}
 
 
 def get_embedded(
     model: str | os.PathLike[str],
     n_parallel: int = 1,
     *,
+    slots: int | None = None,
     n_ctx: int = DEFAULT_N_CTX,
     threads: int | None = None,
 ) -> EmbeddedBackend:
-    """The shared server for a model file, with at least `n_parallel` slots.
+    """The process's shared server for a model file; take its slots with `.lease(n)`.
 
-    Creatures on the same model share one server (one copy of the weights,
-    one batch per step). Asking for more slots than the shared server has
-    starts a larger one for later callers; holders of the old one keep it.
+    Every caller on the same model file, context size and threads gets the
+    same server (one copy of the weights, one batch per step). It starts
+    with `shared_slots(slots)` slots: `slots`, else $WOODMARKET_SLOTS, else
+    `DEFAULT_SLOTS`; that number is fixed while it runs. `n_parallel` (and
+    `slots`, for a running server) only state how many slots the caller
+    needs at most; more than the server has is a `BackendError`, never a
+    second server.
     """
     path = models.resolve(model)
-    key = (path, n_ctx, threads)
+    size = shared_slots(slots)
+    key = (path, n_ctx, threads or default_threads())
     with _shared_lock:
         backend = _shared.get(key)
-        if backend is None or backend.closed or backend.n_parallel < n_parallel:
-            backend = EmbeddedBackend(path, n_parallel, n_ctx=n_ctx, threads=threads)
+        if backend is None or backend.closed:
+            backend = EmbeddedBackend(path, size, n_ctx=n_ctx, threads=threads)
             _shared[key] = backend
-        return backend
+    need = max(n_parallel, slots or 0)
+    if need > backend.n_parallel:
+        raise BackendError(
+            f"{backend.name}: {need} slots asked for, but its shared server has "
+            f"{backend.n_parallel}; set {SLOTS_ENV} (or slots=) before the model's first use"
+        )
+    return backend
 
 
 def close_all() -> None:

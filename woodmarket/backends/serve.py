@@ -14,7 +14,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from woodmarket import models
-from woodmarket.backends.embedded import DEFAULT_N_CTX, build_params, import_xllamacpp
+from woodmarket.backends.embedded import (
+    DEFAULT_N_CTX,
+    build_params,
+    import_xllamacpp,
+    wait_listening,
+)
 from woodmarket.errors import BackendError
 
 __all__ = ["serve_http"]
@@ -47,7 +52,9 @@ def serve_http(
         raise BackendError(f"llama.cpp HTTP server could not start for {path}: {e}") from e
     try:
         # listening_address is "http://127.0.0.1:PORT"; the constructor
-        # returns only once the model is loaded and the socket is bound.
+        # returns once the model is loaded and the socket is bound, and the
+        # accept loop runs once it has answered (else stopping could hang).
+        wait_listening(server.listening_address)
         yield f"{server.listening_address.rstrip('/')}/v1"
     finally:
         del server

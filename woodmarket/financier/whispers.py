@@ -33,7 +33,6 @@ REFUSE_AT = -40  # a creature this cold (it "resents" the financier) refuses whi
 TIP_WARMTH = 3  # a true tip confided warms a little
 FALSE_RUMOR = -20  # a rumor that proved false cools a lot
 RUMOR_TURNS = 3  # a rumor's claim is judged at the settlement of its third turn
-DEFAULT_WHISPER_CHARS = 300
 
 _DOWN = frozenset("fall falls falling crash crashes crashing drop drops sink sinks cheap".split())
 _UP = frozenset("rise rises rising soar soars climb climbs spike spikes dear scarce".split())
@@ -65,7 +64,7 @@ def whisper_line(text: str) -> str:
 
 
 def whisper_limit(wood: WoodState) -> int:
-    return getattr(wood.scenario.financier, "whisper_chars", DEFAULT_WHISPER_CHARS)
+    return wood.scenario.financier.whisper_chars
 
 
 def text_problem(text: str, limit: int) -> str:

@@ -10,9 +10,16 @@ The syntax, one instruction per line (the canonical form `render` writes)::
     sell 3 honey 10           (whole numbers; at most `max_orders` order lines)
     hold                      no orders this turn (instead of order lines)
     say all: honey is scarce  optional gossip, to `all` or one creature by name
+    say Pip: 2                passes on item 2 of what it heard, whole
     think: winter is near     optional short thought
 
 Order lines (or `hold`) come first, then at most one `say` and one `think`.
+What a creature heard this turn is numbered (`heard_items`: whispers,
+news, then gossip heard, its speakers named once); a `say` whose words
+are a number passes that item on whole, so a rumour travels for a few
+generated tokens however long it is, and a replay resolves the number
+from the observation alone. Free gossip (a number is never free gossip)
+stays short: the grammar bounds it at `GRAMMAR_TEXT_CHARS`.
 Quantity before the good reads as English ("buy 2 berries"), which is the
 order small models drift to anyway; and every word follows a space, so it
 can be one token (" berries") rather than a space plus word pieces. No
@@ -27,20 +34,25 @@ Validity, shared by the grammar and the parser: the good is real; a
 creature never buys what it produces; the quantity is 1..`max_qty` and a
 sale never exceeds the stores on hand; the price lies in the good's band
 (inclusive); at most one order per good (so no self-trade and no price
-ladders); gossip goes to `all` or another creature; texts are one line.
+ladders); gossip goes to `all` or another creature; texts are one
+printable line.
 
 `grammar_for` writes a llama.cpp GBNF grammar that admits only such
-answers, with caps on lines and on order lines, and gossip that is free,
-limited to passing on what the creature heard (`phrases`), or absent;
+answers, with caps on lines and on order lines, and gossip that is free
+(short text or a heard item's number), limited to passing on what the
+creature heard (`phrases`: a heard item's number), or absent;
 `answer_chars` bounds its longest answer, for a token budget that never
 cuts one short.
 `parse` is tolerant of what a grammar-less model writes (any case,
 singular or plural goods, `at` / `@` / `for` / `x` around numbers, the good
 before the quantity, bullets, bold, code fences, chatter around an order,
 several orders on one line) but clamps nothing: an invalid order is
-dropped and the reason recorded as "line N: ...". If no valid order
+dropped and the reason recorded as "line N: ...", a sign is never
+dropped ("sell -5 honey 3" is invalid, not 5). If no valid order
 remains and the reply was not an explicit `hold`, the result is
-`Action.hold(reason)`. It never raises on model output.
+`Action.hold(reason)`. It never raises on model output, and hostile
+input is refused cheaply: a reply is read up to `MAX_REPLY_CHARS`, a
+number up to `_MAX_DIGITS` digits, a line past `_MAX_LABELS` labels.
 """
 
 from __future__ import annotations
@@ -51,17 +63,23 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from woodmarket.rules import order_problem as market_problem
 from woodmarket.types import MAX_GOSSIP_CHARS, MAX_THOUGHT_CHARS, Action, Gossip, Observation, Order
 
 __all__ = [
+    "GOSSIP_HEARD_CHARS",
     "GRAMMAR_TEXT_CHARS",
-    "PHRASE_CHARS",
+    "MAX_REPLY_CHARS",
     "TALK_MODES",
     "WORD_PIECES",
     "WORD_PIECE_BIAS",
+    "Heard",
     "answer_chars",
+    "escaped",
     "grammar_for",
+    "heard_items",
     "int_range",
+    "one_line",
     "order_problem",
     "parse",
     "phrases",
@@ -70,11 +88,23 @@ __all__ = [
 
 # Free gossip and thoughts are bounded in the grammar (the parser takes up
 # to the types' limits): every character a model writes is paid for in
-# generated tokens.
+# generated tokens. Passing on what was heard costs a number instead.
 GRAMMAR_TEXT_CHARS = 48
-# Words passed on in "phrases" mode are cut shorter still: a rumour's gist
-# fits in a few words, and a long line is where a model runs out of tokens.
-PHRASE_CHARS = 40
+# Gossip heard that a creature is shown per turn, in characters of its
+# lines ("Pip, Rusk: honey is scarce"): whole items only, the oldest
+# dropped first, the freshest always shown. Room for a whole forwarded
+# rumour and a few short lines; whispers and news are never budgeted.
+GOSSIP_HEARD_CHARS = 400
+# A reply is cut to this many characters before it is read (a grammar-
+# bound answer is under 200; a runaway or hostile one is not read whole).
+MAX_REPLY_CHARS = 4096
+# A quantity or price needs a few digits; a longer run is refused before
+# int() (which refuses over 4,300 digits, and is slow well before that).
+_MAX_DIGITS = 6
+# Labels read past at the start of a line ("Answer: Action: buy ...").
+_MAX_LABELS = 4
+# A word of the reply quoted in a reason is cut to this many characters.
+_QUOTE_CHARS = 24
 # Word pieces a grammar admits where a whole word is meant. Under a grammar
 # SmolLM2 often starts a line "b" "uy" or "se" "ll" rather than "buy" or
 # "sell", each piece a generation step. A bias against them, not a ban,
@@ -107,7 +137,10 @@ _FILLER = frozenset(
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _BULLET = re.compile(r"^(?:[-*•>]+|\(?\d{1,2}[.)])\s+")
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z ]{0,15}:\s*")
-_WORDS = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+# A minus sign stays on its number (ASCII, or the typographic minus).
+_WORDS = re.compile(r"[a-z]+|[-\u2212]?[0-9]+(?:\.[0-9]+)?")
+# Gossip words that are a reference to a heard item: "2", "#2", "2.".
+_REFERENCE = re.compile(r"#?([0-9]+)[.!]?")
 _SIDE_WORD = re.compile(r"\b(buy|bid|purchase|sell)\b", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 
@@ -125,23 +158,23 @@ def _band(obs: Observation, good: str) -> tuple[int, int] | None:
 
 
 def order_problem(order: Order, obs: Observation) -> str:
-    """Why `order` is not valid for this creature now; "" when it is."""
-    good = order.good
-    if good not in obs.goods:
-        return f"unknown good '{good}'"
+    """Why `order` is not valid for this creature now; "" when it is.
+
+    The market's rules for one order (a good of the wood, the quantity
+    limit, the price band) come from `rules.order_problem`, stated once;
+    a creature's own rules are added: only its own orders, never buying
+    what it makes, never selling more than it holds.
+    """
     if order.creature != obs.creature:
         return f"order for {order.creature}, not {obs.creature}"
+    problem = market_problem(order, obs.goods, obs.bands, obs.max_qty)
+    if problem:
+        return problem
+    good = order.good
     if order.side == "buy" and good in obs.produces:
         return f"never buy {good}: you make it"
-    if order.qty > obs.max_qty:
-        return f"quantity {order.qty} over the limit {obs.max_qty}"
     if order.side == "sell" and order.qty > obs.stores.get(good, 0):
         return f"sell {order.qty} {good} but have {obs.stores.get(good, 0)}"
-    band = _band(obs, good)
-    if band is None:
-        return f"no price band for {good}"
-    if not band[0] <= order.price <= band[1]:
-        return f"{good} price {order.price} outside {band[0]}..{band[1]}"
     return ""
 
 
@@ -193,30 +226,80 @@ def _literal(text: str) -> str:
 TALK_MODES = ("free", "phrases", "none")
 # Stock gossip a small model can pick in "phrases" mode, per good.
 _PHRASES = ("{} {} scarce", "{} will rise", "{} will fall")
-_SAFE_TEXT = re.compile(r"[^A-Za-z0-9 ,.'!?-]")
+
+
+class Heard(NamedTuple):
+    """One thing a creature heard this turn, as its prompt numbers it."""
+
+    label: str  # "Whisper", "News", or who said it ("Pip, Rusk"); "" for nobody named
+    text: str  # the words alone, whole, on one printable line
+
+
+def one_line(text: str) -> str:
+    """`text` on one printable line: each unprintable character (a line break,
+    a control character, a lone surrogate) becomes a space; the ends are stripped.
+
+    Nothing is cut, and ordinary spaces are kept as written, so what is
+    passed on or rendered reads back the same.
+    """
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else " " for c in text)
+    return text.strip()
+
+
+def heard_items(obs: Observation) -> tuple[Heard, ...]:
+    """What the creature heard this turn, in the order its prompt numbers it (from 1).
+
+    Whispers, then news, freshest first, each whole and never budgeted;
+    then gossip heard, each text once with all who said it ("Pip, Rusk:
+    honey is scarce"), in the order heard, whole items within
+    `GOSSIP_HEARD_CHARS`, the oldest dropped first; gossip repeating a
+    whisper or news item only adds its speakers to that item. A function of the
+    observation alone, so a `say all: 2` read again in a replay finds the
+    same item.
+    """
+    items = [Heard("Whisper", one_line(w)) for w in reversed(obs.whispers)]
+    items += [Heard("News", one_line(n)) for n in reversed(obs.news)]
+    said: dict[str, list[str]] = {}  # text -> speakers, in the order first heard
+    for line in obs.heard:
+        speaker, sep, words = line.partition(": ")
+        if not sep:
+            speaker, words = "", line
+        text = one_line(words)
+        speakers = said.setdefault(text, [])
+        if speaker and speaker not in speakers:
+            speakers.append(speaker)
+    # Gossip repeating a whisper or news item is folded into it ("News (also
+    # Pip, Rusk): ..."): a spreading rumour is read once, with who repeats it.
+    for i, item in enumerate(items):
+        if said.get(item.text):
+            items[i] = Heard(f"{item.label} (also {', '.join(said[item.text])})", item.text)
+        said.pop(item.text, None)
+    gossip: list[Heard] = []
+    left = GOSSIP_HEARD_CHARS
+    for text, speakers in reversed(said.items()):
+        item = Heard(", ".join(speakers), text)
+        size = len(item.label) + len(": ") + len(text)
+        if gossip and size > left:
+            break  # this and everything older is dropped, whole
+        gossip.append(item)
+        left -= size + 1
+    return tuple(i for i in (*items, *reversed(gossip)) if i.text)
 
 
 def phrases(obs: Observation) -> tuple[str, ...]:
-    """The gossip lines offered in "phrases" mode: what the creature heard, or stock lines.
+    """Stock gossip lines offered in "phrases" mode when nothing was heard; else none.
 
-    Passing on whispers, news and gossip verbatim (cut to a few words) is
-    how a rumour travels; stock lines ("honey is scarce") are offered only
-    when there is nothing to pass on, since a small model picks them over
-    anything else.
+    What a creature heard it passes on by number (see `heard_items`); the
+    stock lines ("honey is scarce") are offered only when there is nothing
+    to pass on, since a small model picks them over anything else.
     """
-    out: list[str] = []
-    for item in (*obs.whispers, *obs.news, *obs.heard):
-        if item in obs.heard and ": " in item:
-            item = item.split(": ", 1)[1]  # "Pip: honey is scarce" -> the words only
-        text = " ".join(_SAFE_TEXT.sub(" ", item).split())
-        if len(text) > PHRASE_CHARS:
-            text = text[: PHRASE_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,")
-        if text and text not in out:
-            out.append(text)
-    if not out:
-        # "berries are scarce", "honey is scarce": plural goods end in s.
-        out = [p.format(g, "are" if g.endswith("s") else "is") for g in obs.goods for p in _PHRASES]
-    return tuple(out)
+    if heard_items(obs):
+        return ()
+    # "berries are scarce", "honey is scarce": plural goods end in s.
+    return tuple(
+        p.format(g, "are" if g.endswith("s") else "is") for g in obs.goods for p in _PHRASES
+    )
 
 
 class _Key(NamedTuple):
@@ -227,7 +310,8 @@ class _Key(NamedTuple):
     orders: int
     cap: int
     others: tuple[str, ...]
-    talk: str | tuple[str, ...]  # "free", "none" or the phrases on offer
+    talk: str | tuple[str, ...]  # "free", "none" or the stock phrases on offer
+    refs: int  # heard items a `say` may pass on by number (0 with talk "none")
     thoughts: bool
 
 
@@ -252,7 +336,8 @@ def _grammar_key(
     limit = max(0, limit)
     cap = limit + 2 if lines is None else max(1, lines)
     said = phrases(obs) if talk == "phrases" else talk
-    return _Key(tuple(goods), obs.max_qty, limit, cap, others, said, thoughts)
+    refs = 0 if talk == "none" else len(heard_items(obs))
+    return _Key(tuple(goods), obs.max_qty, limit, cap, others, said, refs, thoughts)
 
 
 def grammar_for(
@@ -269,9 +354,9 @@ def grammar_for(
     counts as one) below what the market allows: each line costs about
     six generated tokens and small models fill whatever room they are
     given. `orders` caps the order lines alone (so a line can be kept for
-    gossip). `talk` is "free" (any short line), "phrases" (stock lines and
-    what the creature heard, see `phrases`) or "none"; `thoughts` offers a
-    `think` line.
+    gossip). `talk` is "free" (a short line, or a heard item's number),
+    "phrases" (a heard item's number, or stock lines when nothing was
+    heard: see `phrases`) or "none"; `thoughts` offers a `think` line.
     """
     return _grammar(_grammar_key(obs, lines, orders, talk, thoughts))
 
@@ -299,6 +384,7 @@ def answer_chars(
     extras = []
     if key.talk != "none":
         text = GRAMMAR_TEXT_CHARS if key.talk == "free" else max(map(len, key.talk), default=0)
+        text = max(text, len(str(key.refs)) if key.refs else 0)
         name = max(map(len, ("all", *key.others)))
         extras.append(len(f"\nsay {'x' * name}: ") + text)
     if key.thoughts:
@@ -315,7 +401,7 @@ def answer_chars(
 
 @lru_cache(maxsize=512)
 def _grammar(key: _Key) -> str:
-    goods, max_qty, orders, cap, others, talk, thoughts = key
+    goods, max_qty, orders, cap, others, talk, refs, thoughts = key
     rules: list[str] = []
     order_rules: list[str] = []
     qty_caps: set[int] = set()
@@ -344,10 +430,13 @@ def _grammar(key: _Key) -> str:
         head += " | " + _orders(order_rules, orders, after, rules)
     top = [f"root ::= {head}"]
     if talk != "none":
+        said = [_literal(t) for t in talk] if talk != "free" else []
         if talk == "free":
-            text = f"[A-Za-z] [A-Za-z ,.'!?-]{{0,{GRAMMAR_TEXT_CHARS - 1}}}"
-        else:
-            text = "(" + " | ".join(_literal(t) for t in talk) + ")"
+            said.append(f"[A-Za-z] [A-Za-z ,.'!?-]{{0,{GRAMMAR_TEXT_CHARS - 1}}}")
+        if refs:
+            said.append("ref")
+            rules.append(f"ref ::= {int_range(1, refs)}")
+        text = "(" + " | ".join(said) + ")"
         targets = " | ".join(_literal(name) for name in ("all", *others))
         # The space after ':' is written glued to the first word (" honey"
         # is one token; " " then "honey" is three).
@@ -455,24 +544,36 @@ class _Reader:
     def note(self, lineno: int, message: str) -> None:
         self.notes.append(f"line {lineno}: {message}")
 
+    def result_reason(self) -> str:
+        notes = self.notes
+        if len(notes) > _MAX_NOTES:
+            notes = [*notes[:_MAX_NOTES], f"and {len(notes) - _MAX_NOTES} more"]
+        return "; ".join(notes)
+
     # -- one segment of one line -------------------------------------------
 
     def read(self, lineno: int, segment: str) -> None:
-        word, end = _first_word(segment)
-        rest = segment[end:]
-        if word in _SIDES:
-            self.order(lineno, _SIDES[word], rest)
-        elif word in _HOLDS:
-            self.held = True
-        elif word in _SAYS:
-            self.say(lineno, rest)
-        elif word in _THINKS:
-            self.think(lineno, rest)
-        elif (label := _LABEL.match(segment)) and segment[label.end() :].strip():
-            # "Action: buy honey 2 at 9" or "Answer: hold": read past the label.
-            self.read(lineno, segment[label.end() :])
-        else:
-            self.chatter(lineno, segment)
+        # A loop, not a recursion per label: a line of thousands of "a: "
+        # costs a few regex matches and a note.
+        for _ in range(_MAX_LABELS + 1):
+            word, end = _first_word(segment)
+            rest = segment[end:]
+            if word in _SIDES:
+                self.order(lineno, _SIDES[word], rest)
+            elif word in _HOLDS:
+                self.held = True
+            elif word in _SAYS:
+                self.say(lineno, rest)
+            elif word in _THINKS:
+                self.think(lineno, rest)
+            elif (label := _LABEL.match(segment)) and segment[label.end() :].strip():
+                # "Action: buy honey 2 at 9" or "Answer: hold": read past the label.
+                segment = segment[label.end() :]
+                continue
+            else:
+                self.chatter(lineno, segment)
+            return
+        self.note(lineno, f"more than {_MAX_LABELS} labels, skipped")
 
     def chatter(self, lineno: int, segment: str) -> None:
         # "I will buy honey 2 at 9" still counts; prose that merely mentions
@@ -502,15 +603,18 @@ class _Reader:
             unknown = next((w for w in words if w.isalpha() and w not in _FILLER), None)
             if unknown is None:
                 return None, f"{side} without a good"
-            return None, f"unknown good '{unknown}'"
-        numbers = [w for w in words if w[0].isdigit()]
+            return None, f"unknown good '{_quote(unknown)}'"
+        numbers = [w for w in words if not w[0].isalpha()]
         if len(numbers) < 2:
             return None, f"{side} {good} needs a quantity and a price"
         if len(numbers) > 2:
-            return None, f"{side} {good}: too many numbers ({' '.join(numbers)})"
+            shown = " ".join(_quote(n) for n in numbers[:4]) + (" ..." if len(numbers) > 4 else "")
+            return None, f"{side} {good}: too many numbers ({shown})"
+        if any(len(n.lstrip("-\u2212").split(".")[0]) > _MAX_DIGITS for n in numbers):
+            return None, f"{side} {good}: a number longer than {_MAX_DIGITS} digits"
         if any("." in n for n in numbers):
             return None, f"{side} {good}: quantity and price must be whole numbers"
-        qty, price = int(numbers[0]), int(numbers[1])
+        qty, price = (int(n.replace("\u2212", "-")) for n in numbers)
         if qty < 1:
             return None, f"{side} {good}: quantity {qty} below 1"
         if price < 1:
@@ -556,19 +660,32 @@ class _Reader:
                 who, text = "", rest
         to = self.recipient(who)
         if to is None:
-            self.note(lineno, f"gossip to unknown creature '{who}', dropped")
+            self.note(lineno, f"gossip to unknown creature '{_quote(who.strip())}', dropped")
             return
         if to == "":
             self.note(lineno, "gossip to yourself, dropped")
             return
-        text = _unquote(text.strip())
+        text = one_line(_unquote(text.strip()))
+        if (ref := _REFERENCE.fullmatch(text)) is not None:
+            text = self.heard(lineno, ref.group(1))
+            if not text:
+                return  # noted by `heard`
         if not text:
             self.note(lineno, "empty gossip, dropped")
             return
         if len(text) > MAX_GOSSIP_CHARS:
             self.note(lineno, f"gossip cut to {MAX_GOSSIP_CHARS} characters")
-            text = text[:MAX_GOSSIP_CHARS].rstrip()
+            text = text[: MAX_GOSSIP_CHARS + 1].rsplit(" ", 1)[0][:MAX_GOSSIP_CHARS].rstrip()
         self.gossip = Gossip(to, text)
+
+    def heard(self, lineno: int, number: str) -> str:
+        """The words of heard item `number` (from 1), whole; "" with a note if there is none."""
+        items = heard_items(self.obs)
+        n = int(number) if len(number) <= _MAX_DIGITS else 0
+        if not 1 <= n <= len(items):
+            self.note(lineno, f"gossip passes on item {_quote(number)}, but {len(items)} heard")
+            return ""
+        return items[n - 1].text
 
     def recipient(self, who: str) -> str | None:
         """Canonical recipient; "" for oneself; None when nobody by that name."""
@@ -586,7 +703,7 @@ class _Reader:
         rest = rest.strip()
         if rest[:1] in (":", "-"):
             rest = rest[1:]
-        text = _unquote(rest.strip())
+        text = one_line(_unquote(rest.strip()))
         if len(text) > MAX_THOUGHT_CHARS:
             self.note(lineno, f"thought cut to {MAX_THOUGHT_CHARS} characters")
             text = text[:MAX_THOUGHT_CHARS].rstrip()
@@ -595,10 +712,7 @@ class _Reader:
     # -- the whole reply -----------------------------------------------------
 
     def result(self) -> Action:
-        notes = self.notes
-        if len(notes) > _MAX_NOTES:
-            notes = [*notes[:_MAX_NOTES], f"and {len(notes) - _MAX_NOTES} more"]
-        reason = "; ".join(notes)
+        reason = self.result_reason()
         if not self.orders and not self.held:
             return Action.hold(reason or "no order and no hold found")
         return Action(tuple(self.orders), self.gossip, self.thought, valid=True, reason=reason)
@@ -633,6 +747,17 @@ def _first_word(segment: str) -> tuple[str, int]:
     return m.group(0).lower(), m.end()
 
 
+def escaped(text: str) -> str:
+    """`text` safe to store as UTF-8: a lone surrogate becomes its visible escape (\\ud83d)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _quote(word: str) -> str:
+    """A word of the reply as a reason quotes it: short, one line, storable."""
+    word = one_line(escaped(word))
+    return word if len(word) <= _QUOTE_CHARS else word[: _QUOTE_CHARS - 3] + "..."
+
+
 def _unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1].strip()
@@ -662,6 +787,7 @@ def parse(text: object, obs: Observation) -> Action:
     """Read a model's reply into a valid Action; never raises.
 
     Dropped lines are named in `reason` ("line 2: unknown good 'sap'").
+    Only the first `MAX_REPLY_CHARS` characters are read, with a note.
     """
     try:
         return _parse(text, obs)
@@ -670,9 +796,14 @@ def parse(text: object, obs: Observation) -> Action:
 
 
 def _parse(text: object, obs: Observation) -> Action:
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return Action.hold("empty reply")
     reader = _Reader(obs)
+    if len(text) > MAX_REPLY_CHARS:
+        text = text[:MAX_REPLY_CHARS]
+        reader.notes.append(f"reply cut to {MAX_REPLY_CHARS} characters")
+    if not text.strip():
+        return Action.hold("empty reply")
     for lineno, raw in enumerate(text.splitlines(), 1):
         if _FENCE.match(raw):
             continue

@@ -14,40 +14,86 @@ small models can use:
 - `user` is the turn's facts, terse, in the worked example's layout:
   pebbles, the exact goods it is short of, the goods it can spare (a
   count it can copy into a sale), the other prices, each with a one-word
-  trend, then the freshest talk (whispers, news, gossip heard, feelings)
-  cut to a small character budget. About 30 tokens on the bundled
-  tokenizers, about 40 with talk: the only prompt tokens a turn pays for
-  when the slot's cache holds the system part. The market's headline is
-  left out: it retells price moves the trends already show, and cost
-  about 10 tokens every turn.
+  trend; then what it heard, numbered as `say all: N` refers to it
+  (`heard_items`), then its feelings::
+
+      40 pebbles
+      Short 1 berries 5, 2 mushrooms 6
+      Spare 10 honey 8 down, 1 firewood 6 up
+      Also acorns 4
+      1. Whisper: the financier whispers: "Oona has promised honey to ..."
+      2. News (also Pip, Rusk): Word spreads that Oona's honey vault is ...
+      3. Birch: the river froze
+      Feelings: trusts Oona
+
+  (shown cut here; in a prompt every item is whole). Whispers and news
+  are never cut nor budgeted; gossip heard is kept whole within
+  `GOSSIP_HEARD_CHARS` (400 characters a turn), the oldest items dropped
+  first, and gossip repeating a whisper or the news only names who
+  repeats it. A quiet turn is about 40 new prompt tokens on the bundled
+  tokenizers, the only ones a turn pays for when the slot's cache holds
+  the system part; a message costs what it costs (a 100-character rumour
+  is about 25 tokens): the article's experiment is whether a creature
+  that reads a rumour panics. The market's headline is left out: it
+  retells price moves the trends already show, and cost about 10 tokens
+  every turn.
+
+A whisper reads "Whisper: " and its words, whatever the financier sent:
+nothing here tells a true tip from a free rumour.
 
 The grammar caps an answer at `lines` lines (two by default). In the
 default "auto" talk mode, in a turn with news or a whisper, one of them
-is kept for gossip, and then only for passing on what it heard: small
-models write whatever they are offered, and their free text is noise,
-but passing a rumour on is how a legend spreads. For models that spell
-words in pieces under a grammar (`PIECE_SPELLERS`) the request carries a
-bias toward whole-word tokens. The sampling seed is
+is kept for gossip, and then only for passing on what it heard, by its
+number (`say all: 2`), which the parser resolves to the item's whole
+words: small models write whatever they are offered, and their free text
+is noise, but passing a rumour on whole is how a legend spreads, and a
+number costs a token or two where the words would cost dozens. For
+models that spell words in pieces under a grammar (`PIECE_SPELLERS`) the
+request carries a bias toward whole-word tokens. The sampling seed is
 derived from the policy's seed, the creature and the turn, so a run is
 reproducible given the same model.
+
+Whatever the backend answers becomes an `Action`, never an exception, and
+one a replay rebuilds exactly from the trace: a reply that is not a
+`Completion` with `str` text, or whose text cannot be stored as UTF-8 (a
+lone surrogate), is a `hold` whose reason is "backend: " and the error
+kept in `ModelCall.error`, with the raw text in it escaped (a lone
+surrogate as its visible `\\ud83d`), as for a backend that failed; token
+counts that are not whole non-negative numbers are recorded as 0 and a
+latency that is not finite as the measured one, so a trace is always
+strict JSON. A reply is cut to `MAX_REPLY_CHARS` (4,096) characters
+before it is parsed, with a note in the reason; the trace keeps one
+character more, so a replay parses it to the same cut and note.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 from typing import Any
 
 from woodmarket.policies.actions import (
+    MAX_REPLY_CHARS,
     TALK_MODES,
     WORD_PIECE_BIAS,
     WORD_PIECES,
     answer_chars,
+    escaped,
     grammar_for,
+    heard_items,
+    one_line,
     parse,
 )
-from woodmarket.types import Action, Backend, CompletionRequest, ModelCall, Observation
+from woodmarket.types import (
+    Action,
+    Backend,
+    Completion,
+    CompletionRequest,
+    ModelCall,
+    Observation,
+)
 
 __all__ = [
     "DEFAULT_LINES",
@@ -59,9 +105,8 @@ __all__ = [
     "user_prompt",
 ]
 
-# Characters of talk (news, gossip, ...) per turn: about 10 tokens on the
-# bundled tokenizers, which keeps a typical turn near 60 new prompt tokens.
-TALK_CHARS = 40
+# An error message from a backend is kept to this many characters.
+_ERROR_CHARS = 500
 # Token budget per call, at least. Each request raises it to the longest
 # answer its grammar admits, so an answer the sampler spells in word
 # pieces is never cut mid-line (a cut line would be read as if meant, by
@@ -134,8 +179,8 @@ def system_prompt(obs: Observation, *, thoughts: bool = False) -> str:
         "(beyond two turns of use), the other prices and any news.\n"
         "Buy what you are short of and sell what you can spare, near the price.\n"
         "Reply with one order per line and nothing else, or hold to trade nothing.\n"
-        "After your orders you may pass on news in one line starting say all: "
-        "(or say NAME: for one creature)"
+        "What you heard is numbered. After your orders you may pass on item N whole "
+        "in one line: say all: N (or say NAME: N for one creature)"
         + (", and add one line starting think: for a short thought.\n" if thoughts else ".\n")
         + f"Example facts:\n{facts}\n"
         f"Example reply:\n{reply}"
@@ -151,30 +196,20 @@ def _trend(obs: Observation, good: str) -> str:
     return " up" if now > before else " down"
 
 
-def _talk(obs: Observation, budget: int = TALK_CHARS) -> str:
-    """The freshest talk first, one item a line, cut to `budget` characters.
+def _talk(obs: Observation) -> str:
+    """What the creature heard, numbered as `say all: N` refers to it, then its feelings.
 
-    Whispers (to this creature alone) come first, then news, gossip heard
-    ("Pip: honey is scarce" already names its speaker) and feelings; not
-    headlines (see the module docstring). Labels only where the line would
-    be ambiguous without one.
+    Every item whole (see `heard_items` for the order and the gossip
+    budget); a heard gossip's label is who said it, so "Pip: honey is
+    scarce" needs no other word.
     """
-    items = [f"Whisper: {w}" for w in reversed(obs.whispers)]
-    items += list(reversed(obs.news))
-    items += list(reversed(obs.heard))
+    lines = [
+        f"{n}. {item.label}: {item.text}" if item.label else f"{n}. {item.text}"
+        for n, item in enumerate(heard_items(obs), 1)
+    ]
     if obs.feelings and obs.feelings != "no strong feelings":
-        items.append(f"Feelings: {obs.feelings}")
-    out: list[str] = []
-    left = budget
-    for raw in items:
-        item = " ".join(raw.split()).rstrip(".")
-        if len(item) > left:
-            if not out:  # the freshest item is always shown, if only its start
-                out.append(item[: max(0, left - 3)].rsplit(" ", 1)[0] + "...")
-            break
-        out.append(item)
-        left -= len(item) + 1
-    return "\n".join(out)
+        lines.append(f"Feelings: {one_line(obs.feelings)}")
+    return "\n".join(lines)
 
 
 def _priced(obs: Observation, good: str, qty: int) -> str:
@@ -244,9 +279,13 @@ class LLMPolicy:
         talk: str = "auto",
         thoughts: bool = False,
         whole_words: bool | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self.backend = backend
         self.model = model
+        # The decision's wall-clock budget (a served model's): past it the turn
+        # goes on with a traced hold. None: the turn waits (an in-process model).
+        self.timeout_s = timeout_s
         self.backend_name = backend_name
         self.slot = slot
         self.max_tokens = max_tokens
@@ -309,33 +348,113 @@ class LLMPolicy:
         )
 
     def decide(self, observation: Observation) -> Action:
-        """One model call, parsed; never raises on the backend's behalf."""
+        """One model call, parsed; never raises on the backend's behalf.
+
+        Any answer becomes an Action with a `ModelCall` that serialises as
+        strict JSON and that a replay turns into the same Action (see the
+        module docstring).
+        """
         request = self.request(observation)
         start = time.perf_counter()
         try:
             completion = self.backend.complete(request)
         except Exception as exc:  # BackendError or a backend bug: a hold, never a crash
-            error = f"{type(exc).__name__}: {exc}"
-            call = ModelCall(
-                model=self.model,
-                backend=self.backend_name,
-                system=request.system,
-                user=request.user,
-                response="",
-                latency_ms=round((time.perf_counter() - start) * 1000, 3),
-                error=error,
-            )
-            return Action.hold(f"backend: {error}", call=call)
-        call = ModelCall(
+            return self._refused(request, _describe(exc), start)
+        try:
+            return self._read(request, completion, observation, start)
+        except Exception as exc:  # a bug reading the answer costs one turn, never the run
+            return self._refused(request, f"unreadable reply ({type(exc).__name__})", start)
+
+    def _call(self, request: CompletionRequest, response: str, **fields: Any) -> ModelCall:
+        return ModelCall(
             model=self.model,
             backend=self.backend_name,
             system=request.system,
             user=request.user,
-            response=completion.text,
-            prompt_tokens=completion.prompt_tokens,
-            cached_tokens=completion.cached_tokens,
-            generated_tokens=completion.generated_tokens,
-            latency_ms=completion.latency_ms,
+            response=response,
+            **fields,
         )
-        text = completion.text
+
+    def _refused(self, request: CompletionRequest, error: str, start: float) -> Action:
+        """A hold for a call that gave no readable reply: `error` says why, with the raw text.
+
+        Shaped as a replay rebuilds a failed call (reason "backend: " and
+        the error, no response, no tokens, the latency as measured), so
+        the replayed decision is the recorded one.
+        """
+        elapsed = round((time.perf_counter() - start) * 1000, 3)
+        call = self._call(request, "", latency_ms=elapsed, error=error)
+        return Action.hold(f"backend: {error}", call=call)
+
+    def _read(
+        self,
+        request: CompletionRequest,
+        completion: object,
+        observation: Observation,
+        start: float,
+    ) -> Action:
+        if not isinstance(completion, Completion):
+            kind = type(completion).__name__
+            return self._refused(request, f"answer is {kind}, not a Completion", start)
+        text: object = completion.text
+        if isinstance(text, bytes | bytearray):
+            raw = bytes(text[: MAX_REPLY_CHARS + 1]).decode("utf-8", "backslashreplace")
+            return self._refused(request, f'reply is bytes, not text: "{raw}"', start)
+        if not isinstance(text, str):
+            return self._refused(request, f"reply is {type(text).__name__}, not text", start)
+        # One character past the bound is kept: `parse` cuts the reply to
+        # the bound with a note, and a replay of the trace reads the same.
+        text = str.__str__(text)[: MAX_REPLY_CHARS + 1]  # a str subclass could carry more
+        safe = escaped(text)
+        if safe != text:
+            return self._refused(
+                request, f'reply is not UTF-8 text (a lone surrogate): "{safe}"', start
+            )
+        # A count that is no whole number is recorded as 0 (as a replay
+        # reads it); a latency that is no finite number as the measured one.
+        prompt, cached, generated = (_count(getattr(completion, f, None)) for f in _COUNTS)
+        latency = _latency(completion.latency_ms)
+        if latency is None:
+            latency = round((time.perf_counter() - start) * 1000, 3)
+        call = self._call(
+            request,
+            text,
+            prompt_tokens=prompt,
+            cached_tokens=cached,
+            generated_tokens=generated,
+            latency_ms=latency,
+        )
         return dataclasses.replace(parse(text, observation), call=call)
+
+
+_COUNTS = ("prompt_tokens", "cached_tokens", "generated_tokens")
+
+
+def _count(value: object) -> int:
+    """A token count as a whole non-negative int; 0 if it is not one (bool is not)."""
+    if type(value) is int:
+        return value if value >= 0 else 0
+    if type(value) is float and math.isfinite(value) and value >= 0 and value.is_integer():
+        return int(value)
+    return 0
+
+
+def _latency(value: object) -> float | None:
+    """Milliseconds as a finite non-negative float; None if the value is not one."""
+    if type(value) not in (int, float):
+        return None
+    try:
+        ms = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond a float's range
+        return None
+    return round(ms, 3) if math.isfinite(ms) and ms >= 0 else None
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one storable line: its type and (the start of) its message."""
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not undo the hold it explains
+        message = ""
+    line = f"{type(exc).__name__}: {one_line(escaped(message))}"
+    return line[:_ERROR_CHARS]

@@ -1,0 +1,309 @@
+"""The app in a real browser (Debian's Chromium): the showcase, isolation, hostile input.
+
+Each test drives the page as a player does: buttons by their labels,
+boxes by typing. What the page shows is compared with the run folder's
+trace, which `woodmarket replay` then checks. No request may leave
+loopback (the `browser` fixture asserts it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from appkit import SHOTS, serve, wait_for
+
+from woodmarket.replay import replay
+from woodmarket.traces import read_trace
+
+pytestmark = pytest.mark.browser
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+TURN_S = 60_000  # ms: a stand-in turn takes milliseconds; a council turn seconds
+
+
+def open_page(browser: Any, url: str) -> Any:
+    page = browser.context().new_page()
+    page.goto(url)
+    page.wait_for_selector("[data-wm=header]", timeout=30_000)
+    return page
+
+
+def press(page: Any, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def said(page: Any, part: str) -> str:
+    """Wait until the page's message contains `part`; return the message."""
+    page.wait_for_function(
+        "([part]) => [...document.querySelectorAll('[data-wm=message]')]"
+        ".some(e => e.innerText.includes(part))",
+        arg=[part],
+        timeout=15_000,
+    )
+    return str(page.inner_text("[data-wm=message]"))
+
+
+def next_turn(page: Any) -> int:
+    turn = int(page.get_attribute("[data-wm=header]", "data-turn"))
+    press(page, "Next turn")
+    page.wait_for_selector(f"[data-wm=header][data-turn='{turn + 1}']", timeout=TURN_S)
+    return turn + 1
+
+
+def choose(page: Any, elem_id: str, value: str) -> None:
+    """Type into a dropdown's box (it accepts any text) and confirm with Enter."""
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    box.fill(value)
+    box.press("Enter")
+    box.blur()
+    page.wait_for_timeout(150)
+
+
+def fill(page: Any, elem_id: str, value: str) -> None:
+    box = page.locator(f"#{elem_id} input, #{elem_id} textarea").first
+    box.fill(value)
+    page.wait_for_timeout(50)
+
+
+def folder_of(page: Any) -> Path:
+    return Path(page.inner_text("[data-wm=folder]"))
+
+
+def folder_of_page(served: Any, page: Any) -> Path:
+    """The page's run folder, on disk (the page shows it relative to the app's directory)."""
+    return served.runs / folder_of(page)
+
+
+def shown_figures(page: Any, good: str) -> tuple[str, int, int]:
+    headline = page.inner_text("[data-wm=headline]")
+    price = int(page.inner_text(f"[data-wm=price][data-good={good}]"))
+    pnl = int(page.inner_text("[data-wm=pnl]"))
+    return headline, price, pnl
+
+
+def traced_figures(folder: Path, good: str) -> tuple[str, int, int]:
+    records = list(read_trace(folder))
+    headline = [r for r in records if r["kind"] == "headline"][-1]["text"]
+    price = [r for r in records if r["kind"] == "price" and r["good"] == good][-1]["reference"]
+    pnl = [r for r in records if r["kind"] == "book"][-1]["pnl"]
+    return headline, price, pnl
+
+
+def test_the_showcase_in_the_browser(app, browser):
+    page = open_page(browser, app.url)
+    header = page.inner_text("[data-wm=header]")
+    assert "turn 0 of" in header and "objective" in header
+    press(page, "First trade")
+    assert "short 8 honey" in said(page, "queued")
+    assert next_turn(page) == 1
+    choose(page, "wm-legend", "oona_run")
+    page.locator("#wm-mechanism").get_by_text("settle", exact=True).click()
+    press(page, "Spring")
+    assert "settle" in said(page, "is told in the wood")
+    next_turn(page)
+    next_turn(page)  # the settlement of turn 3: the run lands
+    folder = folder_of_page(app, page)
+    assert shown_figures(page, "honey") == traced_figures(folder, "honey")
+    headline, honey, pnl = shown_figures(page, "honey")
+    assert honey == 5 and "comes true" in headline and pnl == 40
+    marks = page.locator("[data-wm=chart][data-good=honey] [data-wm=mark]")
+    assert marks.count() == 2  # the spring and the settlement, on honey's chart
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "showcase-mid-game.png"), full_page=True)
+    DOCS.mkdir(exist_ok=True)
+    shutil.copy(SHOTS / "showcase-mid-game.png", DOCS / "app.png")
+    page.get_by_text("Cover a short").click()
+    choose(page, "wm-cover-good", "honey")
+    press(page, "Cover")
+    assert "P&L +40" in said(page, "covered 8 honey")
+    next_turn(page)
+    assert shown_figures(page, "honey") == traced_figures(folder, "honey")
+    assert "no open positions" in page.inner_text("[data-wm=scoreboard]")
+    page.context.close()  # the tab goes: the game ends, its summary is written
+    assert wait_for(folder / "summary.json")
+    report = replay(folder)
+    assert report.ok and report.turns == 4
+
+
+def test_two_browsers_play_two_woods(app, browser):
+    a = open_page(browser, app.url)
+    b = open_page(browser, app.url)
+    fa, fb = folder_of_page(app, a), folder_of_page(app, b)
+    assert fa != fb
+    press(a, "First trade")
+    said(a, "queued")
+    choose(b, "wm-who", b.inner_text("[data-wm=creature] .who >> nth=1"))
+    fill(b, "wm-words", "zebra-striped rumor of b")
+    press(b, "Whisper")
+    said(b, "rumor whispered")
+    next_turn(a)
+    next_turn(b)
+    assert "short 8" in a.inner_text("[data-wm=scoreboard]")
+    assert "no open positions" in b.inner_text("[data-wm=scoreboard]")
+    assert "zebra-striped" not in a.content() and "zebra-striped" in b.content()
+    texts_a = [r.get("command", "") for r in read_trace(fa) if r["kind"] == "financier"]
+    texts_b = [r.get("command", "") for r in read_trace(fb) if r["kind"] == "financier"]
+    assert not any("zebra" in t for t in texts_a) and any("zebra" in t for t in texts_b)
+    assert not any(t.startswith("short") for t in texts_b)
+    a.context.close()
+    b.context.close()
+
+
+HOSTILE = [
+    # (box, typed, what the page must say)
+    ("wm-short-qty", "", "the quantity is empty"),
+    ("wm-short-qty", "-3", "must be at least 1"),
+    ("wm-short-qty", "99999999999999999999", "far too large"),
+    ("wm-short-qty", "1e9", "must be a whole number"),
+    ("wm-short-qty", "100000", "not enough margin"),
+]
+
+
+def test_hostile_input_in_every_box(app, browser):
+    page = open_page(browser, app.url)
+    for box, typed, expected in HOSTILE:
+        fill(page, box, typed)
+        press(page, "Short")
+        assert expected in said(page, expected)
+    fill(page, "wm-short-qty", "2")
+    choose(page, "wm-short-good", "hony")
+    press(page, "Short")
+    said(page, "unknown good 'hony'")
+    choose(page, "wm-who", "Nobody<b>")
+    fill(page, "wm-words", "psst")
+    press(page, "Whisper")
+    assert "unknown creature 'Nobody<b>'" in said(page, "unknown creature")
+    first = page.inner_text("[data-wm=creature] .who >> nth=0")
+    choose(page, "wm-who", first)
+    for typed, expected in [
+        ("", "a whisper needs a tip or some words"),
+        ("psst\u0007bell", "control character"),
+        ("x" * 400, "at most 300 characters"),
+        ("y" * 5000, "nothing that long is a move"),
+        ("3", "reads as a tip reference"),
+    ]:
+        fill(page, "wm-words", typed)
+        press(page, "Whisper")
+        said(page, expected)
+    for planted in [
+        "<script>window.__pwned=1</script>",
+        '<img src=x onerror="window.__pwned=2">',
+        "${window.__pwned=3} {{constructor}}",
+    ]:
+        fill(page, "wm-words", planted)
+        press(page, "Whisper")
+        assert "rumor whispered" in said(page, planted)
+    choose(page, "wm-legend", "../../../etc/passwd.toml")
+    press(page, "Spring")
+    said(page, "unknown legend")
+    page.get_by_text("Place an order in the auction").click()
+    choose(page, "wm-order-good", "honey")
+    fill(page, "wm-order-qty", "1")
+    fill(page, "wm-order-price", "0")
+    press(page, "Place order")
+    said(page, "the price must be at least 1")
+    next_turn(page)  # the session still plays
+    board = page.inner_text("[data-wm=scoreboard]")
+    assert "<script>window.__pwned=1</script>" in board  # shown as text
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("img[src=x]").count() == 0
+    page.context.close()
+
+
+def test_a_visitor_past_the_cap_waits_in_the_queue(tmp_path, browser):
+    served = serve(tmp_path / "runs", cap=1)
+    try:
+        first = open_page(browser, served.url)
+        second = browser.context().new_page()
+        second.goto(served.url)
+        note = said(second, "The wood is full")
+        assert "queue" in note and "Error" not in second.inner_text("body")
+        first.context.close()  # the first player leaves: their seat frees
+        second.wait_for_selector("[data-wm=header][data-turn='0']", timeout=30_000)
+        second.context.close()
+    finally:
+        served.close()
+
+
+def test_every_bundled_scenario_plays(app, browser, scenario_key):
+    page = open_page(browser, app.url)
+    choose(page, "wm-scenario", scenario_key)
+    press(page, "New wood")
+    said(page, "a new wood")
+    press(page, "First trade")
+    said(page, "queued")
+    next_turn(page)
+    page.locator("#wm-mechanism").get_by_text("settle", exact=True).click()
+    press(page, "Spring")
+    said(page, "is told in the wood")
+    next_turn(page)
+    next_turn(page)
+    folder = folder_of_page(app, page)
+    goods = [g for g in re.findall(r"data-good=\"([a-z_]+)\"", page.content())]
+    for good in dict.fromkeys(goods):
+        assert shown_figures(page, good) == traced_figures(folder, good)
+    page.context.close()
+
+
+def test_the_experiment_tab_runs_table1(app, browser):
+    page = open_page(browser, app.url)
+    page.get_by_role("tab", name="Experiment").click()
+    fill(page, "wm-sweep-seeds", "2")
+    press(page, "Run the sweep")
+    page.wait_for_selector("[data-wm=table1]", timeout=120_000)
+    rows = page.locator("[data-wm=world]")
+    assert rows.count() == 4  # the stand-in's none arm and its three legends
+    settle = "[data-wm=world][data-world='standin:settle']"
+    assert page.inner_text(f"{settle} [data-wm=pnl]") == "+40.0 ± 0.0"
+    assert page.inner_text(f"{settle} [data-wm=wins]") == "2/2"
+    assert page.inner_text(f"{settle} [data-wm=effect]").startswith("+")
+    assert "agreement" in page.inner_text("[data-wm=table1]")
+    for name in ("plot-prices", "plot-pnl"):
+        img = page.locator(f"#wm-plots img[data-wm={name}]")
+        assert img.count() == 1
+        assert img.evaluate("i => i.complete && i.naturalWidth") > 100  # a PNG that loaded
+    assert page.locator("#wm-parquet a").count() >= 1
+    sweeps = list((app.runs / "sweeps").glob("*/report.md"))
+    assert len(sweeps) == 1 and (sweeps[0].parent / "parquet" / "runs.parquet").exists()
+    fill(page, "wm-sweep-seeds", "200")
+    press(page, "Run the sweep")
+    page.wait_for_selector("#wm-sweep-progress:has-text('of 800')", timeout=60_000)
+    press(page, "Cancel")
+    page.wait_for_selector("#wm-sweep-cancelling:has-text('cancelling')", timeout=15_000)
+    page.wait_for_selector("#wm-sweep-progress:has-text('cancelled after')", timeout=15_000)
+    stopped_at = page.inner_text("#wm-sweep-progress")
+    page.wait_for_timeout(1500)
+    assert page.inner_text("#wm-sweep-progress") == stopped_at and "done" not in stopped_at
+    ran = int(re.search(r"after (\d+) of 800", stopped_at).group(1))
+    folder = Path(re.search(r"stay in (\S+)", stopped_at).group(1))
+    assert len(list(folder.glob("runs/*/*/outcome.json"))) == ran < 800  # none begun after
+    page.context.close()
+
+
+@pytest.mark.models
+def test_the_council_thinks_in_the_browser(tmp_path, browser):
+    served = serve(tmp_path / "runs", cast="council")
+    try:
+        page = browser.context().new_page()
+        page.goto(served.url)
+        page.wait_for_selector("[data-wm=header]", timeout=180_000)
+        page.locator("#wm-narrator").get_by_text("model", exact=True).click()
+        press(page, "New wood")
+        said(page, "a new wood")
+        press(page, "First trade")
+        said(page, "queued")
+        press(page, "Next turn")
+        page.wait_for_selector("[data-wm=status][data-busy='1']:has-text('thinking')")
+        page.wait_for_selector("[data-wm=header][data-turn='1']", timeout=180_000)
+        assert page.locator("[data-wm=answer]").count() == 5  # every creature's model reply
+        folder = folder_of_page(served, page)
+        assert shown_figures(page, "honey") == traced_figures(folder, "honey")
+        narrations = [r for r in read_trace(folder) if r["kind"] == "narration"]
+        assert len(narrations) == 1 and narrations[0]["call"]["user"]
+        page.context.close()
+    finally:
+        served.close()

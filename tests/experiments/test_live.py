@@ -1,0 +1,60 @@
+"""Live: a serial council run repeats byte for byte, in a fresh worker and in a warm one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from woodmarket.experiments.sweep import Plan, Task, run_task
+from woodmarket.experiments.worlds import World
+from woodmarket.traces import read_trace
+
+pytestmark = pytest.mark.models
+
+
+def test_a_serial_sampled_council_run_repeats_byte_for_byte(tmp_path):
+    plan = Plan.make("oona", worlds=[World("council", "rumor")], seeds=[1], turns=3)
+    task = next(t for t in plan.tasks() if t.world.mechanism == "rumor")
+    assert task.spec.sampling.serial and task.spec.sampling.temperature == 0.7
+    task = Task(task.spec.but(turns=2), task.world, task.gambit, "run")
+    first = run_task(task, str(tmp_path / "a"))
+    second = run_task(task, str(tmp_path / "b"))  # same process: a warm worker
+    assert "error" not in first and "error" not in second
+    a, b = (tmp_path / "a/run/trace.jsonl"), (tmp_path / "b/run/trace.jsonl")
+    assert a.read_bytes() == b.read_bytes()
+    assert b"latency_ms" not in a.read_bytes()
+    timings = [json.loads(x) for x in (tmp_path / "a/run/timings.jsonl").read_text().splitlines()]
+    assert sum("latency_ms" in t for t in timings) == first["calls"] == 10
+    # Each run starts its slots afresh (the static prompts computed anew, then
+    # cached for the first turn): the same tokens cached in a cold and a warm worker.
+    cached = [
+        [x.get("cached_tokens") for x in map(json.loads, (tmp_path / d).read_text().splitlines())]
+        for d in ("a/run/timings.jsonl", "b/run/timings.jsonl")
+    ]
+    assert cached[0] == cached[1]
+    assert all(c for c in cached[0][:5])  # turn 1 found each system prompt in its slot
+    assert [r["turn"] for r in read_trace(tmp_path / "a/run") if r["kind"] == "holdings"] == [1, 2]
+
+
+def test_a_live_run_killed_after_a_turn_resumes_byte_for_byte(tmp_path):
+    import shutil
+
+    from woodmarket.resume import resume
+
+    plan = Plan.make("oona", worlds=[World("council", "settle")], seeds=[2], turns=3)
+    task = next(t for t in plan.tasks() if t.world.mechanism == "settle")
+    whole = tmp_path / "whole"
+    assert "error" not in run_task(task, str(whole))
+    cut = tmp_path / "cut"
+    shutil.copytree(whole, cut)
+    run = cut / task.folder
+    lines = (run / "trace.jsonl").read_text().splitlines(keepends=True)
+    first = next(i for i, x in enumerate(lines) if '"kind":"holdings"' in x)
+    (run / "trace.jsonl").write_text("".join(lines[: first + 1]) + lines[first + 1][:40])
+    (run / "summary.json").unlink()
+    diverged: list[str] = []
+    resume(run, diverged=diverged)
+    assert diverged == []
+    for name in ("trace.jsonl", "summary.json"):
+        assert (run / name).read_bytes() == (whole / task.folder / name).read_bytes(), name

@@ -1,0 +1,474 @@
+"""Sessions of the web app: one wood per browser session, capped, and cleaned up when idle.
+
+A `Session` is the terminal game's `play.Game` held for one browser tab:
+the same wood, financier and run folder, so a session's game is an
+ordinary run folder that `woodmarket replay` checks. Moves reach the
+financier only as commands built here from form fields that were checked
+against the wood being played (its goods, creatures, tips and legends);
+the browser never names a file, a model path or an import path, and a
+cast is one of `CASTS`.
+
+`Sessions` holds every open session by the browser's session key, caps
+how many are open (past the cap a visitor is told they wait, not shown an
+error), and closes a session when its tab goes or when it has been idle
+too long: its summary is written and its wood closed (threads and model
+slots freed).
+
+This room imports no UI toolkit; the Gradio page (`ui.py`) and the load
+benchmark drive it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from woodmarket.errors import WoodmarketError
+from woodmarket.financier import Financier
+from woodmarket.financier.whispers import legends_of
+from woodmarket.legends import MECHANISMS
+from woodmarket.play import Game, first_trade
+from woodmarket.state import TurnState
+
+# Casts a visitor may pick: names, never files or paths.
+CASTS = ("standin", "single:smollm2", "single:gemma3", "council")
+CAST_LABELS = {
+    "standin": "stand-in (rules, instant)",
+    "single:smollm2": "one model: SmolLM2-135M",
+    "single:gemma3": "one model: Gemma 3 270M",
+    "council": "the council (SmolLM2 + Gemma 3)",
+}
+NARRATORS = ("template", "model")
+DEFAULT_CAP = 8
+DEFAULT_IDLE_S = 15 * 60
+MAX_FIELD_CHARS = 2000  # longer than any move can be; refused before any parsing
+MAX_SEED = 10**9
+GOSSIP_KEPT = 40
+
+
+def scenario_keys() -> tuple[str, ...]:
+    """The bundled scenarios, by key."""
+    from woodmarket.scenario import bundled_scenarios
+
+    return bundled_scenarios()
+
+
+class Refused(WoodmarketError):
+    """A form field the page cannot turn into a move; the message says why."""
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A piece of visitor text quoted in a message, cut short when long."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def whole(text: object, what: str, low: int = 1, high: int = 999_999) -> int:
+    """A whole number typed in a box, within [low, high]; `Refused` saying what is wrong."""
+    raw = "" if text is None else str(text).strip()
+    if isinstance(text, float) and text.is_integer():
+        raw = str(int(text))
+    if not raw:
+        raise Refused(f"{what} is empty: type a whole number from {low} to {high}")
+    if len(raw) > MAX_FIELD_CHARS or not re.fullmatch(r"[+-]?[0-9]+", raw):
+        raise Refused(f"{what} must be a whole number from {low} to {high}, not {shown(raw)}")
+    if len(raw) > 12:
+        raise Refused(f"{what} {shown(raw, 15)} is far too large: at most {high}")
+    value = int(raw)
+    if value < low:
+        raise Refused(f"{what} must be at least {low}; {value} is not")
+    if value > high:
+        raise Refused(f"{what} must be at most {high}; {value} is too many")
+    return value
+
+
+def _field(text: object, what: str) -> str:
+    raw = "" if text is None else str(text)
+    if len(raw) > MAX_FIELD_CHARS:
+        raise Refused(f"{what} is {len(raw)} characters long; nothing that long is a move")
+    return raw.strip()
+
+
+@dataclass
+class Session:
+    """One browser session's game: a wood, its financier, its run folder."""
+
+    key: str
+    game: Game
+    cast: str
+    scenario: str
+    narrator: str = "template"
+    opened: float = field(default_factory=time.monotonic)
+    used: float = field(default_factory=time.monotonic)
+    status: str = ""  # who is still thinking, while a turn runs
+    message: str = ""  # what the last move or turn said
+    ok: bool = True
+    gossip: list[dict[str, object]] = field(default_factory=list)
+    busy: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+    run_folder: Path = field(default=Path("."))
+
+    @property
+    def wood(self):  # type: ignore[no-untyped-def]  # the engine's Wood
+        return self.game.wood
+
+    @property
+    def fin(self) -> Financier:
+        return self.game.fin
+
+    @property
+    def last(self) -> TurnState | None:
+        return self.game.last
+
+    def touch(self) -> None:
+        self.used = time.monotonic()
+
+    def _say(self, ok: bool, text: str) -> str:
+        self.ok, self.message = ok, text
+        return text
+
+    # -- moves, each from checked form fields --------------------------
+
+    def good(self, text: object) -> str:
+        word = _field(text, "the good")
+        if not word:
+            raise Refused(f"choose a good: {', '.join(self.wood.goods)}")
+        if word not in self.wood.goods:
+            raise Refused(f"unknown good {shown(word)}; goods are {', '.join(self.wood.goods)}")
+        return word
+
+    def creature(self, text: object) -> str:
+        word = _field(text, "the creature")
+        if not word:
+            raise Refused(f"choose a creature: {', '.join(self.wood.names)}")
+        for name in self.wood.names:
+            if name.lower() == word.lower():
+                return name
+        names = ", ".join(self.wood.names)
+        raise Refused(f"unknown creature {shown(word)}; creatures are {names}")
+
+    def submit(self, command: str) -> str:
+        """Queue one built command; the message says what it will do or why not."""
+        self.touch()
+        if self.closed:
+            return self._say(False, "this wood is closed; start a new one")
+        if self.game.over:
+            return self._say(False, "the season is over; start a new wood to play again")
+        if not self.busy.acquire(blocking=False):
+            return self._say(False, "a turn is running: make your move when it is done")
+        try:
+            out = self.fin.submit(command)
+        finally:
+            self.busy.release()
+        if not out.ok:
+            return self._say(False, f"refused: {out.message}")
+        return self._say(True, f"queued for turn {self.wood.turn + 1}: {out.message}")
+
+    def move(self, build: Callable[[], str]) -> str:
+        """Build a command from fields, then submit it; a bad field is a message, never a crash."""
+        try:
+            command = build()
+        except Refused as exc:
+            self.touch()
+            return self._say(False, f"refused: {exc}")
+        return self.submit(command)
+
+    def short(self, good: object, qty: object) -> str:
+        return self.move(lambda: f"short {self.good(good)} {whole(qty, 'the quantity')}")
+
+    def cover(self, good: object) -> str:
+        return self.move(lambda: f"cover {self.good(good)}")
+
+    def order(self, side: object, good: object, qty: object, price: object) -> str:
+        def build() -> str:
+            s = _field(side, "the side").lower()
+            if s not in ("buy", "sell"):
+                raise Refused(f"the side must be buy or sell, not {shown(s)}")
+            return f"order {s} {self.good(good)} {whole(qty, 'the quantity')} " + str(
+                whole(price, "the price")
+            )
+
+        return self.move(build)
+
+    def whisper(self, creature: object, tip: object, text: object) -> str:
+        def build() -> str:
+            who = self.creature(creature)
+            key = _field(tip, "the tip")
+            words = _field(text, "the whisper")
+            if key and words:
+                raise Refused("choose a tip or write your own words, not both")
+            if key:
+                offered = {t.key for t in self.fin.tips()}
+                if key not in offered:
+                    raise Refused(f"no tip {shown(key)} holds in this wood now; pick one again")
+                return f"whisper {who} {key}"
+            if not words:
+                raise Refused("a whisper needs a tip or some words")
+            if "\n" in words or "\r" in words:
+                raise Refused("a whisper is one line: it may not hold a line break")
+            if _looks_like_tip(words):
+                # A lone number or LEGEND.N would be read as a tip: say it as words.
+                raise Refused(
+                    f"{shown(words)} reads as a tip reference; pick the tip from the list"
+                )
+            return f"whisper {who} {words}"
+
+        return self.move(build)
+
+    def spring(self, legend: object, mechanism: object) -> str:
+        def build() -> str:
+            ident = _field(legend, "the legend")
+            ids = [lg.id for lg in legends_of(self.wood)]
+            if ident not in ids:
+                raise Refused(f"unknown legend {shown(ident)}; legends are {', '.join(ids)}")
+            mech = _field(mechanism, "the mechanism")
+            if mech in ("", "own"):
+                return f"spring {ident}"
+            if mech not in MECHANISMS:
+                raise Refused(f"the mechanism must be {', '.join(MECHANISMS)}, not {shown(mech)}")
+            return f"spring {ident} {mech}"
+
+        return self.move(build)
+
+    def first_trade(self) -> str:
+        self.touch()
+        if self.closed:
+            return self._say(False, "this wood is closed; start a new one")
+        if not self.busy.acquire(blocking=False):
+            return self._say(False, "a turn is running: make your move when it is done")
+        try:
+            return self._first_trade()
+        finally:
+            self.busy.release()
+
+    def _first_trade(self) -> str:
+        moves = first_trade(self.wood)
+        said = [ln for ln in self.game.first_trade().splitlines() if not ln.startswith("Now `")]
+        made = all(m in self.fin.queued() for m in moves) and bool(moves)
+        if made:
+            said.append("Now press Next turn.")
+        return self._say(made, " ".join(said).split(" Then `")[0])
+
+    # -- turns ---------------------------------------------------------
+
+    def step(self) -> str:
+        """Run one turn (the caller's thread); refuses while another turn of it runs."""
+        self.touch()
+        if self.closed:
+            return self._say(False, "this wood is closed; start a new one")
+        if self.game.over:
+            return self._say(False, "the season is over; start a new wood to play again")
+        if not self.busy.acquire(blocking=False):
+            return self._say(False, "a turn is already running; wait for it")
+        try:
+            self.game.show = self._thinking
+            self.game.next_turn()
+            last = self.game.last
+            if last is not None:
+                self.gossip += [r for r in last.records if r["kind"] == "gossip"]
+                del self.gossip[:-GOSSIP_KEPT]
+            ended = " The season is over; the run folder is complete." if self.game.over else ""
+            return self._say(True, f"turn {self.wood.turn} is done.{ended}")
+        finally:
+            self.status = ""
+            self.busy.release()
+            self.touch()
+
+    def _thinking(self, line: str) -> None:
+        self.status = line
+
+    @property
+    def running(self) -> bool:
+        return self.busy.locked()
+
+    def close(self) -> None:
+        """End the game: the summary is written, threads and model slots are freed."""
+        with self.busy:
+            if self.closed:
+                return
+            self.closed = True
+            if self.game.folder is not None:
+                self.game.finish()  # writes summary.json and closes the wood
+            else:
+                self.wood.close()
+
+
+def _looks_like_tip(words: str) -> bool:
+    return words.isdigit() or (
+        bool(re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", words)) and ("." in words)
+    )
+
+
+class Full(WoodmarketError):
+    """Every seat is taken; the message is what a waiting visitor reads."""
+
+
+class Sessions:
+    """The open sessions, by browser session key; at most `cap` at once."""
+
+    def __init__(
+        self,
+        *,
+        cap: int = DEFAULT_CAP,
+        idle_s: float = DEFAULT_IDLE_S,
+        runs: str | Path = "runs/app",
+        cast: str = "standin",
+        scenario: str | None = None,
+    ) -> None:
+        if cap < 1:
+            raise WoodmarketError(f"the session cap must be at least 1, got {cap}")
+        if cast not in CASTS:
+            raise WoodmarketError(f"unknown cast {cast!r}; the app offers {', '.join(CASTS)}")
+        keys = scenario_keys()
+        scenario = scenario or keys[0]
+        if scenario not in keys:
+            raise WoodmarketError(f"unknown scenario {scenario!r}; bundled: {', '.join(keys)}")
+        self.cap, self.idle_s, self.runs = cap, idle_s, Path(runs)
+        self.cast, self.scenario = cast, scenario
+        self.open: dict[str, Session] = {}
+        self.lock = threading.Lock()
+        self._seq = 0
+        self._reaper: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self.open)
+
+    def get(self, key: str) -> Session | None:
+        """The session of `key`, if it has one ready (a seat being set up is not)."""
+        s = self.open.get(key)
+        if s is None or isinstance(s, _Placeholder):
+            return None
+        s.touch()
+        return s
+
+    def waiting_message(self) -> str:
+        minutes = max(1, round(self.idle_s / 60))
+        return (
+            f"The wood is full: {self.cap} games are being played now, the most this server "
+            f"runs at once. You are in the queue: this page takes a seat by itself as soon as "
+            f"one is free (a game left idle for {minutes} minutes gives up its seat)."
+        )
+
+    def seat(
+        self,
+        key: str,
+        *,
+        scenario: str | None = None,
+        cast: str | None = None,
+        seed: object = 0,
+        narrator: str = "template",
+    ) -> Session:
+        """A new game for `key` (its old one closed); `Full` when every seat is taken."""
+        scenario = scenario or self.scenario
+        cast = cast or self.cast
+        if scenario not in scenario_keys():
+            raise Refused(
+                f"unknown scenario {shown(scenario)}; bundled: {', '.join(scenario_keys())}"
+            )
+        if cast not in CASTS:
+            raise Refused(f"unknown cast {shown(cast)}; choose one of {', '.join(CASTS)}")
+        if narrator not in NARRATORS:
+            raise Refused(f"unknown narrator {shown(narrator)}; choose {' or '.join(NARRATORS)}")
+        number = whole(seed, "the seed", 0, MAX_SEED)
+        if narrator == "model" and cast == "standin":
+            raise Refused("the stand-in cast has no model to narrate: pick a model cast")
+        with self.lock:
+            old = self.open.pop(key, None)
+            if old is None and len(self.open) >= self.cap:
+                raise Full(self.waiting_message())
+            self._seq += 1
+            seq = self._seq
+            # Hold the seat while the wood is built (models may take seconds to load).
+            self.open[key] = placeholder = _Placeholder.make(key)  # type: ignore[assignment]
+        if old is not None:
+            old.close()
+        try:
+            session = _build(key, scenario, cast, number, narrator, self.runs, seq)
+        except BaseException:
+            with self.lock:
+                if self.open.get(key) is placeholder:
+                    del self.open[key]
+            raise
+        with self.lock:
+            self.open[key] = session
+        return session
+
+    def close(self, key: str) -> bool:
+        with self.lock:
+            s = self.open.pop(key, None)
+        if s is None or isinstance(s, _Placeholder):
+            return False
+        s.close()
+        return True
+
+    def reap(self, now: float | None = None) -> list[str]:
+        """Close sessions idle longer than `idle_s` (never one whose turn is running)."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            idle = [
+                k
+                for k, s in self.open.items()
+                if not isinstance(s, _Placeholder) and not s.running and now - s.used > self.idle_s
+            ]
+        return [k for k in idle if self.close(k)]
+
+    def start_reaper(self, every_s: float = 30.0) -> None:
+        if self._reaper is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                self.reap()
+
+        self._reaper = threading.Thread(target=loop, name="wood-reaper", daemon=True)
+        self._reaper.start()
+
+    def close_all(self) -> None:
+        self._stop.set()
+        for key in list(self.open):
+            self.close(key)
+
+
+@dataclass
+class _Placeholder:
+    """A seat being set up; counts against the cap, is never played."""
+
+    key: str
+    running: bool = True
+    used: float = 0.0
+
+    @classmethod
+    def make(cls, key: str) -> _Placeholder:
+        return cls(key, True, time.monotonic())
+
+    def touch(self) -> None:
+        pass
+
+
+def _build(
+    key: str, scenario: str, cast: str, seed: int, narrator: str, runs: Path, seq: int
+) -> Session:
+    from woodmarket.runner import build_wood, run_json
+    from woodmarket.spec import RunSpec
+    from woodmarket.traces import RunFolder
+
+    spec = RunSpec.make(scenario, cast=cast, seed=seed, financier=True)
+    wood = build_wood(spec)
+    try:
+        if narrator == "model":
+            from woodmarket.narrator import attach_model_narrator
+
+            attach_model_narrator(wood, cast)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        tag = re.sub(r"[^a-z0-9]+", "-", cast.lower()).strip("-")
+        path = runs / f"{scenario}-{tag}-seed{seed}-{stamp}-{seq:04d}"
+        folder = RunFolder.create(path, wood, run_json(spec))
+    except BaseException:
+        wood.close()
+        raise
+    game = Game(wood, spec.turns, folder)
+    return Session(key, game, cast, scenario, narrator, run_folder=path)

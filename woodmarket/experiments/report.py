@@ -1,0 +1,449 @@
+"""The report: Table 1 with its uncertainty, from a sweep's outcomes (terminal, Markdown, CSV).
+
+Per world: the target's reference price before the legend and at its
+settlement, and the gambit's P&L, each as mean ± sample sd; a 95%
+confidence interval of the mean P&L; wins (P&L > 0) of n; the effective
+n (distinct runs: runs whose decisions and model responses differ, clock
+readings aside); and the paired effect on P&L against the same cast's
+`none` arm (seed by seed: common random numbers), with its 95% CI.
+
+Confidence intervals are percentile bootstrap intervals over seeds
+(`BOOTSTRAP` resamples, seeded, so the same outcomes give the same table);
+for the paired effect the seeds are resampled together, i.e. the bootstrap
+runs over the per-seed differences.
+
+Agreement (the article's third lesson: a result that holds only under the
+stand-in is not a result). Per mechanism, the stand-in's paired effect is
+compared with each model cast's, by their CIs:
+- `agree`: both CIs exclude zero on the same side, or both include zero;
+- `stand-in only`: the stand-in's CI excludes zero, the models' includes it;
+- `models only`: the models' CI excludes zero, the stand-in's includes it;
+- `opposite`: both exclude zero, on opposite sides.
+`stand-in only` and `opposite` are flagged (!): an effect the stand-in shows
+and the models do not. Without a stand-in world of that mechanism, `n/a`.
+
+Replicas: when a world's runs do not all differ (effective n below n, as at
+temperature 0), its intervals are false precision; the table marks the row
+and says so below it.
+
+This room only computes and formats; it runs nothing and reads no file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import random
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from woodmarket.experiments.worlds import World
+
+BOOTSTRAP = 4000
+BOOTSTRAP_SEED = 20260608  # the article's date: any fixed seed does
+AGREE, STANDIN_ONLY, MODELS_ONLY, OPPOSITE, NA = (
+    "agree",
+    "stand-in only",
+    "models only",
+    "opposite",
+    "n/a",
+)
+FLAGGED = (STANDIN_ONLY, OPPOSITE)
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    """A sample's mean, sd, and a 95% percentile-bootstrap CI of its mean."""
+
+    n: int
+    mean: float
+    sd: float
+    lo: float
+    hi: float
+
+    @classmethod
+    def of(cls, xs: Sequence[float], resamples: int = BOOTSTRAP) -> Stat:
+        n = len(xs)
+        if n == 0:
+            return cls(0, math.nan, math.nan, math.nan, math.nan)
+        mean = statistics.fmean(xs)
+        sd = statistics.stdev(xs) if n > 1 else 0.0
+        lo, hi = bootstrap_ci(xs, resamples) if n > 1 and resamples else (math.nan, math.nan)
+        return cls(n, mean, sd, lo, hi)
+
+    @property
+    def excludes_zero(self) -> bool:
+        return not math.isnan(self.lo) and (self.lo > 0 or self.hi < 0)
+
+    @property
+    def sign(self) -> int:
+        """+1 or -1 when the CI excludes zero, else 0."""
+        if not self.excludes_zero:
+            return 0
+        return 1 if self.lo > 0 else -1
+
+
+def bootstrap_ci(xs: Sequence[float], resamples: int = BOOTSTRAP) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean of `xs` (seeded: deterministic)."""
+    rng = random.Random(BOOTSTRAP_SEED)
+    n = len(xs)
+    data = list(xs)
+    means = sorted(math.fsum(rng.choices(data, k=n)) / n for _ in range(resamples))
+    return _quantile(means, 0.025), _quantile(means, 0.975)
+
+
+def _quantile(sorted_xs: Sequence[float], q: float) -> float:
+    pos = q * (len(sorted_xs) - 1)
+    i = math.floor(pos)
+    j = min(i + 1, len(sorted_xs) - 1)
+    return sorted_xs[i] + (sorted_xs[j] - sorted_xs[i]) * (pos - i)
+
+
+def agreement(standin: Stat | None, models: Stat | None) -> str:
+    """The rule in the module docstring, on two paired effects' CIs."""
+    if standin is None or models is None or math.isnan(standin.lo) or math.isnan(models.lo):
+        return NA
+    s, m = standin.sign, models.sign
+    if s == m:
+        return AGREE
+    if s and not m:
+        return STANDIN_ONLY
+    if m and not s:
+        return MODELS_ONLY
+    return OPPOSITE
+
+
+@dataclass
+class Row:
+    """One world's line of the table."""
+
+    world: World
+    seeds: list[int]
+    before: Stat
+    at: Stat
+    pnl: Stat
+    wins: int
+    distinct: int
+    effect: Stat | None  # paired P&L effect against the control arm (None for the control)
+    paired: int = 0  # seeds in the paired effect
+    agreement: str = ""
+    calls: int = 0
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    wall_s: float = 0.0
+    settle_holds: tuple[int, int] | None = None  # (seeds where price = factor x pre, of n)
+    pnl_values: list[float] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def replicas(self) -> bool:
+        return self.n > 1 and self.distinct < self.n
+
+
+@dataclass
+class Report:
+    title: list[str]
+    target: str
+    rows: list[Row]
+    notes: list[str]
+    by_mechanism: list[tuple[str, Stat | None, list[tuple[str, Stat | None, str]]]]
+
+
+def build_report(
+    outcomes: Sequence[Mapping[str, Any]],
+    worlds: Sequence[World],
+    *,
+    gambit: Any,
+    gambit_name: str,
+    scenario: str,
+    turns: int,
+    temperature: float,
+    serial: bool,
+    live: frozenset[str] = frozenset(),
+    factor: Any = None,
+) -> Report:
+    """Table 1 from outcomes (dicts with world, seed, before, at_settlement, pnl, ...)."""
+    from woodmarket.legends import settle_price
+
+    by_world: dict[str, dict[int, Mapping[str, Any]]] = {w.label: {} for w in worlds}
+    for o in outcomes:
+        if o["world"] in by_world and o.get("pnl") is not None:
+            by_world[o["world"]][int(o["seed"])] = o
+    rows: dict[str, Row] = {}
+    for w in worlds:
+        runs = [by_world[w.label][s] for s in sorted(by_world[w.label])]
+        pnl = [float(r["pnl"]) for r in runs]
+        row = Row(
+            world=w,
+            seeds=[int(r["seed"]) for r in runs],
+            before=Stat.of([r["before"] for r in runs], 0),
+            at=Stat.of([r["at_settlement"] for r in runs], 0),
+            pnl=Stat.of(pnl),
+            wins=sum(x > 0 for x in pnl),
+            distinct=len({r.get("behaviour") for r in runs}),
+            effect=None,
+            calls=sum(r.get("calls", 0) for r in runs),
+            prompt_tokens=sum(r.get("prompt_tokens", 0) for r in runs),
+            generated_tokens=sum(r.get("generated_tokens", 0) for r in runs),
+            wall_s=sum(r.get("wall_s", 0.0) for r in runs),
+            pnl_values=pnl,
+        )
+        if w.mechanism == "settle" and factor is not None:
+            ok = sum(r["at_settlement"] == settle_price(r["before"], factor) for r in runs)
+            row.settle_holds = (ok, len(runs))
+        control = by_world.get(w.control.label)
+        if w.mechanism != "none" and control:
+            common = sorted(set(by_world[w.label]) & set(control))
+            diffs = [float(by_world[w.label][s]["pnl"]) - float(control[s]["pnl"]) for s in common]
+            row.effect = Stat.of(diffs)
+            row.paired = len(common)
+        rows[w.label] = row
+    # Agreement: each model world against the stand-in's world of the same mechanism.
+    by_mech: list[tuple[str, Stat | None, list[tuple[str, Stat | None, str]]]] = []
+    for mech in ("rumor", "glut", "settle"):
+        stand = next(
+            (r for r in rows.values() if r.world.is_standin and r.world.mechanism == mech), None
+        )
+        others = []
+        for r in rows.values():
+            if r.world.is_standin or r.world.mechanism != mech:
+                continue
+            same = next(
+                (
+                    s
+                    for s in rows.values()
+                    if s.world.is_standin
+                    and s.world.mechanism == mech
+                    and s.world.short == r.world.short
+                ),
+                stand,
+            )
+            r.agreement = agreement(same.effect if same else None, r.effect)
+            others.append((r.world.label, r.effect, r.agreement))
+        if stand is not None or others:
+            by_mech.append((mech, stand.effect if stand else None, others))
+    target = getattr(gambit, "target", "") or gambit.the_legend().target
+    seeds = sorted({s for r in rows.values() for s in r.seeds})
+    title = [
+        f"Table 1: the {gambit_name} gambit across {len(worlds)} worlds",
+        f"  {scenario}, {turns} turns; legend sprung on turn {gambit.spring_turn}, "
+        f"settlement on turn {gambit.reckoning}; {target} is the target",
+        f"  seeds {_span(seeds)} (the same seeds in every world: common random numbers)",
+        f"  mean ± sd; 95% CI: percentile bootstrap over seeds ({BOOTSTRAP} resamples)",
+        "  effect: P&L minus the same cast's none arm, seed by seed; n (eff): distinct runs",
+    ]
+    if live:
+        mode = "one at a time (reproducible)" if serial else "in parallel slots"
+        title.append(f"  model casts sample at temperature {temperature:g}, asked {mode}")
+    notes = _notes(list(rows.values()), temperature, live)
+    return Report(title, target, list(rows.values()), notes, by_mech)
+
+
+def _notes(rows: list[Row], temperature: float, live: frozenset[str]) -> list[str]:
+    notes = []
+    for r in rows:
+        if r.replicas:
+            greedy = r.world.cast in live and not temperature
+            why = " (temperature 0: greedy decoding)" if greedy else ""
+            notes.append(
+                f"! {r.world.label}: only {r.distinct} distinct runs of {r.n}{why}; its runs are "
+                "replicas and its sd and CIs are false precision"
+            )
+        if r.n == 1:
+            notes.append(f"! {r.world.label}: one seed; no interval (an anecdote, not a result)")
+        if r.settle_holds and r.settle_holds[0] != r.settle_holds[1]:
+            notes.append(
+                f"! {r.world.label}: the settlement price is the legend's factor x the "
+                f"pre-settlement reference in only {r.settle_holds[0]} of {r.settle_holds[1]} seeds"
+            )
+    flagged = [r for r in rows if r.agreement in FLAGGED]
+    for r in flagged:
+        notes.append(
+            f"! {r.world.label}: the stand-in's effect under {r.world.mechanism} does not hold "
+            f"for this cast ({r.agreement}): a stand-in-only result is not a result"
+        )
+    return notes
+
+
+# -- formats -----------------------------------------------------------------
+
+
+def _span(seeds: Sequence[int]) -> str:
+    if not seeds:
+        return "none"
+    if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]} (n={len(seeds)})"
+    return ", ".join(map(str, seeds))
+
+
+def _ms(s: Stat, signed: bool = False) -> str:
+    if s.n == 0:
+        return "-"
+    mean = f"{s.mean:+.1f}" if signed else f"{s.mean:.1f}"
+    return f"{mean} ± {s.sd:.1f}"
+
+
+def _ci(s: Stat | None) -> str:
+    if s is None or math.isnan(s.lo):
+        return "-"
+    return f"[{s.lo:+.1f}, {s.hi:+.1f}]"
+
+
+def _effect(s: Stat | None) -> str:
+    if s is None or s.n == 0:
+        return "-"
+    return f"{s.mean:+.1f} {_ci(s)}"
+
+
+def _agree(r: Row) -> str:
+    if r.world.is_standin or r.world.mechanism == "none":
+        return ""
+    return r.agreement + (" !" if r.agreement in FLAGGED else "")
+
+
+HEADERS = (
+    "world", "n (eff)", "before", "at settlement", "P&L", "95% CI", "wins",
+    "effect vs none [95% CI]", "agreement",
+)  # fmt: skip
+
+
+def _cells(r: Row) -> list[str]:
+    mark = " !" if r.replicas else ""
+    return [
+        r.world.label,
+        f"{r.n} ({r.distinct}){mark}",
+        _ms(r.before),
+        _ms(r.at),
+        _ms(r.pnl, signed=True),
+        _ci(r.pnl),
+        f"{r.wins}/{r.n}",
+        _effect(r.effect),
+        _agree(r),
+    ]
+
+
+def render_text(rep: Report) -> str:
+    """The terminal table."""
+    headers = list(HEADERS)
+    headers[2] = f"{rep.target} before"
+    headers[3] = f"{rep.target} at settlement"
+    table = [headers] + [_cells(r) for r in rep.rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    lines = [*rep.title, ""]
+    for k, row in enumerate(table):
+        cells = [c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines += ["", *_mechanism_lines(rep)]
+    if rep.notes:
+        lines += ["", *rep.notes]
+    return "\n".join(lines)
+
+
+def render_cost(rep: Report) -> str:
+    """What each world cost (clock readings: these differ from run to run, the table does not)."""
+    return "\n".join(_cost_lines(rep)[1:])
+
+
+def _mechanism_lines(rep: Report) -> list[str]:
+    if not rep.by_mechanism:
+        return []
+    out = ["Agreement by mechanism (paired P&L effects; rule: docs/experiments.md)"]
+    for mech, stand, others in rep.by_mechanism:
+        line = f"  {mech:<7} stand-in {_effect(stand)}"
+        if not others:
+            line += "; no model cast in this mechanism"
+        for label, eff, verdict in others:
+            flag = " !" if verdict in FLAGGED else ""
+            line += f"; {label} {_effect(eff)}: {verdict}{flag}"
+        out.append(line)
+    return out
+
+
+def _cost_lines(rep: Report) -> list[str]:
+    spent = [r for r in rep.rows if r.calls]
+    total = sum(r.wall_s for r in rep.rows)
+    out = ["", f"Cost: {total:.1f} s of run time in all"]
+    for r in spent:
+        out.append(
+            f"  {r.world.label}: {r.calls} model calls, {r.prompt_tokens} prompt + "
+            f"{r.generated_tokens} generated tokens, {r.wall_s:.1f} s"
+        )
+    return out
+
+
+def render_markdown(rep: Report) -> str:
+    headers = list(HEADERS)
+    headers[2] = f"{rep.target} before"
+    headers[3] = f"{rep.target} at settlement"
+    headers += ["model calls", "tokens (prompt + generated)", "time (s)"]
+    lines = [f"**{rep.title[0]}**", "", *(f"{t.strip()}  " for t in rep.title[1:]), ""]
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|")
+    for r in rep.rows:
+        tokens = f"{r.prompt_tokens} + {r.generated_tokens}"
+        cells = [*_cells(r), str(r.calls), tokens, f"{r.wall_s:.1f}"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    mech = _mechanism_lines(rep)
+    if mech:
+        lines += ["", mech[0], "", *(f"- {m.strip()}" for m in mech[1:])]
+    if rep.notes:
+        lines += ["", *(f"- {n}" for n in rep.notes)]
+    return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = (
+    "world", "cast", "mechanism", "short", "n", "distinct", "replicas",
+    "before_mean", "before_sd", "at_settlement_mean", "at_settlement_sd",
+    "pnl_mean", "pnl_sd", "pnl_ci_lo", "pnl_ci_hi", "wins",
+    "effect_mean", "effect_ci_lo", "effect_ci_hi", "effect_n", "agreement",
+    "settle_holds", "calls", "prompt_tokens", "generated_tokens", "wall_s",
+)  # fmt: skip
+
+
+def render_csv(rep: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in rep.rows:
+        e = r.effect
+        w.writerow(
+            [
+                r.world.label, r.world.cast, r.world.mechanism,
+                "" if r.world.short is None else r.world.short,
+                r.n, r.distinct, int(r.replicas),
+                _f(r.before.mean), _f(r.before.sd), _f(r.at.mean), _f(r.at.sd),
+                _f(r.pnl.mean), _f(r.pnl.sd), _f(r.pnl.lo), _f(r.pnl.hi), r.wins,
+                _f(e.mean) if e else "", _f(e.lo) if e else "", _f(e.hi) if e else "",
+                r.paired if e else "", r.agreement,
+                "" if r.settle_holds is None else f"{r.settle_holds[0]}/{r.settle_holds[1]}",
+                r.calls, r.prompt_tokens, r.generated_tokens, f"{r.wall_s:.3f}",
+            ]
+        )  # fmt: skip
+    return buf.getvalue()
+
+
+RUN_COLUMNS = (
+    "world", "seed", "before", "at_settlement", "pnl", "turns", "calls",
+    "prompt_tokens", "cached_tokens", "generated_tokens", "wall_s", "behaviour", "folder",
+)  # fmt: skip
+
+
+def render_runs_csv(outcomes: Sequence[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(RUN_COLUMNS)
+    for o in sorted(outcomes, key=lambda o: (o["world"], int(o["seed"]))):
+        w.writerow([o.get(c, "") for c in RUN_COLUMNS])
+    return buf.getvalue()
+
+
+def _f(x: float) -> str:
+    return "" if x is None or math.isnan(x) else f"{x:.4f}"
