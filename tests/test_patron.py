@@ -601,3 +601,88 @@ def test_random_patron_games_replay_exactly(data, seed, key):
         run(spec, out, wood=wood)
         report = replay(out)
         assert report.passed, report.line()
+
+
+# -- a model answers through its grammar ------------------------------------------
+
+
+def _model(reply):
+    from woodmarket.backends.fake import FunctionBackend
+    from woodmarket.policies.llm import LLMPolicy
+
+    return LLMPolicy(FunctionBackend(reply), "fake", "fake")
+
+
+@pytest.mark.parametrize("word", ["accept", "decline"])
+def test_a_model_answers_a_loan_with_a_line_its_grammar_admits(scenario_key, word):
+    wood, fin = _wood(scenario_key)
+    who = wood.names[0]
+    requests = []
+
+    def reply(request):
+        requests.append(request)
+        return f"{word} L1\nhold" if "Offer L1" in request.user else "hold"
+
+    wood.policies[who] = _model(reply)
+    fin.submit(f"lend {who} 12 10 3")
+    records = _records(wood, 2)
+    (answered,) = _of(records, "loan", event="answered")
+    assert answered["answer"] == word and answered["made"] == (word == "accept")
+    first, second = requests
+    assert "Offer L1: the financier lends you 12 pebbles; you repay 18 at turn 4" in first.user
+    assert 'root ::= ("accept" | "decline") " L1\\n" (' in first.grammar
+    if word == "accept":
+        assert "You owe the financier 12; 18 due at turn 4" in second.user
+    assert "accept" not in second.grammar  # no offer pending, no answer line
+    (decision,) = [r for r in records if r["kind"] == "decision" and r["creature"] == who][:1]
+    assert decision["answers"] == [{"word": word, "ref": "L1"}]
+
+
+@pytest.mark.parametrize("comply", [True, False])
+def test_a_model_takes_a_bribe_and_its_compliance_is_measured(scenario_key, comply):
+    wood, fin = _wood(scenario_key)
+    who, good = _maker(wood)
+    price = wood.prices[good]
+
+    def reply(request):
+        if "Offer B1" not in request.user:
+            return "hold"
+        return f"accept B1\n{f'sell 1 {good} {price}' if comply else 'hold'}"
+
+    wood.policies[who] = _model(reply)
+    fin.submit(f"bribe {who} {price} sell {good}")
+    records = _records(wood, 1)
+    (ruling,) = [r for r in _of(records, "bribe") if r["event"] in ("complied", "ignored")]
+    assert ruling["event"] == ("complied" if comply else "ignored")
+    assert fin.pebbles == 100 - price
+
+
+def test_answer_lines_parse_render_and_fit_the_budget(scenario_key):
+    from woodmarket.policies.actions import answer_chars, parse, render
+
+    wood, fin = _wood(scenario_key)
+    a, b = wood.names[:2]
+    wood.policies[a] = _accepting_policy()
+    wood.policies[b] = _accepting_policy()
+    fin.submit(f"ally {a} {b}")
+    _records(wood, 1)
+    fin.submit(f"lend {a} 5 10 2")
+    fin.submit(f"bribe {a} 3 hold {wood.goods[0]}")
+    seen = []
+    wood.listeners.append(lambda t: seen.append(t.observations[a]))
+    _records(wood, 1)
+    obs = seen[0]
+    ids = [o.id for o in obs.offers]
+    assert len(ids) == 2 and obs.allies == (b,)
+    action = parse(f"Accept {ids[0]}.\ndecline {ids[1]}\nbreak {b.lower()}\nhold", obs)
+    assert [(x.word, x.ref) for x in action.answers] == [
+        ("accept", ids[0]),
+        ("decline", ids[1]),
+        ("break", b),
+    ]
+    assert action.valid and parse(render(action), obs) == action
+    odd = parse("accept Z9\naccept " + ids[0] + "\naccept " + ids[0] + "\nhold", obs)
+    assert [x.ref for x in odd.answers] == [ids[0]]
+    assert "no offer 'Z9'" in odd.reason and "second answer" in odd.reason
+    longest = f"decline {ids[0]}\ndecline {ids[1]}\nbreak {b}\nhold"
+    assert answer_chars(obs, talk="none", thoughts=False) >= len(longest)

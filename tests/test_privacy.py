@@ -264,3 +264,26 @@ def test_the_prompt_scan_would_catch_a_leak_and_spare_a_shortage():
     }
     assert caught == {"tip (true", "unverified", "short 8 honey at", "house"}
     assert not PROMPT_LEAKS.search("30 pebbles\nShort 2 berries 5\nSpare 3 honey 10 up")
+
+
+def test_offers_reach_only_their_creatures_prompt_and_leak_nothing(scenario_key):
+    probe = build_wood(RunSpec.make(scenario_key, financier=True))
+    a, b, c = probe.names[:3]
+    good = probe.goods[0]
+    moves = {
+        1: [f"lend {a} 10 10 2", f"bribe {b} 4 hold {good}", f"ally {b} {c}"],
+        2: [f"bribe {c} 3 gossip the {good} is scarce"],
+    }
+    _, requests = _prompts(scenario_key, 0, moves, turns=3)
+    offered = [r for r in requests if "Offer " in r.user]
+    assert len(offered) == 4  # a's loan, b's bribe and pact, c's pact; c's bribe next turn
+    lines = [line for r in requests for line in r.user.splitlines() if line.startswith("Offer ")]
+    assert (
+        sorted(line.split(":")[0] for line in lines)
+        == ["Offer B2", "Offer B4", "Offer L1"] + ["Offer P3"] * 2
+    )
+    for r in requests:
+        for line in r.user.splitlines():
+            if line.startswith("Offer L1") or line.startswith("You owe"):
+                assert f"You are {a}" in r.system or a in r.system.split("\n")[0]
+        assert not [m.group(0) for m in PROMPT_LEAKS.finditer(r.user)]

@@ -12,8 +12,13 @@ The syntax, one instruction per line (the canonical form `render` writes)::
     say all: honey is scarce  optional gossip, to `all` or one creature by name
     say Pip: 2                passes on item 2 of what it heard, whole
     think: winter is near     optional short thought
+    accept L1                 answers the financier's offer L1 (or `decline L1`)
+    break Pip                 ends a pact with an ally
 
-Order lines (or `hold`) come first, then at most one `say` and one `think`.
+Answer lines come first, one for each of the financier's offers pending
+(`Observation.offers`, in their order), each `accept ID` or `decline ID`,
+then at most one `break ALLY`; they count against no cap. Then order
+lines (or `hold`), then at most one `say` and one `think`.
 What a creature heard this turn is numbered (`heard_items`: whispers,
 news, then gossip heard, its speakers named once); a `say` whose words
 are a number passes that item on whole, so a rumour travels for a few
@@ -64,7 +69,16 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from woodmarket.rules import order_problem as market_problem
-from woodmarket.types import MAX_GOSSIP_CHARS, MAX_THOUGHT_CHARS, Action, Gossip, Observation, Order
+from woodmarket.types import (
+    ANSWERS,
+    MAX_GOSSIP_CHARS,
+    MAX_THOUGHT_CHARS,
+    Action,
+    Answer,
+    Gossip,
+    Observation,
+    Order,
+)
 
 __all__ = [
     "GOSSIP_HEARD_CHARS",
@@ -313,6 +327,8 @@ class _Key(NamedTuple):
     talk: str | tuple[str, ...]  # "free", "none" or the stock phrases on offer
     refs: int  # heard items a `say` may pass on by number (0 with talk "none")
     thoughts: bool
+    answers: tuple[str, ...] = ()  # the offers to answer first, by id
+    allies: tuple[str, ...] = ()  # pacts it may break
 
 
 def _grammar_key(
@@ -337,7 +353,10 @@ def _grammar_key(
     cap = limit + 2 if lines is None else max(1, lines)
     said = phrases(obs) if talk == "phrases" else talk
     refs = 0 if talk == "none" else len(heard_items(obs))
-    return _Key(tuple(goods), obs.max_qty, limit, cap, others, said, refs, thoughts)
+    answers = tuple(o.id for o in obs.offers)
+    return _Key(
+        tuple(goods), obs.max_qty, limit, cap, others, said, refs, thoughts, answers, obs.allies
+    )
 
 
 def grammar_for(
@@ -376,6 +395,8 @@ def answer_chars(
     grammar-bound answer short.
     """
     key = _grammar_key(obs, lines, orders, talk, thoughts)
+    first = sum(len(f"decline {a}\n") for a in key.answers)
+    first += max((len(f"break {n}\n") for n in key.allies), default=0)
     order_line = max(
         (len(f"sell {key.max_qty} {good} {hi}") for good, _, _, (_, hi) in key.goods),
         default=0,
@@ -392,7 +413,7 @@ def answer_chars(
     extras.sort(reverse=True)
     # Fewer orders leave room for more extras, which may be longer: try
     # every count, "hold" (0) included.
-    return max(
+    return first + max(
         (k * (order_line + 1) - 1 if k else len("hold"))
         + sum(extras[: max(0, key.cap - max(1, k))])
         for k in range(n_orders + 1)
@@ -401,7 +422,7 @@ def answer_chars(
 
 @lru_cache(maxsize=512)
 def _grammar(key: _Key) -> str:
-    goods, max_qty, orders, cap, others, talk, refs, thoughts = key
+    goods, max_qty, orders, cap, others, talk, refs, thoughts, answers, allies = key
     rules: list[str] = []
     order_rules: list[str] = []
     qty_caps: set[int] = set()
@@ -428,7 +449,10 @@ def _grammar(key: _Key) -> str:
     head = f'"hold"{after(1)}'
     if order_rules and orders >= 1:
         head += " | " + _orders(order_rules, orders, after, rules)
-    top = [f"root ::= {head}"]
+    first = "".join(f'("accept" | "decline") " {a}\\n" ' for a in answers)
+    if allies:
+        first += '("break " (' + " | ".join(_literal(n) for n in allies) + ') "\\n")? '
+    top = [f"root ::= {first}({head})" if first else f"root ::= {head}"]
     if talk != "none":
         said = [_literal(t) for t in talk] if talk != "free" else []
         if talk == "free":
@@ -515,7 +539,8 @@ def _choose(n: int, k: int) -> int:
 
 def render(action: Action) -> str:
     """The canonical text of an action; `parse(render(a), obs) == a` for valid ones."""
-    lines = [f"{o.side} {o.qty} {o.good} {o.price}" for o in action.orders] or ["hold"]
+    lines = [f"{a.word} {a.ref}" for a in action.answers]
+    lines += [f"{o.side} {o.qty} {o.good} {o.price}" for o in action.orders] or ["hold"]
     if action.gossip is not None:
         lines.append(f"say {action.gossip.to}: {action.gossip.text}")
     if action.thought:
@@ -540,6 +565,7 @@ class _Reader:
         self.thought = ""
         self.held = False
         self.notes: list[str] = []
+        self.answers: list[Answer] = []
 
     def note(self, lineno: int, message: str) -> None:
         self.notes.append(f"line {lineno}: {message}")
@@ -566,6 +592,8 @@ class _Reader:
                 self.say(lineno, rest)
             elif word in _THINKS:
                 self.think(lineno, rest)
+            elif word in ANSWERS:
+                self.answer(lineno, word, rest)
             elif (label := _LABEL.match(segment)) and segment[label.end() :].strip():
                 # "Action: buy honey 2 at 9" or "Answer: hold": read past the label.
                 segment = segment[label.end() :]
@@ -709,13 +737,41 @@ class _Reader:
             text = text[:MAX_THOUGHT_CHARS].rstrip()
         self.thought = text
 
+    def answer(self, lineno: int, word: str, rest: str) -> None:
+        """`accept ID` / `decline ID` an offer pending, or `break ALLY`."""
+        ref = rest.strip().strip(".,!:").split(" ")[0] if rest.strip() else ""
+        if word == "break":
+            allies = {a.lower(): a for a in self.obs.allies}
+            found = allies.get(ref.lower())
+            what = "no pact with"
+        else:
+            ids = {o.id.lower(): o.id for o in self.obs.offers}
+            found = ids.get(ref.lower())
+            what = "no offer"
+        if found is None:
+            self.note(lineno, f"{word}: {what} '{_quote(ref)}', dropped")
+        elif any(a.ref == found for a in self.answers):
+            self.note(lineno, f"a second answer to {found}, dropped")
+        else:
+            self.answers.append(Answer(word, found))
+
     # -- the whole reply -----------------------------------------------------
 
     def result(self) -> Action:
         reason = self.result_reason()
+        answers = tuple(self.answers)
         if not self.orders and not self.held:
+            if answers:  # answers alone are a decision: no orders this turn
+                return Action(answers=answers, reason=reason)
             return Action.hold(reason or "no order and no hold found")
-        return Action(tuple(self.orders), self.gossip, self.thought, valid=True, reason=reason)
+        return Action(
+            tuple(self.orders),
+            self.gossip,
+            self.thought,
+            valid=True,
+            reason=reason,
+            answers=answers,
+        )
 
 
 def _aliases(goods: tuple[str, ...]) -> dict[str, str]:

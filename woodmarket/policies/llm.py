@@ -248,7 +248,34 @@ def user_prompt(obs: Observation) -> str:
     talk = _talk(obs)
     if talk:
         lines.append(talk)
+    lines += _patron(obs)
     return "\n".join(lines)
+
+
+def _patron(obs: Observation) -> list[str]:
+    """The financier's offers to this creature alone, its debts and pacts, when it has any.
+
+    Only in a turn that has them, so every other prompt is as it was. The
+    grammar then asks for one `accept ID` or `decline ID` line per offer,
+    before the orders.
+    """
+    lines = []
+    for o in obs.offers:
+        if o.kind == "loan":
+            what = f"lends you {o.pebbles} pebbles; you repay {o.repay} at turn {o.due}"
+        elif o.kind == "bribe":
+            what = f"pays you {o.pebbles} pebbles to {o.ask} this turn"
+        else:
+            what = f"proposes a pact with {o.ask}"
+        lines.append(f"Offer {o.id}: the financier {what}")
+    for d in obs.debts:
+        lines.append(f"You owe the financier {d.owed}; {d.repay} due at turn {d.due}")
+    if obs.allies:
+        lines.append(f"Allies: {', '.join(obs.allies)} (break NAME ends a pact)")
+    if obs.offers:
+        ids = " ".join(o.id for o in obs.offers)
+        lines.append(f"First answer each offer ({ids}): accept ID or decline ID")
+    return lines
 
 
 def call_seed(seed: int, creature: str, turn: int) -> int:
