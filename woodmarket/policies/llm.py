@@ -26,7 +26,10 @@ small models can use:
       3. Birch: the river froze
       Feelings: trusts Oona
 
-  (shown cut here; in a prompt every item is whole). Whispers and news
+  (shown cut here; in a prompt every item is whole). Then, only in a turn
+  that has them, the financier's offers to this creature alone, its debts
+  and its pacts, and a line asking for one answer per offer (`_patron`);
+  the grammar asks for those answers first. Whispers and news
   are never cut nor budgeted; gossip heard is kept whole within
   `GOSSIP_HEARD_CHARS` (400 characters a turn), the oldest items dropped
   first, and gossip repeating a whisper or the news only names who
