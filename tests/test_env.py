@@ -765,3 +765,20 @@ def test_a_wood_of_another_shape(tmp_path):
     assert {r["policy"] for r in decisions} == {"external"}
     again, records_again = play(parallel_env(str(path)), 3)
     assert same(steps, again) and records == records_again
+
+
+def test_an_exiled_creature_leaves_the_episode_terminated(scenario_key):
+    e = parallel_env(scenario=scenario_key)
+    obs, _ = e.reset(seed=3)
+    first = e.agents[0]
+    hold = {a: np.zeros(e.action_space(a).shape, dtype=np.int64) for a in e.agents}
+    e.step(hold)
+    e.wood.exile(first)  # as a default with debts left over would
+    obs, rewards, terms, truncs, infos = e.step(hold)
+    assert terms[first] and not truncs[first] and first in obs and first in rewards
+    assert infos[first]["wealth"] == e.wood.wealth(first)  # its account stays, settled
+    assert first not in e.agents and all(not terms[a] for a in e.agents)
+    assert e.wood.ledger.total_pebbles() == e.wood.ledger.start_pebbles
+    rest = {a: hold[a] for a in e.agents}
+    _, _, terms, _, _ = e.step(rest)  # the episode goes on without it
+    assert first not in terms and set(terms) == set(e.agents)

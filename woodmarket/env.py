@@ -492,16 +492,20 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             rewards[a] = float(score - self._before[a])
             self._before[a] = score
         done = wood.turn >= self.turns
+        # A creature exiled this turn (a loan it could not repay) leaves the episode:
+        # its last observation is the one it decided on, and it is terminated.
+        gone = {a for a in self.agents if a not in wood.creatures}
+        staying = [a for a in self.agents if a not in gone]
         if done:
-            seen = {a: wood.observe(a) for a in self.agents}
+            seen = {a: wood.observe(a) for a in staying}
         else:
             self._turn = self._begin(wood)
-            seen = self._turn.observations
+            seen = dict(self._turn.observations)
+        seen.update({a: t.observations[a] for a in gone})
         obs = self._observations(seen)
-        terminations = dict.fromkeys(self.agents, False)
-        truncations = dict.fromkeys(self.agents, done)
-        if done:
-            self.agents = []
+        terminations = {a: a in gone for a in self.agents}
+        truncations = {a: done and a not in gone for a in self.agents}
+        self.agents = [] if done else staying
         return obs, rewards, terminations, truncations, infos
 
     def render(self) -> str | None:
@@ -545,7 +549,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             "valid": decided.valid,
             "reason": decided.reason,
             "wealth": wood.wealth(agent),
-            "mood": wood.creatures[agent].mood,
+            "mood": wood.creatures[agent].mood if agent in wood.creatures else 0,
             "fills": fills,
         }
 
