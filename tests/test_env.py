@@ -782,3 +782,14 @@ def test_an_exiled_creature_leaves_the_episode_terminated(scenario_key):
     rest = {a: hold[a] for a in e.agents}
     _, _, terms, _, _ = e.step(rest)  # the episode goes on without it
     assert first not in terms and set(terms) == set(e.agents)
+
+
+def test_infos_carry_the_financiers_dealings_with_the_creature(scenario_key):
+    e = parallel_env(scenario=scenario_key)
+    debtor, other = e.possible_agents[0], e.possible_agents[1]
+    e.reset(seed=2, options={"moves": {1: [f"lend {debtor} 10 10 3"]}})
+    hold = {a: np.zeros(e.action_space(a).shape, dtype=np.int64) for a in e.agents}
+    _, _, _, _, infos = e.step(hold)
+    dealt = infos[debtor]["patron"]
+    assert dealt and all(r["kind"] == "loan" and r["creature"] == debtor for r in dealt)
+    assert dealt[0]["event"] == "offered" and infos[other]["patron"] == []

@@ -485,9 +485,17 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
                     fills[who].append(
                         {"side": side, "good": f.good, "qty": f.qty, "price": f.price}
                     )
+        patron: dict[str, list[dict[str, Any]]] = {a: [] for a in self.agents}
+        for r in t.records:
+            if r["kind"] in PATRON_KINDS:
+                for who in (r.get("creature"), *r.get("creatures", ())):
+                    if who in patron:
+                        patron[who].append({k: v for k, v in r.items() if k != "turn"})
         rewards, infos = {}, {}
         for a in self.agents:
             info = infos[a] = self._info(wood, a, decided[a], fills[a])
+            # The financier's dealings with this creature this turn (its own, never another's).
+            info["patron"] = patron[a]
             score = info[self.reward]
             rewards[a] = float(score - self._before[a])
             self._before[a] = score
@@ -631,6 +639,10 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         if not 1 <= when <= self.turns or isinstance(turn, bool):
             raise WoodmarketError(f"options[{key!r}]: turn {turn!r} is not 1..{self.turns}")
         return when
+
+
+# Records of the financier's offers, answers and rulings where a creature is the counterparty.
+PATRON_KINDS = frozenset({"loan", "bribe", "pact", "exile"})
 
 
 def parallel_env(scenario: str | Scenario = "oona", **kwargs: Any) -> WoodEnv:
