@@ -150,15 +150,22 @@ class Session:
         names = ", ".join(self.wood.names)
         raise Refused(f"unknown creature {shown(word)}; creatures are {names}")
 
-    def submit(self, command: str) -> str:
-        """Queue one built command; the message says what it will do or why not."""
+    def _cannot(self, busy: str) -> str:
+        """Why the wood cannot be acted on now ("" when it can: then `busy` is held)."""
         self.touch()
         if self.closed:
             return self._say(False, "this wood is closed; start a new one")
         if self.game.over:
             return self._say(False, "the season is over; start a new wood to play again")
         if not self.busy.acquire(blocking=False):
-            return self._say(False, "a turn is running: make your move when it is done")
+            return self._say(False, busy)
+        return ""
+
+    def submit(self, command: str) -> str:
+        """Queue one built command; the message says what it will do or why not."""
+        refused = self._cannot("a turn is running: make your move when it is done")
+        if refused:
+            return refused
         try:
             out = self.fin.submit(command)
         finally:
@@ -256,13 +263,9 @@ class Session:
 
     def step(self) -> str:
         """Run one turn (the caller's thread); refuses while another turn of it runs."""
-        self.touch()
-        if self.closed:
-            return self._say(False, "this wood is closed; start a new one")
-        if self.game.over:
-            return self._say(False, "the season is over; start a new wood to play again")
-        if not self.busy.acquire(blocking=False):
-            return self._say(False, "a turn is already running; wait for it")
+        refused = self._cannot("a turn is already running; wait for it")
+        if refused:
+            return refused
         try:
             self.game.show = self._thinking
             self.game.next_turn()
