@@ -82,6 +82,18 @@ def _get(path: str, table: dict[str, Any], key: str, kind: type, prefix: str = "
     return value
 
 
+def _whole(
+    path: str, table: dict[str, Any], key: str, prefix: str, default: int, lo: int, hi: int
+) -> int:
+    """An optional whole number of a legend's table, within lo..hi."""
+    if key not in table:
+        return default
+    value: int = _get(path, table, key, int, prefix)
+    if not lo <= value <= hi:
+        raise ScenarioError(path, prefix + key, f"a whole number from {lo} to {hi}, got {value}")
+    return value
+
+
 def _kind(kind: type) -> str:
     return {str: "a string", int: "a whole number", list: "a list", dict: "a table"}.get(
         kind, kind.__name__
@@ -175,20 +187,8 @@ def legend_from_table(
             raise ScenarioError(
                 path, prefix + "settle.factor", f"at most three decimals, got {raw!r}"
             )
-    delay = DEFAULT_DELAY
-    if "delay" in settle:
-        delay = _get(path, settle, "delay", int, prefix + "settle.")
-        if not 0 <= delay <= MAX_DELAY:
-            raise ScenarioError(
-                path, prefix + "settle.delay", f"a whole number from 0 to {MAX_DELAY}, got {delay}"
-            )
-    qty = DEFAULT_QTY
-    if "qty" in glut:
-        qty = _get(path, glut, "qty", int, prefix + "glut.")
-        if not 1 <= qty <= MAX_GLUT:
-            raise ScenarioError(
-                path, prefix + "glut.qty", f"a whole number from 1 to {MAX_GLUT}, got {qty}"
-            )
+    delay = _whole(path, settle, "delay", prefix + "settle.", DEFAULT_DELAY, 0, MAX_DELAY)
+    qty = _whole(path, glut, "qty", prefix + "glut.", DEFAULT_QTY, 1, MAX_GLUT)
     return Legend(
         id=legend_id,
         title=_text(path, data, "title", prefix, limit=whisper_chars),
