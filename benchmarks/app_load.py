@@ -60,18 +60,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from woodmarket.provenance import cpu_model
+
 BOARD = 11  # the board's outputs; the setup dropdowns follow on load
 GOOD_OUT, WHO_OUT, LEGEND_OUT = BOARD + 1, BOARD + 3, BOARD + 4
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def start_app(cast: str, cap: int, runs: Path) -> tuple[str, subprocess.Popen[bytes]]:

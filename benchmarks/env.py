@@ -29,34 +29,11 @@ from pathlib import Path
 
 from woodmarket.env import WoodEnv, parallel_env
 from woodmarket.policies.standin import StandinPolicy
-from woodmarket.scenario import load_scenario
+from woodmarket.provenance import cpu_model
+from woodmarket.scenario import bundled_scenarios, load_scenario
 from woodmarket.wood import Wood
 
 AIM = 1 / 1.3
-
-
-def bundled() -> list[str]:
-    import woodmarket.scenario as room
-
-    listed = getattr(room, "bundled_scenarios", None)
-    if listed is not None:
-        return list(listed())
-    folder = Path(room.__file__).parent / "scenarios"
-    keys = {p.stem for p in folder.glob("*.toml")}
-    keys |= {p.parent.name for p in folder.glob("*/*.toml") if p.stem == p.parent.name}
-    return sorted(keys)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown"
 
 
 def bare(key: str, turns: int) -> float:
@@ -104,7 +81,7 @@ def main() -> None:
     cols = ("scenario", "loop", "steps/s", "x bare", "overhead")
     print("  ".join(f"{c:>{w}}" for c, w in zip(cols, (10, 14, 9, 7, 9), strict=True)))
     worst = float("inf")
-    for key in args.scenarios or bundled():
+    for key in args.scenarios or bundled_scenarios():
         sc = load_scenario(key)
         first = sc.creatures[0].name
         loops = {
