@@ -45,6 +45,8 @@ from woodmarket.runner import build_wood
 from woodmarket.scenario import Scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.traces import (
+    TIMED,
+    TIMINGS,
     dumps,
     load_trace,
     read_run,
@@ -209,10 +211,6 @@ def _compare(
 
 # -- the folder ----------------------------------------------------------
 
-TIMINGS = "timings.jsonl"
-# What a run that repeats byte for byte keeps out of its trace (a sweep's
-# runs): clock readings and what a warm slot happened to have cached.
-TIMED = ("latency_ms", "cached_tokens")
 
 
 def _put_back_timings(folder: Path, records: list[dict[str, Any]]) -> None:

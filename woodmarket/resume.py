@@ -43,10 +43,9 @@ from woodmarket.replay import spec_of
 from woodmarket.runner import build_wood, result, summary_of
 from woodmarket.spec import RunResult, RunSpec
 from woodmarket.state import TurnState
-from woodmarket.traces import TRACE, TraceWriter, dumps, read_run
+from woodmarket.traces import TIMINGS, TRACE, TraceWriter, dumps, read_run
 from woodmarket.types import Action, Observation, Policy
 
-TIMINGS = "timings.jsonl"
 # The records of the wood's state a resumed turn must reproduce before the run goes on.
 STATE_KINDS = ("order", "fill", "price", "holdings")
 

@@ -36,6 +36,10 @@ SCHEMA_VERSION = 2
 # Schema versions this woodmarket reads (1: run.json before it held a whole spec).
 READS = (1, 2)
 TRACE = "trace.jsonl"
+# A run that repeats byte for byte (a sweep's) keeps its clock readings and
+# what a warm model slot happened to have cached out of the trace, here.
+TIMINGS = "timings.jsonl"
+TIMED = ("latency_ms", "cached_tokens")
 
 _encoder = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False

@@ -28,15 +28,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from woodmarket.traces import dumps, read_trace
+from woodmarket.traces import TIMED, TIMINGS, dumps, read_trace
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState
 
-TIMINGS = "timings.jsonl"
 # What a model call's record holds that depends on the clock or on what the
 # process asked before (a warm slot's cache), not on what the model said.
-MOVED = ("latency_ms", "cached_tokens")
+MOVED = TIMED
 OUTCOME = "outcome.json"
 
 
