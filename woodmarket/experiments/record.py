@@ -16,8 +16,12 @@ byte-identical trace.jsonl, whichever worker ran it.
 
 `outcome_of(folder, gambit)` computes an outcome from the recorded trace
 alone (no model loaded): the report of a sweep and of its `--replay` come
-from the same function. This room reads run folders and writes only the
-two files above.
+from the same function. Besides prices, P&L and cost, an outcome counts
+the patron's levers and the magistrate's rulings (`Levers`): bribes
+offered, taken and complied with; what a creature bribed to `sell GOOD`
+put up for sale and sold on that turn (the dump the bribe bought, or not);
+loans taken, defaults and exiles; the magistrate's peak heat and fines.
+This room reads run folders and writes only the two files above.
 """
 
 from __future__ import annotations
@@ -130,9 +134,12 @@ class Outcome:
         self.pnl: int | None = None
         self.calls = self.prompt = self.cached = self.generated = 0
         self.digest = hashlib.sha256()
+        self.levers = Levers()
 
     def feed(self, r: dict[str, Any]) -> None:
         kind = r["kind"]
+        if kind in Levers.KINDS:
+            self.levers.feed(r)
         if kind == "start":
             self.path.append(r["prices"][self.target])
         elif kind == "price" and r["good"] == self.target:
@@ -172,7 +179,70 @@ class Outcome:
             "generated_tokens": self.generated,
             "wall_s": round(wall_ms / 1e3, 3),
             "behaviour": self.digest.hexdigest()[:16],
+            **self.levers.result(),
         }
+
+
+class Levers:
+    """The patron's levers and the magistrate's rulings in one run, counted from its records.
+
+    Records of a turn come in order: a bribe's `offered` (events), the
+    creatures' `order`s and the auction's `fill`s, then the bribe's
+    `answered` and `complied`/`ignored` (after the auction). So what a
+    creature bribed to `sell GOOD` offered and sold that turn is known by
+    the time the bribe is found taken, and only taken bribes count.
+    """
+
+    KINDS = frozenset({"bribe", "loan", "exile", "magistrate", "order", "fill"})
+    FIELDS = (
+        "bribes", "bribes_taken", "bribes_complied", "asked_offered", "asked_sold",
+        "loans", "loans_taken", "defaults", "exiles", "heat", "fined",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.n = dict.fromkeys(self.FIELDS, 0)
+        self.selling: dict[
+            tuple[int, str, str], list[int]
+        ] = {}  # (turn, who, good): [offered, sold]
+        self.asked: dict[str, tuple[int, str, str]] = {}  # bribe id: its `sell` key
+
+    def feed(self, r: dict[str, Any]) -> None:
+        kind, event, n = r["kind"], r.get("event"), self.n
+        if kind == "bribe" and event == "offered":
+            n["bribes"] += 1
+            verb, _, good = str(r["ask"]).partition(" ")
+            if verb == "sell":
+                key = (int(r["turn"]), str(r["creature"]), good)
+                self.asked[r["id"]] = key
+                self.selling.setdefault(key, [0, 0])
+        elif kind == "order" and r["side"] == "sell" and r["status"] == "accepted":
+            key = (int(r["turn"]), str(r["creature"]), str(r["good"]))
+            if key in self.selling:
+                self.selling[key][0] += int(r["qty"])
+        elif kind == "fill":
+            key = (int(r["turn"]), str(r["seller"]), str(r["good"]))
+            if key in self.selling:
+                self.selling[key][1] += int(r["qty"])
+        elif kind == "bribe" and event in ("complied", "ignored"):
+            n["bribes_taken"] += 1
+            n["bribes_complied"] += event == "complied"
+            sold = self.selling.get(self.asked.get(r["id"], (0, "", "")))
+            if sold is not None:
+                n["asked_offered"] += sold[0]
+                n["asked_sold"] += sold[1]
+                sold[:] = [0, 0]  # a second bribe the same turn buys nothing more
+        elif kind == "loan":
+            n["loans"] += event == "offered"
+            n["loans_taken"] += event == "answered" and bool(r.get("made"))
+            n["defaults"] += event == "defaulted"
+        elif kind == "exile":
+            n["exiles"] += 1
+        elif kind == "magistrate":
+            n["heat"] = max(n["heat"], int(r.get("heat") or 0))
+            n["fined"] += int(r.get("fine") or 0) if event == "fined" else 0
+
+    def result(self) -> dict[str, int]:
+        return dict(self.n)
 
 
 def outcome_of(folder: str | Path, gambit: Any) -> dict[str, Any]:

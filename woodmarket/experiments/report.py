@@ -22,6 +22,14 @@ compared with each model cast's, by their CIs:
 `stand-in only` and `opposite` are flagged (!): an effect the stand-in shows
 and the models do not. Without a stand-in world of that mechanism, `n/a`.
 
+The patron's levers: when a gambit offers bribes or loans, a second table
+gives, per world, the bribes taken and complied with (of those offered,
+summed over seeds), the units a creature bribed to `sell` put up for sale
+and sold on the bribed turns, loans taken, defaults and exiles (sums), and
+the magistrate's peak heat and fines (mean ± sd per run). Read with the
+first table's target price at settlement: a bribe that buys a dump moves
+that price; one that only buys selling does not.
+
 Replicas: when a world's runs do not all differ (effective n below n, as at
 temperature 0), its intervals are false precision; the table marks the row
 and says so below it.
@@ -40,6 +48,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from woodmarket.experiments.record import Levers
 from woodmarket.experiments.worlds import World
 
 BOOTSTRAP = 4000
@@ -136,6 +145,11 @@ class Row:
     wall_s: float = 0.0
     settle_holds: tuple[int, int] | None = None  # (seeds where price = factor x pre, of n)
     pnl_values: list[float] = field(default_factory=list)
+    levers: dict[str, int] = field(default_factory=dict)  # the patron's counts, summed over seeds
+    offered: Stat | None = None  # units a bribed creature put up for sale, per run
+    sold: Stat | None = None
+    heat: Stat | None = None  # the magistrate's peak heat, per run
+    fined: Stat | None = None
 
     @property
     def n(self) -> int:
@@ -193,6 +207,11 @@ def build_report(
             generated_tokens=sum(r.get("generated_tokens", 0) for r in runs),
             wall_s=sum(r.get("wall_s", 0.0) for r in runs),
             pnl_values=pnl,
+            levers={k: sum(int(r.get(k) or 0) for r in runs) for k in LEVER_COUNTS},
+            offered=Stat.of([r.get("asked_offered") or 0 for r in runs], 0),
+            sold=Stat.of([r.get("asked_sold") or 0 for r in runs], 0),
+            heat=Stat.of([r.get("heat") or 0 for r in runs], 0),
+            fined=Stat.of([r.get("fined") or 0 for r in runs], 0),
         )
         if w.mechanism == "settle" and factor is not None:
             ok = sum(r["at_settlement"] == settle_price(r["before"], factor) for r in runs)
@@ -243,6 +262,42 @@ def build_report(
         title.append(f"  model casts sample at temperature {temperature:g}, asked {mode}")
     notes = _notes(list(rows.values()), temperature, live)
     return Report(title, target, list(rows.values()), notes, by_mech)
+
+
+LEVER_COUNTS = (
+    "bribes", "bribes_taken", "bribes_complied", "loans", "loans_taken", "defaults", "exiles",
+)  # fmt: skip
+LEVER_HEADERS = (
+    "world", "bribes taken", "complied", "asked to sell: offered", "sold",
+    "loans taken", "defaults", "exiled", "peak heat", "fined",
+)  # fmt: skip
+
+
+def has_levers(rep: Report) -> bool:
+    """Whether any run of the report offered a bribe or a loan."""
+    return any(r.levers.get("bribes") or r.levers.get("loans") for r in rep.rows)
+
+
+def _lever_cells(r: Row) -> list[str]:
+    n = r.levers
+    return [
+        r.world.label,
+        f"{n['bribes_taken']}/{n['bribes']}",
+        f"{n['bribes_complied']}/{n['bribes_taken']}",
+        _ms(r.offered) if r.offered else "-",
+        _ms(r.sold) if r.sold else "-",
+        f"{n['loans_taken']}/{n['loans']}",
+        str(n["defaults"]),
+        str(n["exiles"]),
+        _ms(r.heat) if r.heat else "-",
+        _ms(r.fined) if r.fined else "-",
+    ]
+
+
+LEVERS_TITLE = (
+    "The patron's levers (bribes and loans summed over seeds; units, heat and fines "
+    "mean ± sd per run)"
+)
 
 
 def _notes(rows: list[Row], temperature: float, live: frozenset[str]) -> list[str]:
@@ -333,18 +388,24 @@ def render_text(rep: Report) -> str:
     headers = list(HEADERS)
     headers[2] = f"{rep.target} before"
     headers[3] = f"{rep.target} at settlement"
-    table = [headers] + [_cells(r) for r in rep.rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
-    lines = [*rep.title, ""]
-    for k, row in enumerate(table):
-        cells = [c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = [*rep.title, "", *_aligned([headers, *map(_cells, rep.rows)])]
+    if has_levers(rep):
+        lines += ["", LEVERS_TITLE, *_aligned([list(LEVER_HEADERS), *map(_lever_cells, rep.rows)])]
     lines += ["", *_mechanism_lines(rep)]
     if rep.notes:
         lines += ["", *rep.notes]
     return "\n".join(lines)
+
+
+def _aligned(table: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    out = []
+    for k, row in enumerate(table):
+        cells = [c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        out.append("  ".join(cells).rstrip())
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
 
 
 def render_cost(rep: Report) -> str:
@@ -391,6 +452,12 @@ def render_markdown(rep: Report) -> str:
         tokens = f"{r.prompt_tokens} + {r.generated_tokens}"
         cells = [*_cells(r), str(r.calls), tokens, f"{r.wall_s:.1f}"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    if has_levers(rep):
+        lines += ["", f"{LEVERS_TITLE}:", "", "| " + " | ".join(LEVER_HEADERS) + " |"]
+        lines.append(
+            "|" + "|".join("---" if i == 0 else "---:" for i in range(len(LEVER_HEADERS))) + "|"
+        )
+        lines += ["| " + " | ".join(_lever_cells(r)) + " |" for r in rep.rows]
     mech = _mechanism_lines(rep)
     if mech:
         lines += ["", mech[0], "", *(f"- {m.strip()}" for m in mech[1:])]
@@ -405,6 +472,7 @@ CSV_COLUMNS = (
     "pnl_mean", "pnl_sd", "pnl_ci_lo", "pnl_ci_hi", "wins",
     "effect_mean", "effect_ci_lo", "effect_ci_hi", "effect_n", "agreement",
     "settle_holds", "calls", "prompt_tokens", "generated_tokens", "wall_s",
+    *LEVER_COUNTS, "asked_offered_mean", "asked_sold_mean", "heat_mean", "fined_mean",
 )  # fmt: skip
 
 
@@ -425,6 +493,8 @@ def render_csv(rep: Report) -> str:
                 r.paired if e else "", r.agreement,
                 "" if r.settle_holds is None else f"{r.settle_holds[0]}/{r.settle_holds[1]}",
                 r.calls, r.prompt_tokens, r.generated_tokens, f"{r.wall_s:.3f}",
+                *(r.levers.get(k, 0) for k in LEVER_COUNTS),
+                *(_f(x.mean) if x else "" for x in (r.offered, r.sold, r.heat, r.fined)),
             ]
         )  # fmt: skip
     return buf.getvalue()
@@ -433,6 +503,7 @@ def render_csv(rep: Report) -> str:
 RUN_COLUMNS = (
     "world", "seed", "before", "at_settlement", "pnl", "turns", "calls",
     "prompt_tokens", "cached_tokens", "generated_tokens", "wall_s", "behaviour", "folder",
+    *Levers.FIELDS,
 )  # fmt: skip
 
 
