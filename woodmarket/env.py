@@ -28,7 +28,8 @@ spaces; in short:
 - Reward: the change in the creature's wealth (pebbles plus stores at
   reference prices) from the end of one turn to the end of the next;
   `reward="mood"`: the change in its mood.
-- Truncation at the scenario's last turn (or `turns`); never termination.
+- Truncation at the scenario's last turn (or `turns`); termination only
+  for a creature exiled (a loan it could not repay, its stores seized).
 
 The turn is split where external agents decide: after a step the next
 turn's `events` and `observe` phases run at once, so an agent sees what
