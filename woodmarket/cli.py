@@ -4,6 +4,7 @@
     run        one run into a run folder (--resume continues one)
     replay     re-run a folder and compare every record
     sweep      one gambit across worlds x seeds: Table 1 (gambit: one cast)
+    compare    two sweeps' gambits, world by world, paired by seed
     export     run or sweep folders -> Parquet
     scenarios  the bundled scenarios        check      validate a scenario, legend or cast file
     models     the bundled models, verified
@@ -374,6 +375,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _sweep(args, _sweep_worlds(args), Path(args.out))
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """What sweep A's gambit changes against sweep B's, from their records (no model loaded)."""
+    from woodmarket.experiments import report_of
+    from woodmarket.experiments.compare import Side, compare, render
+    from woodmarket.experiments.sweep import recorded
+
+    sides = []
+    for folder in (args.a, args.b):
+        plan, outcomes = recorded(folder)
+        sides.append(
+            Side(plan.gambit, plan.base.load_scenario().name, report_of(plan, []).target, outcomes)
+        )
+    a, b = sides
+    print(render(a, b, compare(a, b)))
+    return 0
+
+
 def cmd_gambit(args: argparse.Namespace) -> int:
     """Table 1 for one cast: a sweep of that cast across every mechanism."""
     import json
@@ -620,6 +638,13 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_sweep_options(sw)
     sw.set_defaults(func=cmd_sweep)
+
+    cp = sub.add_parser(
+        "compare", help="two sweeps' gambits side by side: paired differences per world"
+    )
+    cp.add_argument("a", metavar="SWEEP_A", help="a sweep folder (its gambit is A)")
+    cp.add_argument("b", metavar="SWEEP_B", help="a sweep folder of the same scenario (B)")
+    cp.set_defaults(func=cmd_compare)
 
     ex = sub.add_parser("export", help="a run or sweep folder -> Parquet tables")
     ex.add_argument("path", metavar="RUN_OR_SWEEP", help="a run folder or a sweep folder")

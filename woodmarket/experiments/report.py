@@ -344,7 +344,7 @@ def _ms(s: Stat, signed: bool = False) -> str:
     return f"{mean} ± {s.sd:.1f}"
 
 
-def _ci(s: Stat | None) -> str:
+def ci_text(s: Stat | None) -> str:
     if s is None or math.isnan(s.lo):
         return "-"
     return f"[{s.lo:+.1f}, {s.hi:+.1f}]"
@@ -353,7 +353,7 @@ def _ci(s: Stat | None) -> str:
 def _effect(s: Stat | None) -> str:
     if s is None or s.n == 0:
         return "-"
-    return f"{s.mean:+.1f} {_ci(s)}"
+    return f"{s.mean:+.1f} {ci_text(s)}"
 
 
 def _agree(r: Row) -> str:
@@ -376,7 +376,7 @@ def _cells(r: Row) -> list[str]:
         _ms(r.before),
         _ms(r.at),
         _ms(r.pnl, signed=True),
-        _ci(r.pnl),
+        ci_text(r.pnl),
         f"{r.wins}/{r.n}",
         _effect(r.effect),
         _agree(r),
@@ -388,16 +388,16 @@ def render_text(rep: Report) -> str:
     headers = list(HEADERS)
     headers[2] = f"{rep.target} before"
     headers[3] = f"{rep.target} at settlement"
-    lines = [*rep.title, "", *_aligned([headers, *map(_cells, rep.rows)])]
+    lines = [*rep.title, "", *aligned([headers, *map(_cells, rep.rows)])]
     if has_levers(rep):
-        lines += ["", LEVERS_TITLE, *_aligned([list(LEVER_HEADERS), *map(_lever_cells, rep.rows)])]
+        lines += ["", LEVERS_TITLE, *aligned([list(LEVER_HEADERS), *map(_lever_cells, rep.rows)])]
     lines += ["", *_mechanism_lines(rep)]
     if rep.notes:
         lines += ["", *rep.notes]
     return "\n".join(lines)
 
 
-def _aligned(table: list[list[str]]) -> list[str]:
+def aligned(table: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     out = []
     for k, row in enumerate(table):
