@@ -62,8 +62,8 @@ from typing import Any
 
 from woodmarket.provenance import cpu_model
 
-BOARD = 11  # the board's outputs; the setup dropdowns follow on load
-GOOD_OUT, WHO_OUT, LEGEND_OUT = BOARD + 1, BOARD + 3, BOARD + 4
+BOARD = 16  # the board's outputs, its creature dropdowns last; the setup dropdowns follow on load
+GOOD_OUT, WHO_OUT, LEGEND_OUT = BOARD + 1, 11, BOARD + 3
 
 
 def start_app(cast: str, cap: int, runs: Path) -> tuple[str, subprocess.Popen[bytes]]:

@@ -1,4 +1,5 @@
-"""The app in a real browser (Debian's Chromium): the showcase, isolation, hostile input.
+"""The app in a real browser (Debian's Chromium): the showcase, isolation, hostile input,
+the patron's levers and the levels.
 
 Each test drives the page as a player does: buttons by their labels,
 boxes by typing. What the page shows is compared with the run folder's
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from appkit import SHOTS, serve, wait_for
 
+from woodmarket.app.session import level_label
 from woodmarket.replay import replay
 from woodmarket.traces import read_trace
 
@@ -62,6 +64,24 @@ def choose(page: Any, elem_id: str, value: str) -> None:
     box.press("Enter")
     box.blur()
     page.wait_for_timeout(150)
+
+
+def pick(page: Any, elem_id: str, label: str) -> None:
+    """Open a dropdown and click the option shown as `label`."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=label, exact=True).click()
+    page.wait_for_timeout(150)
+
+
+def options(page: Any, elem_id: str) -> list[str]:
+    """The options a dropdown offers now, as shown."""
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    box.fill("")
+    shown = page.get_by_role("option").all_inner_texts()
+    box.press("Escape")
+    box.blur()
+    return [o.replace("\u2713", "").strip() for o in shown]  # the chosen one is ticked
 
 
 def fill(page: Any, elem_id: str, value: str) -> None:
@@ -230,11 +250,17 @@ def test_a_visitor_past_the_cap_waits_in_the_queue(tmp_path, browser):
         served.close()
 
 
+def new_wood(page: Any, key: str) -> None:
+    """A new wood of the level `key`, picked by its label as a player does."""
+    pick(page, "wm-scenario", level_label(key))
+    press(page, "New wood")
+    page.wait_for_selector(f"[data-wm=header][data-scenario='{key}'][data-turn='0']")
+    said(page, "a new wood")
+
+
 def test_every_bundled_scenario_plays(app, browser, scenario_key):
     page = open_page(browser, app.url)
-    choose(page, "wm-scenario", scenario_key)
-    press(page, "New wood")
-    said(page, "a new wood")
+    new_wood(page, scenario_key)
     press(page, "First trade")
     said(page, "queued")
     next_turn(page)
@@ -248,6 +274,195 @@ def test_every_bundled_scenario_plays(app, browser, scenario_key):
     for good in dict.fromkeys(goods):
         assert shown_figures(page, good) == traced_figures(folder, good)
     page.context.close()
+
+
+def traced_patron(folder: Path) -> dict[str, Any]:
+    """What the trace says of the patron's book: loans, bribes, pacts, exiles, heat."""
+    records = list(read_trace(folder))
+    lent: dict[str, int] = {}
+    loans: dict[str, dict[str, Any]] = {}
+    bribes: dict[str, dict[str, Any]] = {}
+    pacts: set[tuple[str, str]] = set()
+    exiled: list[str] = []
+    heat, fined = 0, 0
+    for r in records:
+        kind, event = r["kind"], r.get("event")
+        if kind == "loan" and event == "offered":
+            lent[r["id"]] = r["amount"]
+        elif kind == "loan" and event == "answered" and r["made"]:
+            loans[r["creature"]] = {"id": r["id"], "state": "open", "owed": lent[r["id"]]}
+        elif kind == "loan" and r["creature"] in loans and loans[r["creature"]]["id"] == r["id"]:
+            loan = loans[r["creature"]]
+            if event == "interest":
+                loan["owed"] = r["owed"]
+            elif event in ("repaid", "defaulted"):
+                loan["state"], loan["owed"] = event, 0
+        elif kind == "bribe" and event == "answered":
+            bribes[r["id"]] = {"taken": str(int(r["paid"])), "complied": ""}
+        elif kind == "bribe" and event in ("complied", "ignored"):
+            bribes[r["id"]]["complied"] = str(int(event == "complied"))
+        elif kind == "pact" and event == "formed":
+            pacts.add((min(r["creatures"]), max(r["creatures"])))
+        elif kind == "pact" and event == "broken":
+            pacts.discard((min(r["creatures"]), max(r["creatures"])))
+        elif kind == "exile":
+            exiled.append(r["creature"])
+            pacts = {p for p in pacts if r["creature"] not in p}
+        elif kind == "magistrate":
+            heat = r["heat"]
+            fined += r.get("fine", 0)
+    return {
+        "loans": loans,
+        "bribes": bribes,
+        "pacts": pacts,
+        "exiled": exiled,
+        "heat": heat,
+        "fined": fined,
+    }
+
+
+def shown_patron(page: Any) -> dict[str, Any]:
+    """The same, as the page shows it (the scoreboard and the header)."""
+
+    def rows(selector: str, *names: str) -> list[list[str]]:
+        return page.eval_on_selector_all(
+            selector, "(es, names) => es.map(e => names.map(n => e.getAttribute(n)))", list(names)
+        )
+
+    loans = {
+        name: {"id": i, "state": state, "owed": int(owed)}
+        for name, i, state, owed in rows(
+            "[data-wm=loan]", "data-name", "data-id", "data-state", "data-owed"
+        )
+    }
+    bribes = {
+        i: {"taken": taken, "complied": complied}
+        for i, taken, complied in rows("[data-wm=bribe]", "data-id", "data-taken", "data-complied")
+    }
+    pacts = {(a, b) for a, b in rows("[data-wm=pact]", "data-a", "data-b")}
+    exiled = [n for (n,) in rows("[data-wm=exiled]", "data-name")]
+    return {
+        "loans": loans,
+        "bribes": bribes,
+        "pacts": pacts,
+        "exiled": exiled,
+        "heat": int(page.inner_text("[data-wm=heat]")),
+        "fined": int(page.inner_text("[data-wm=fined]")),
+    }
+
+
+def names_of(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "[data-wm=creature]", "es => es.map(e => e.getAttribute('data-name'))"
+    )
+
+
+def test_the_patrons_levers_in_the_browser(app, browser, scenario_key):
+    """A loan, a bribe and a pact through the forms; the scoreboard as the trace says, 3 turns."""
+    page = open_page(browser, app.url)
+    new_wood(page, scenario_key)
+    names = names_of(page)
+    goods = list(
+        dict.fromkeys(re.findall(r'data-wm="chart" data-good="([a-z_]+)"', page.content()))
+    )
+    purses = {
+        n: int(page.inner_text(f"[data-wm=creature][data-name={n}] [data-wm=pebbles]"))
+        for n in names
+    }
+    borrower = min(names, key=lambda n: (purses[n], n))  # a thin purse may take a loan
+    page.get_by_text("Lend to a creature").click()
+    choose(page, "wm-lend-who", borrower)
+    fill(page, "wm-lend-amount", "10")
+    fill(page, "wm-lend-rate", "10")
+    fill(page, "wm-lend-turns", "2")
+    press(page, "Lend")
+    assert f"loan offered to {borrower}: 10 pebbles at 10%" in said(page, "loan offered")
+    page.get_by_text("Bribe a creature").click()
+    choose(page, "wm-bribe-who", names[0])
+    fill(page, "wm-bribe-amount", "10")
+    page.locator("#wm-bribe-ask").get_by_text("gossip", exact=True).click()
+    fill(page, "wm-bribe-words", "short honey 8; cover")
+    press(page, "Bribe")
+    said(page, "only, not ';'")
+    page.locator("#wm-bribe-ask").get_by_text("sell", exact=True).click()
+    choose(page, "wm-bribe-good", goods[0])
+    press(page, "Bribe")
+    assert f"to sell {goods[0]}" in said(page, f"bribe offered to {names[0]}")
+    page.get_by_text("Pacts between creatures").click()
+    choose(page, "wm-ally-a", names[1])
+    choose(page, "wm-ally-b", names[1])
+    press(page, "Broker a pact")
+    said(page, "is chosen twice")
+    choose(page, "wm-ally-b", names[2])
+    press(page, "Broker a pact")
+    said(page, f"pact offered to {names[1]} and {names[2]}")
+    queued = page.eval_on_selector_all("[data-wm=queued]", "es => es.map(e => e.innerText)")
+    assert queued == [
+        f"lend {borrower} 10 10 2",
+        f"bribe {names[0]} 10 sell {goods[0]}",
+        f"ally {names[1]} {names[2]}",
+    ]
+    folder = folder_of_page(app, page)
+    for turn in (1, 2, 3):  # offered and answered; interest; due and repaid (or not)
+        next_turn(page)
+        shown, traced = shown_patron(page), traced_patron(folder)
+        assert shown == traced, turn
+        assert set(options(page, "wm-lend-who")) == set(names_of(page)), turn
+    # The trace has the offers in it: the figures compared are not empty by accident.
+    assert traced["bribes"] and traced["loans"] and traced["pacts"], traced
+    page.context.close()
+    assert wait_for(folder / "summary.json")
+    assert replay(folder).ok
+
+
+def test_a_hard_level_in_the_browser(app, browser):
+    """Oona's hard level picked by its label: a higher goal, and a season lost to the heat."""
+    page = open_page(browser, app.url)
+    new_wood(page, "oona")
+    easy = page.inner_text("[data-wm=objective]")
+    new_wood(page, "oona:hard")
+    assert "(hard)" in page.inner_text("[data-wm=header] h3")
+    hard = page.inner_text("[data-wm=objective]")
+    assert hard.startswith("objective: ") and hard != easy
+    folder = folder_of_page(app, page)
+    assert folder.name.startswith("oona-hard-") and ":" not in folder.name
+    choose(page, "wm-short-good", "honey")
+    fill(page, "wm-short-qty", "16")
+    press(page, "Short")
+    said(page, "short 16 honey")
+    next_turn(page)
+    choose(page, "wm-legend", "oona_run")
+    page.locator("#wm-mechanism").get_by_text("settle", exact=True).click()
+    press(page, "Spring")
+    said(page, "is told in the wood")
+    page.get_by_text("Bribe a creature").click()
+    choose(page, "wm-bribe-who", "Oona")
+    page.locator("#wm-bribe-ask").get_by_text("hold", exact=True).click()
+    choose(page, "wm-bribe-good", "honey")
+    press(page, "Bribe")
+    said(page, "bribe offered to Oona")
+    next_turn(page)
+    next_turn(page)  # the settlement: the crash, the heat
+    traced = traced_patron(folder)
+    assert shown_patron(page) == traced
+    judged = [r for r in read_trace(folder) if r["kind"] == "magistrate"]
+    lost = [r for r in judged if r["event"] == "lost"]
+    state = page.get_attribute("[data-wm=header]", "data-state")
+    assert (state == "lost") == bool(lost)
+    assert lost, "the hard level's heat limit was not reached"
+    assert page.inner_text("[data-wm=objective]") == f"season lost: {lost[0]['why']}"
+    until = [r["until"] for r in judged if r["event"] == "frozen"]
+    turn = int(page.get_attribute("[data-wm=header]", "data-turn"))
+    frozen = page.locator("[data-wm=frozen]")
+    assert frozen.count() == (1 if until and until[-1] >= turn + 1 else 0)
+    if until:
+        assert int(frozen.get_attribute("data-turns")) == until[-1] - turn
+    page.get_by_text("Lend to a creature").click()
+    press(page, "Lend")
+    said(page, "the season is lost")
+    page.context.close()
+    assert wait_for(folder / "summary.json")
+    assert replay(folder).ok
 
 
 def test_the_experiment_tab_runs_table1(app, browser):

@@ -5,8 +5,10 @@ the same wood, financier and run folder, so a session's game is an
 ordinary run folder that `woodmarket replay` checks. Moves reach the
 financier only as commands built here from form fields that were checked
 against the wood being played (its goods, creatures, tips and legends);
-the browser never names a file, a model path or an import path, and a
-cast is one of `CASTS`.
+the patron's levers (lend, bribe, ally) likewise, their free text (a
+bribe's gossip words) held to one short line of plain words. The browser
+never names a file, a model path or an import path: a cast is one of
+`CASTS`, a scenario one of the bundled levels (`level_keys`).
 
 `Sessions` holds every open session by the browser's session key, caps
 how many are open (past the cap a visitor is told they wait, not shown an
@@ -20,6 +22,7 @@ benchmark drive it.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from woodmarket.errors import WoodmarketError
 from woodmarket.financier import Financier
+from woodmarket.financier.commands import ASKS, MAX_ASK_CHARS
 from woodmarket.financier.whispers import legends_of
 from woodmarket.legends import MECHANISMS
 from woodmarket.play import Game, first_trade
@@ -48,6 +52,11 @@ DEFAULT_IDLE_S = 15 * 60
 MAX_FIELD_CHARS = 2000  # longer than any move can be; refused before any parsing
 MAX_SEED = 10**9
 GOSSIP_KEPT = 40
+MAX_RATE = 100  # percent a turn; the scenario's own limit is the financier's to enforce
+MAX_TERM = 100  # turns; likewise
+# A bribe's gossip words: letters, digits, spaces and plain punctuation, nothing a
+# command, a template or markup could be read from (the words are compared as words).
+_GOSSIP_WORDS = re.compile(r"[^\W_]|[ .,!?'-]")
 
 
 def scenario_keys() -> tuple[str, ...]:
@@ -55,6 +64,23 @@ def scenario_keys() -> tuple[str, ...]:
     from woodmarket.scenario import bundled_scenarios
 
     return bundled_scenarios()
+
+
+def level_keys() -> tuple[str, ...]:
+    """Every bundled scenario at every level (`oona`, `oona:hard`, ...): what a visitor may pick."""
+    from woodmarket.scenario import bundled_levels
+
+    return tuple(level for key in scenario_keys() for level in bundled_levels(key))
+
+
+@functools.cache
+def level_label(key: str) -> str:
+    """A level as a player reads it: "Oona's Wood", "Oona's Wood — hard"."""
+    from woodmarket.scenario import LEVEL_SEP, load_scenario
+
+    base, _, level = key.partition(LEVEL_SEP)
+    name = load_scenario(base).name
+    return f"{name} — {level}" if level else name
 
 
 class Refused(WoodmarketError):
@@ -148,6 +174,9 @@ class Session:
             if name.lower() == word.lower():
                 return name
         names = ", ".join(self.wood.names)
+        for name in self.wood.exiled:
+            if name.lower() == word.lower():
+                raise Refused(f"{name} has left the wood (exiled); creatures are {names}")
         raise Refused(f"unknown creature {shown(word)}; creatures are {names}")
 
     def _cannot(self, busy: str) -> str:
@@ -240,6 +269,41 @@ class Session:
 
         return self.move(build)
 
+    def lend(self, creature: object, amount: object, rate: object, turns: object) -> str:
+        def build() -> str:
+            who = self.creature(creature)
+            pebbles = whole(amount, "the amount")
+            percent = whole(rate, "the rate", 0, MAX_RATE)
+            term = whole(turns, "the term", 1, MAX_TERM)
+            # The wood's own limits (max_rate, max_term) are the financier's to say.
+            return f"lend {who} {pebbles} {percent} {term}"
+
+        return self.move(build)
+
+    def bribe(
+        self, creature: object, amount: object, ask: object, good: object, words: object
+    ) -> str:
+        def build() -> str:
+            who = self.creature(creature)
+            pebbles = whole(amount, "the amount")
+            verb = _field(ask, "the ask").lower()
+            if verb not in ASKS:
+                raise Refused(f"the ask must be {', '.join(ASKS)}, not {shown(verb)}")
+            if verb != "gossip":
+                return f"bribe {who} {pebbles} {verb} {self.good(good)}"
+            return f"bribe {who} {pebbles} gossip {gossip_words(words)}"
+
+        return self.move(build)
+
+    def ally(self, first: object, second: object) -> str:
+        def build() -> str:
+            a, b = self.creature(first), self.creature(second)
+            if a == b:
+                raise Refused(f"a pact needs two different creatures; {a} is chosen twice")
+            return f"ally {a} {b}"
+
+        return self.move(build)
+
     def first_trade(self) -> str:
         self.touch()
         if self.closed:
@@ -299,6 +363,24 @@ class Session:
                 self.wood.close()
 
 
+def gossip_words(text: object) -> str:
+    """A bribe's gossip ask: one line of plain words, at most `MAX_ASK_CHARS` characters."""
+    raw = "" if text is None else str(text)
+    if "\n" in raw or "\r" in raw:
+        raise Refused("the gossip words are one line: they may not hold a line break")
+    words = _field(raw, "the gossip ask")
+    if not words:
+        raise Refused("a gossip ask needs the words to pass on")
+    if len(words) > MAX_ASK_CHARS:
+        raise Refused(f"the gossip words are {len(words)} characters; at most {MAX_ASK_CHARS}")
+    odd = next((ch for ch in words if not _GOSSIP_WORDS.fullmatch(ch)), None)
+    if odd is not None:
+        raise Refused(
+            f"the gossip words may hold letters, digits, spaces and . , ! ? ' - only, not {odd!r}"
+        )
+    return " ".join(words.split())
+
+
 def _looks_like_tip(words: str) -> bool:
     return words.isdigit() or (
         bool(re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", words)) and ("." in words)
@@ -325,7 +407,7 @@ class Sessions:
             raise WoodmarketError(f"the session cap must be at least 1, got {cap}")
         if cast not in CASTS:
             raise WoodmarketError(f"unknown cast {cast!r}; the app offers {', '.join(CASTS)}")
-        keys = scenario_keys()
+        keys = level_keys()
         scenario = scenario or keys[0]
         if scenario not in keys:
             raise WoodmarketError(f"unknown scenario {scenario!r}; bundled: {', '.join(keys)}")
@@ -365,13 +447,14 @@ class Sessions:
         seed: object = 0,
         narrator: str = "template",
     ) -> Session:
-        """A new game for `key` (its old one closed); `Full` when every seat is taken."""
-        scenario = scenario or self.scenario
+        """A new game for `key` (its old one closed); `Full` when every seat is taken.
+
+        `scenario` is a bundled level's key (`oona`, `oona:hard`), never a path.
+        """
+        scenario = _field(scenario, "the scenario") or self.scenario
         cast = cast or self.cast
-        if scenario not in scenario_keys():
-            raise Refused(
-                f"unknown scenario {shown(scenario)}; bundled: {', '.join(scenario_keys())}"
-            )
+        if scenario not in level_keys():
+            raise Refused(f"unknown scenario {shown(scenario)}; bundled: {', '.join(level_keys())}")
         if cast not in CASTS:
             raise Refused(f"unknown cast {shown(cast)}; choose one of {', '.join(CASTS)}")
         if narrator not in NARRATORS:
@@ -467,8 +550,9 @@ def _build(
 
             attach_model_narrator(wood, cast)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        tag = re.sub(r"[^a-z0-9]+", "-", cast.lower()).strip("-")
-        path = runs / f"{scenario}-{tag}-seed{seed}-{stamp}-{seq:04d}"
+        # Names made safe for a folder: `oona:hard` is `oona-hard`, `single:gemma3` `single-gemma3`.
+        place, tag = (re.sub(r"[^a-z0-9]+", "-", k.lower()).strip("-") for k in (scenario, cast))
+        path = runs / f"{place}-{tag}-seed{seed}-{stamp}-{seq:04d}"
         folder = RunFolder.create(path, wood, run_json(spec))
     except BaseException:
         wood.close()

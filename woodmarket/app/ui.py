@@ -35,10 +35,13 @@ from woodmarket.app.session import (
     Refused,
     Session,
     Sessions,
+    level_keys,
+    level_label,
     scenario_keys,
     whole,
 )
 from woodmarket.errors import WoodmarketError
+from woodmarket.financier.commands import ASKS
 from woodmarket.legends import MECHANISMS
 
 TITLE = "woodmarket: the financier in the shadows"
@@ -48,21 +51,21 @@ INTRO = (
     "You are a financier working from the shadows of a woodland market. "
     "<b>Your objective</b> is shown above the scoreboard. Press <b>First trade</b>, then "
     "<b>Next turn</b>; spring a legend with the mechanism of your choice and cover after it "
-    "settles. The creatures may decline to panic.</div>"
+    "settles. The creatures may decline to panic. As their patron you may also lend, bribe "
+    "and broker pacts; the magistrate watches for wins that follow your levers.</div>"
 )
 
 
 def build(sessions: Sessions) -> gr.Blocks:
     """The whole page, wired to `sessions`."""
-    keys = scenario_keys()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(INTRO)
         with gr.Tab("Play"):
             with gr.Row():
                 scenario = gr.Dropdown(
-                    list(keys),
+                    [(level_label(k), k) for k in level_keys()],
                     value=sessions.scenario,
-                    label="scenario",
+                    label="scenario and level",
                     scale=1,
                     elem_id="wm-scenario",
                 )
@@ -142,6 +145,62 @@ def build(sessions: Sessions) -> gr.Blocks:
                             elem_id="wm-mechanism",
                         )
                         spring_btn = gr.Button("Spring", elem_id="wm-spring")
+                    with gr.Accordion("Lend to a creature", open=False):
+                        with gr.Row():
+                            lend_who = gr.Dropdown(
+                                [], label="creature", allow_custom_value=True, elem_id="wm-lend-who"
+                            )
+                            lend_amount = gr.Textbox(
+                                "10", label="pebbles", max_lines=1, elem_id="wm-lend-amount"
+                            )
+                        with gr.Row():
+                            lend_rate = gr.Textbox(
+                                "10", label="rate (% a turn)", max_lines=1, elem_id="wm-lend-rate"
+                            )
+                            lend_turns = gr.Textbox(
+                                "2", label="turns to term", max_lines=1, elem_id="wm-lend-turns"
+                            )
+                        lend_btn = gr.Button("Lend", elem_id="wm-lend")
+                    with gr.Accordion("Bribe a creature", open=False):
+                        with gr.Row():
+                            bribe_who = gr.Dropdown(
+                                [],
+                                label="creature",
+                                allow_custom_value=True,
+                                elem_id="wm-bribe-who",
+                            )
+                            bribe_amount = gr.Textbox(
+                                "10", label="pebbles", max_lines=1, elem_id="wm-bribe-amount"
+                            )
+                        with gr.Row():
+                            bribe_ask = gr.Radio(
+                                list(ASKS), value="sell", label="ask", elem_id="wm-bribe-ask"
+                            )
+                            bribe_good = gr.Dropdown(
+                                [],
+                                label="good (sell or hold)",
+                                allow_custom_value=True,
+                                elem_id="wm-bribe-good",
+                            )
+                        bribe_words = gr.Textbox(
+                            "",
+                            label="words to pass on (gossip)",
+                            max_lines=1,
+                            elem_id="wm-bribe-words",
+                        )
+                        bribe_btn = gr.Button("Bribe", elem_id="wm-bribe")
+                    with gr.Accordion("Pacts between creatures", open=False):
+                        with gr.Row():
+                            ally_a = gr.Dropdown(
+                                [], label="creature", allow_custom_value=True, elem_id="wm-ally-a"
+                            )
+                            ally_b = gr.Dropdown(
+                                [],
+                                label="and creature",
+                                allow_custom_value=True,
+                                elem_id="wm-ally-b",
+                            )
+                        ally_btn = gr.Button("Broker a pact", elem_id="wm-ally")
                     legends = gr.HTML(elem_id="wm-legends")
         with gr.Tab("Experiment"):
             _experiment_tab(sessions)
@@ -159,13 +218,35 @@ def build(sessions: Sessions) -> gr.Blocks:
             score,
         ]
         board += [legends, tip]
-        setup = [short_good, cover_good, order_good, who, legend]
+        # The creature dropdowns, last: redrawn after every turn, so an exiled creature goes.
+        roster = [who, lend_who, bribe_who, ally_a, ally_b]
+        board += roster
+        setup = [short_good, cover_good, order_good, legend, bribe_good]
 
-        def draw(s: Session | None, text: str | None = None, ok: bool = True) -> list[Any]:
+        def draw(
+            s: Session | None, text: str | None = None, ok: bool = True, fresh: bool = False
+        ) -> list[Any]:
+            """The board; `fresh` (a new wood) also picks each creature dropdown's value."""
             if s is None:
                 note = text or "No wood yet: press New wood."
                 blank = "<div class='wm'></div>"
-                return [blank] * 7 + [view.message(None, note, ok), blank, blank, gr.skip()]
+                return [
+                    *[blank] * 7,
+                    view.message(None, note, ok),
+                    blank,
+                    blank,
+                    gr.skip(),
+                    *[gr.skip()] * len(roster),
+                ]
+            names = list(s.wood.names)
+            if fresh:
+                # Two different creatures preselected for a pact.
+                first = names[0] if names else None
+                second = names[1] if len(names) > 1 else first
+                picks = [first] * (len(roster) - 1) + [second]
+                creatures = [gr.Dropdown(choices=names, value=v) for v in picks]
+            else:  # the player's picks stay; a gone creature is refused if sent
+                creatures = [gr.Dropdown(choices=names) for _ in roster]
             return [
                 view.header(s),
                 view.ticker(s),
@@ -178,6 +259,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                 view.scoreboard(s),
                 view.legends(s),
                 gr.Dropdown(choices=view.tip_choices(s), value=None),
+                *creatures,
             ]
 
         def choices(s: Session | None) -> list[Any]:
@@ -193,8 +275,8 @@ def build(sessions: Sessions) -> gr.Blocks:
                 gr.Dropdown(choices=goods, value=first_good),
                 gr.Dropdown(choices=goods, value=first_good),
                 gr.Dropdown(choices=goods, value=first_good),
-                gr.Dropdown(choices=list(s.wood.names), value=s.wood.names[0]),
                 gr.Dropdown(choices=ids, value=pick or (ids[0][1] if ids else None)),
+                gr.Dropdown(choices=goods, value=goods[0]),
             ]
 
         def open_wood(
@@ -215,12 +297,12 @@ def build(sessions: Sessions) -> gr.Blocks:
                 out[7] = view.message(None, f"refused: {exc}", False)
                 return [*out, *choices(None), gr.skip()]
             s.message, s.ok = f"a new wood: {s.wood.scenario.name}, cast {s.cast}", True
-            return [*draw(s), *choices(s), gr.Timer(active=False)]
+            return [*draw(s, fresh=True), *choices(s), gr.Timer(active=False)]
 
         def load(request: gr.Request) -> list[Any]:
             s = sessions.get(request.session_hash or "")
             if s is not None:
-                return [*draw(s), *choices(s), gr.Timer(active=False)]
+                return [*draw(s, fresh=True), *choices(s), gr.Timer(active=False)]
             return open_wood(sessions.scenario, sessions.cast, "0", "template", request)
 
         def tick(request: gr.Request) -> list[Any]:
@@ -263,6 +345,15 @@ def build(sessions: Sessions) -> gr.Blocks:
         def do_spring(s: Session, lg: str, m: str) -> None:
             s.spring(lg, m)
 
+        def do_lend(s: Session, w: str, a: str, r: str, t: str) -> None:
+            s.lend(w, a, r, t)
+
+        def do_bribe(s: Session, w: str, a: str, k: str, g: str, text: str) -> None:
+            s.bribe(w, a, k, g, text)
+
+        def do_ally(s: Session, a: str, b: str) -> None:
+            s.ally(a, b)
+
         def first_trade(request: gr.Request) -> list[Any]:
             return act(do_first)(request)  # type: ignore[no-any-return]
 
@@ -281,6 +372,15 @@ def build(sessions: Sessions) -> gr.Blocks:
         def spring(lg: str, m: str, request: gr.Request) -> list[Any]:
             return act(do_spring)(lg, m, request)  # type: ignore[no-any-return]
 
+        def lend(w: str, a: str, r: str, t: str, request: gr.Request) -> list[Any]:
+            return act(do_lend)(w, a, r, t, request)  # type: ignore[no-any-return]
+
+        def bribe(w: str, a: str, k: str, g: str, text: str, request: gr.Request) -> list[Any]:
+            return act(do_bribe)(w, a, k, g, text, request)  # type: ignore[no-any-return]
+
+        def ally(a: str, b: str, request: gr.Request) -> list[Any]:
+            return act(do_ally)(a, b, request)  # type: ignore[no-any-return]
+
         # Moves are quick and touch only their own session: off the queue, answered at once.
         said = [message, score]
         quick: dict[str, Any] = {"queue": False, "show_progress": "hidden"}
@@ -292,6 +392,17 @@ def build(sessions: Sessions) -> gr.Blocks:
         )
         whisper_btn.click(whisper, [who, tip, words], said, api_name="whisper", **quick)
         spring_btn.click(spring, [legend, mechanism], said, api_name="spring", **quick)
+        lend_btn.click(
+            lend, [lend_who, lend_amount, lend_rate, lend_turns], said, api_name="lend", **quick
+        )
+        bribe_btn.click(
+            bribe,
+            [bribe_who, bribe_amount, bribe_ask, bribe_good, bribe_words],
+            said,
+            api_name="bribe",
+            **quick,
+        )
+        ally_btn.click(ally, [ally_a, ally_b], said, api_name="ally", **quick)
 
         def next_turn(request: gr.Request) -> Iterator[list[Any]]:
             """Run a turn in a thread; meanwhile say who is still thinking, every POLL_S."""

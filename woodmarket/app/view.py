@@ -3,7 +3,8 @@
 Pure functions of a session (no UI toolkit): creature cards, price charts
 (inline SVG, history with the legend's spring and settlement marked), the
 headline ticker, the gossip feed, what each creature thought and answered
-this turn, the objective and scoreboard, the legends. Every piece of text
+this turn, the objective and scoreboard (the magistrate's heat, loans,
+bribes, pacts and exiles among it), the legends. Every piece of text
 that a player or a model wrote, and every name from a scenario, passes
 through `esc`: it is shown as text, never obeyed as markup or script.
 Elements the browser tests read carry `data-wm` attributes.
@@ -57,6 +58,8 @@ CSS = """
 .wm-status { font-size: 15px; padding: 4px 0; }
 .wm-think td { vertical-align: top; text-align: left !important; }
 .wm-think pre { white-space: pre-wrap; max-height: 160px; overflow-y: auto; font-size: 12px; }
+.wm-heat > div { background: #b5541c; }
+.wm-gone { opacity: 0.55; border-style: dashed; }
 .wm-spin { display: inline-block; animation: wm-spin 1s linear infinite; }
 @keyframes wm-spin { from { transform: rotate(0deg); } to { transform: rotate(360deg); } }
 """
@@ -75,17 +78,53 @@ def header(s: Session) -> str:
     spec = wood.scenario.financier
     goal = spec.objective_pebbles
     share = max(0, min(100, round(100 * fin.pebbles / goal))) if goal else 100
-    state = "closed" if s.closed else "over" if s.game.over else "playing"
+    state = "closed" if s.closed else "lost" if fin.lost else "over" if s.game.over else "playing"
+    lost = " class='wm-msg-no'" if fin.lost else ""
     return (
-        f'<div class="wm" data-wm="header" data-turn="{wood.turn}" data-state="{state}">'
+        f'<div class="wm" data-wm="header" data-turn="{wood.turn}" data-state="{state}" '
+        f'data-scenario="{esc(s.scenario)}">'
         f"<h3>{esc(wood.scenario.name)}: turn <span data-wm='turn'>{wood.turn}</span> of "
         f"{s.game.turns}</h3>"
-        f'<div data-wm="objective">{esc(fin.objective())}</div>'
+        f'<div data-wm="objective"{lost}>{esc(fin.objective())}</div>'
         f'<div class="wm-bar" title="{share}% of the objective"><div style="width:{share}%">'
-        f"</div></div>"
+        f"</div></div>{magistrate(s)}"
         f"<div style='font-size:12px'>cast: {esc(s.cast)}; narrator: {esc(s.narrator)}; "
         f"seed {wood.seed}; run folder: <code data-wm='folder'>{esc(s.run_folder)}</code></div>"
         "</div>"
+    )
+
+
+def magistrate(s: Session) -> str:
+    """The magistrate's heat against the scenario's limit, its thresholds, freeze and fines."""
+    wood, judge = s.wood, s.fin.judge
+    rule, limit = wood.scenario.magistrate, wood.scenario.financier.heat_limit
+    heat = judge.heat
+    marks = [f"fines at {rule.fine_at}"] if rule.fine_at else []
+    if rule.freeze_at and rule.freeze_turns:
+        marks.append(f"freezes at {rule.freeze_at} for {rule.freeze_turns} turns")
+    if limit:
+        marks.append(f"the season is lost at {limit}")
+    left = judge.frozen(wood.turn + 1)
+    frozen = (
+        f"; <b class='wm-neg' data-wm='frozen' data-turns='{left}'>account frozen: {left} more "
+        f"turn{'s' * (left > 1)}</b>"
+        if left
+        else ""
+    )
+    # The bar fills toward the heat that loses the season, or else toward the freeze.
+    top = limit or rule.freeze_at or rule.fine_at
+    bar = (
+        f'<div class="wm-bar wm-heat" title="heat {heat} of {top}">'
+        f'<div style="width:{max(0, min(100, round(100 * heat / top)))}%"></div></div>'
+        if top
+        else ""
+    )
+    return (
+        f'<div data-wm="magistrate">magistrate\'s heat <b data-wm="heat" data-limit="{limit}">'
+        f"{heat}</b>{f' of {limit}' if limit else ''}"
+        + (f" ({', '.join(marks)})" if marks else "")
+        + frozen
+        + f"; fined <b data-wm='fined'>{judge.fined}</b> pebbles in all</div>{bar}"
     )
 
 
@@ -139,10 +178,30 @@ def creatures(s: Session) -> str:
             f"<div>pebbles <b data-wm='pebbles'>{c.account.pebbles}</b>; mood {c.mood}"
             f"{'' if c.fed else ', hungry'}{'' if c.warm else ', cold'}</div>"
             f"<div>feels: {esc(wood.memory.summary(name))}</div>"
-            f"<div>toward you: {esc(feel)}</div>"
+            f"<div>toward you: {esc(feel)}</div>{_ties(s, name)}"
             f"<table>{stores or '<tr><td>(no stores)</td></tr>'}</table></div>"
         )
+    cards += [
+        f'<div class="wm-card wm-gone" data-wm="exiled-card" data-name="{esc(name)}">'
+        f"<div class='who'>{esc(name)}</div><div>left the wood, ruined by debt</div></div>"
+        for name in wood.exiled
+    ]
     return f'<div class="wm"><h3>The wood</h3><div class="wm-cards">{"".join(cards)}</div></div>'
+
+
+def _ties(s: Session, name: str) -> str:
+    """A creature's debt to the financier and its allies, on its card."""
+    out = ""
+    loan = s.fin.patron.loan_of(name)
+    if loan is not None:
+        out += (
+            f"<div data-wm='debt' data-owed='{loan.owed}'>owes you {loan.owed} "
+            f"({loan.repay} due at turn {loan.due})</div>"
+        )
+    allies = s.wood.allies(name)
+    if allies:
+        out += f"<div data-wm='allies'>allies: {esc(', '.join(allies))}</div>"
+    return out
 
 
 def _marks(s: Session) -> dict[str, list[tuple[int, str]]]:
@@ -312,9 +371,83 @@ def scoreboard(s: Session) -> str:
         f"{fin.free_pebbles()}</div>{positions}{closed}"
         + (f"<div>stores: {held}</div>" if held else "")
         + (f"<div>queued for turn {s.wood.turn + 1}:<ul>{queued}</ul></div>" if queued else "")
+        + patron(s)
         + (f"<div>whispers:<ul>{''.join(whispers)}</ul></div>" if whispers else "")
         + "</div>"
     )
+
+
+BRIBES_SHOWN = 6
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else str(int(value))
+
+
+def patron(s: Session) -> str:
+    """The patron's book: loans (open, then past), bribes, offers, pacts and exiles."""
+    fin, wood = s.fin, s.wood
+    pat = fin.patron
+    parts = []
+    loans = sorted(pat.loans, key=lambda ln: (ln.state != "open", ln.start))
+    rows = []
+    for ln in loans:
+        now = str(ln.owed) if ln.state == "open" else ln.state
+        rows.append(
+            f"<tr data-wm='loan' data-name='{esc(ln.creature)}' data-id='{esc(ln.id)}' "
+            f"data-state='{esc(ln.state)}' data-owed='{ln.owed}'><td>{esc(ln.creature)}</td>"
+            f"<td>{ln.principal}</td><td>{ln.rate}%</td><td>{esc(now)}</td><td>{ln.repay}</td>"
+            f"<td>{ln.due}</td></tr>"
+        )
+    if rows:
+        parts.append(
+            "<table class='wm-table'><tr><th>loan to</th><th>lent</th><th>rate</th>"
+            "<th>owed now</th><th>at term</th><th>due turn</th></tr>" + "".join(rows) + "</table>"
+        )
+    said = {True: "yes", False: "no", None: "-"}
+    rows = [
+        f"<tr data-wm='bribe' data-name='{esc(b.creature)}' data-id='{esc(b.id)}' "
+        f"data-taken='{int(b.taken)}' data-complied='{_flag(b.complied)}'>"
+        f"<td>{esc(b.creature)}</td><td>{b.amount}</td><td>{esc(b.ask)}</td><td>{b.turn}</td>"
+        f"<td>{said[b.taken]}</td><td>{said[b.complied]}</td></tr>"
+        for b in pat.bribes[-BRIBES_SHOWN:]
+    ]
+    if rows:
+        parts.append(
+            "<table class='wm-table'><tr><th>bribe to</th><th>paid</th><th>ask</th>"
+            "<th>turn</th><th>taken</th><th>complied</th></tr>" + "".join(rows) + "</table>"
+        )
+    # Offers the last turn's creatures turned down: the patron keeps no record of them.
+    if s.last is not None:
+        for r in s.last.records:
+            if r["kind"] == "loan" and r.get("event") == "answered" and not r["made"]:
+                parts.append(
+                    f"<div data-wm='declined' data-kind='loan' data-id='{esc(r['id'])}'>"
+                    f"{esc(r['creature'])} did not take your loan ({esc(r['answer'])})</div>"
+                )
+            elif r["kind"] == "pact" and r.get("event") == "refused":
+                who = " and ".join(map(esc, r["creatures"]))
+                parts.append(
+                    f"<div data-wm='declined' data-kind='pact' data-id='{esc(r['id'])}'>"
+                    f"no pact between {who} ({esc(', '.join(r['answers']))})</div>"
+                )
+    pending = [
+        f"<li data-wm='pending' data-kind='{esc(p.offer.kind)}' data-id='{esc(p.offer.id)}'>"
+        f"{esc(p.offer.kind)} to {esc(' and '.join(p.to))}</li>"
+        for p in pat.pending
+    ]
+    if pending:
+        parts.append(f"<div>offers not yet answered:<ul>{''.join(pending)}</ul></div>")
+    pacts = [
+        f"<li data-wm='pact' data-a='{esc(a)}' data-b='{esc(b)}'>{esc(a)} and {esc(b)}</li>"
+        for a, b in sorted(wood.pacts)
+    ]
+    if pacts:
+        parts.append(f"<div>pacts:<ul>{''.join(pacts)}</ul></div>")
+    gone = [f"<li data-wm='exiled' data-name='{esc(n)}'>{esc(n)}</li>" for n in wood.exiled]
+    if gone:
+        parts.append(f"<div>exiled:<ul>{''.join(gone)}</ul></div>")
+    return "".join(parts)
 
 
 def legends(s: Session) -> str:
