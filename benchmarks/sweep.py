@@ -38,7 +38,7 @@ def stand_in_plan(seeds: int, turns: int) -> Plan:
 
 def bare_rate(plan: Plan, runs: int) -> float:
     """Traced turns per second of the engine alone, over the plan's first `runs` tasks."""
-    from woodmarket.experiments.sweep import build
+    from woodmarket.experiments.task import build
 
     tasks = plan.tasks()[:runs]
     sink: list[str] = []

@@ -171,13 +171,13 @@ def resume(
         _same_threads(meta)
     task = _sweep_task(folder)
     if task is not None:
-        from woodmarket.experiments.sweep import build
+        from woodmarket.experiments.task import build
 
         wood = build(task)  # its moves, a resized short included, come from the sweep's plan
     else:
         wood = build_wood(spec)
     if task is not None or spec.sampling.serial:
-        from woodmarket.experiments.sweep import reset_slots
+        from woodmarket.experiments.task import reset_slots
 
         # As the sweep began it. Only the sweep asks models one at a time, so a
         # serial run is a sweep's even when no sweep.json is around it (a run

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from woodmarket.experiments.sweep import Plan, Task, run_task
+from woodmarket.experiments.sweep import Plan
+from woodmarket.experiments.task import Task, run_task
 from woodmarket.experiments.worlds import World
 from woodmarket.traces import read_trace
 

@@ -26,7 +26,8 @@ from typing import Any
 from woodmarket.errors import WoodmarketError
 from woodmarket.experiments import Plan, Report, expand, write_report
 from woodmarket.experiments.report import HEADERS, _cells, _mechanism_lines
-from woodmarket.experiments.sweep import collect, finished, prepare, run_task
+from woodmarket.experiments.sweep import collect, finished, prepare
+from woodmarket.experiments.task import run_task
 from woodmarket.experiments.worlds import PRESETS
 
 # The stand-in in every mechanism (its `none` arm comes with it), and the

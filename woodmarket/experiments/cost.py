@@ -172,7 +172,7 @@ def calibrate(
     first: Any, root: Path, run: Callable[[Sequence[Any]], Iterable[dict[str, Any]]]
 ) -> tuple[Path, dict[str, Any]]:
     """Run a two-turn copy of task `first` through `run` into root/.calibration/."""
-    from woodmarket.experiments.sweep import Task, land
+    from woodmarket.experiments.task import Task, land
 
     spec = first.spec.but(turns=min(2, first.spec.turns))
     task = Task(spec, first.world, first.gambit, f".calibration/{first.world.slug}")

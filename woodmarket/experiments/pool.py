@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from woodmarket.experiments.sweep import Task, run_task
+from woodmarket.experiments.task import Task, run_task
 
 
 def _pin(counter: Any, cores: Sequence[int], pin: bool) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.experiments.sweep import Task, run_task
+from woodmarket.experiments.task import Task, run_task
 
 
 def import_ray() -> Any:

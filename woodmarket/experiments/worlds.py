@@ -13,7 +13,7 @@ measured against the same creatures doing without it (`with_controls`).
 
 The short's size is applied by rewriting the `short GOOD QTY` move of the
 gambit's script (`sized_script`); the sweep makes those moves as typed
-moves so that `replay` makes them again (see `sweep.build`).
+moves so that `replay` makes them again (see `task.build`).
 
 This room only parses and checks names; it runs nothing.
 """
