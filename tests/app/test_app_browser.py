@@ -9,6 +9,7 @@ loopback (the `browser` fixture asserts it).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -497,6 +498,30 @@ def test_the_experiment_tab_runs_table1(app, browser):
     ran = int(re.search(r"after (\d+) of 800", stopped_at).group(1))
     folder = Path(re.search(r"stay in (\S+)", stopped_at).group(1))
     assert len(list(folder.glob("runs/*/*/outcome.json"))) == ran < 800  # none begun after
+    page.context.close()
+
+
+def test_the_experiment_tab_sweeps_the_patron_gambit_on_a_hard_level(app, browser):
+    """Reedmere at its hard level, the patron gambit: the levers table against the outcomes."""
+    page = open_page(browser, app.url)
+    page.get_by_role("tab", name="Experiment").click()
+    pick(page, "wm-sweep-scenario", level_label("reedmere:hard"))
+    assert "patron" in options(page, "wm-sweep-gambit")
+    pick(page, "wm-sweep-gambit", "patron")
+    fill(page, "wm-sweep-seeds", "2")
+    before = set((app.runs / "sweeps").glob("*"))
+    press(page, "Run the sweep")
+    page.wait_for_selector("[data-wm=levers-table]", timeout=120_000)
+    (folder,) = set((app.runs / "sweeps").glob("*")) - before
+    assert folder.name.startswith("reedmere-hard-patron-")
+    outcomes = [json.loads(p.read_text()) for p in folder.glob("runs/*/*/outcome.json")]
+    assert len(outcomes) == 8  # the stand-in's none arm and three legends, two seeds
+    for world in {o["world"] for o in outcomes}:
+        mine = [o for o in outcomes if o["world"] == world]
+        cell = f"[data-wm=levers][data-world='{world}'] [data-wm=taken]"
+        taken, offered = (sum(o[k] for o in mine) for k in ("bribes_taken", "bribes"))
+        assert page.inner_text(cell) == f"{taken}/{offered}" and offered == 4
+    assert "Reedmere Fen (hard)" in page.inner_text("#wm-table1")
     page.context.close()
 
 

@@ -97,3 +97,29 @@ def test_model_worlds_use_the_instruments_casts():
 
 def test_every_bundled_scenario_has_a_gambit_to_sweep(scenario_key):
     assert experiment.gambits_of(scenario_key)
+
+
+@pytest.mark.parametrize("level", ["oona", "reedmere:hard"])
+def test_the_patron_gambit_adds_the_levers_table(tmp_path, level):
+    plan = experiment.plan(level, ["standin:rumor"], range(2), gambit="patron")
+    assert plan.gambit == "patron"
+    out = tmp_path / "sweep"
+    runs = list(experiment.sweep(plan, out))
+    assert len(runs) == 4 and not any("error" in r for r in runs)
+    rep = experiment.finish(out, plan).report
+    html = experiment.table_html(rep)
+    assert "The patron&#x27;s levers" in html
+    row = html.split("data-wm='levers' data-world='standin:rumor'>")[1].split("</tr>")[0]
+    taken = sum(r["bribes_taken"] for r in runs if r["world"] == "standin:rumor")
+    offered = sum(r["bribes"] for r in runs if r["world"] == "standin:rumor")
+    assert f"<td data-wm='taken'>{taken}/{offered}</td>" in row and offered == 4
+    # The showcase bribes nobody: no levers table.
+    plain = experiment.plan(level, ["standin:rumor"], range(1))
+    list(experiment.sweep(plain, tmp_path / "plain"))
+    shown = experiment.table_html(experiment.finish(tmp_path / "plain", plain).report)
+    assert "levers" not in shown
+
+
+def test_an_unknown_gambit_is_refused_in_one_line():
+    with pytest.raises(WoodmarketError, match="no gambit 'heist' in oona; gambits: showcase"):
+        experiment.plan("oona", ["standin:rumor"], range(2), gambit="heist")

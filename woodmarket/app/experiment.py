@@ -25,7 +25,15 @@ from typing import Any
 
 from woodmarket.errors import WoodmarketError
 from woodmarket.experiments import Plan, Report, expand, write_report
-from woodmarket.experiments.report import HEADERS, _cells, _mechanism_lines
+from woodmarket.experiments.report import (
+    HEADERS,
+    LEVER_HEADERS,
+    LEVERS_TITLE,
+    cells,
+    has_levers,
+    lever_cells,
+    mechanism_lines,
+)
 from woodmarket.experiments.sweep import collect, finished, prepare
 from woodmarket.experiments.task import run_task
 from woodmarket.experiments.worlds import PRESETS
@@ -123,16 +131,43 @@ def table_html(rep: Report) -> str:
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
     rows = "".join(
         f"<tr data-wm='world' data-world='{e(r.world.label, quote=True)}'>"
-        + "".join(f"<td data-wm='{k}'>{e(c)}</td>" for k, c in zip(keys, _cells(r), strict=True))
+        + "".join(f"<td data-wm='{k}'>{e(c)}</td>" for k, c in zip(keys, cells(r), strict=True))
         + "</tr>"
         for r in rep.rows
     )
     title = "<br>".join(e(t.strip()) for t in rep.title)
-    lines = [*_mechanism_lines(rep)[1:], *rep.notes]
+    lines = [*mechanism_lines(rep)[1:], *rep.notes]
     notes = "".join(f"<li>{e(n.strip())}</li>" for n in lines)
     return (
         f"<div class='wm'><p>{title}</p><table class='wm-table' data-wm='table1'>"
-        f"<tr>{head}</tr>{rows}</table>{f'<ul>{notes}</ul>' if notes else ''}</div>"
+        f"<tr>{head}</tr>{rows}</table>{levers_html(rep)}"
+        f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
+    )
+
+
+LEVER_KEYS = (
+    "label", "taken", "complied", "offered", "sold", "loans", "defaults", "exiled", "heat", "fined",
+)  # fmt: skip
+
+
+def levers_html(rep: Report) -> str:
+    """The patron's levers per world, when the gambit bribes or lends ("" otherwise)."""
+    if not has_levers(rep):
+        return ""
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in LEVER_HEADERS)
+    rows = "".join(
+        f"<tr data-wm='levers' data-world='{e(r.world.label, quote=True)}'>"
+        + "".join(
+            f"<td data-wm='{k}'>{e(c)}</td>"
+            for k, c in zip(LEVER_KEYS, lever_cells(r), strict=True)
+        )
+        + "</tr>"
+        for r in rep.rows
+    )
+    return (
+        f"<p>{e(LEVERS_TITLE)}</p><table class='wm-table' data-wm='levers-table'>"
+        f"<tr>{head}</tr>{rows}</table>"
     )
 
 

@@ -37,7 +37,6 @@ from woodmarket.app.session import (
     Sessions,
     level_keys,
     level_label,
-    scenario_keys,
     whole,
 )
 from woodmarket.errors import WoodmarketError
@@ -465,18 +464,26 @@ def _first_target(s: Session) -> str | None:
 
 
 def _experiment_tab(sessions: Sessions) -> None:
-    keys = scenario_keys()
+    keys = level_keys()
     gr.HTML(
         "<div class='wm'>The article's Table 1 from your browser, through the same code as "
         "<code>woodmarket sweep</code>: one gambit across worlds (a cast under a mechanism; "
         "each cast's no-legend arm is added) and seeds. Each row gives the target's price "
         "before the legend and at its settlement, the gambit's P&amp;L with a bootstrap 95% "
         "CI, its paired effect against the same cast without the legend, and whether a "
-        "model cast agrees with the stand-in. Model worlds run the bundled models, one run "
-        "at a time: slow.</div>"
+        "model cast agrees with the stand-in; a gambit that bribes or lends adds the patron's "
+        "levers (bribes taken and complied with, what the bribed keeper sold, heat, fines). "
+        "Model worlds run the bundled models, one run at a time: slow.</div>"
     )
     with gr.Row():
-        scenario = gr.Dropdown(list(keys), value=sessions.scenario, label="scenario")
+        scenario = gr.Dropdown(
+            [(level_label(k), k) for k in keys],
+            value=sessions.scenario,
+            label="scenario",
+            elem_id="wm-sweep-scenario",
+        )
+        names = experiment.gambits_of(sessions.scenario)
+        gambit = gr.Dropdown(list(names), value=names[0], label="gambit", elem_id="wm-sweep-gambit")
         worlds = gr.CheckboxGroup(
             list(experiment.WORLDS),
             value=list(experiment.STANDIN_WORLDS),
@@ -502,8 +509,19 @@ def _experiment_tab(sessions: Sessions) -> None:
     stopping: set[str] = set()  # session keys whose sweep was cancelled
     made = itertools.count(1)
 
+    def gambits(scenario_v: str) -> Any:
+        names = experiment.gambits_of(scenario_v) if scenario_v in keys else ()
+        return gr.Dropdown(choices=list(names), value=names[0] if names else None)
+
+    scenario.change(gambits, [scenario], [gambit], queue=False, api_visibility="private")
+
     def go(
-        scenario_v: str, worlds_v: list[str], seeds_v: str, start_v: str, request: gr.Request
+        scenario_v: str,
+        gambit_v: str,
+        worlds_v: list[str],
+        seeds_v: str,
+        start_v: str,
+        request: gr.Request,
     ) -> Iterator[list[Any]]:
         key = request.session_hash or ""
         stopping.discard(key)
@@ -515,12 +533,13 @@ def _experiment_tab(sessions: Sessions) -> None:
             chosen = [w for w in experiment.WORLDS if w in (worlds_v or [])]
             if not chosen:
                 raise Refused("choose at least one world")
-            plan = experiment.plan(scenario_v, chosen, range(first, first + n))
+            plan = experiment.plan(scenario_v, chosen, range(first, first + n), gambit=gambit_v)
         except WoodmarketError as exc:
             yield [_note(f"refused: {exc}", False), gr.skip(), gr.skip(), gr.skip()]
             return
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = sessions.runs / "sweeps" / f"{scenario_v}-{stamp}-{next(made):04d}"
+        place = scenario_v.replace(":", "-")  # a level's key, made a folder name
+        folder = sessions.runs / "sweeps" / f"{place}-{plan.gambit}-{stamp}-{next(made):04d}"
         total = len(plan.tasks())
         done, failed = 0, 0
         try:
@@ -566,7 +585,7 @@ def _experiment_tab(sessions: Sessions) -> None:
 
     run.click(
         go,
-        [scenario, worlds, seeds, start],
+        [scenario, gambit, worlds, seeds, start],
         [progress, table, plots, download],
         api_name="sweep",
         show_progress="hidden",

@@ -278,7 +278,7 @@ def has_levers(rep: Report) -> bool:
     return any(r.levers.get("bribes") or r.levers.get("loans") for r in rep.rows)
 
 
-def _lever_cells(r: Row) -> list[str]:
+def lever_cells(r: Row) -> list[str]:
     n = r.levers
     return [
         r.world.label,
@@ -368,7 +368,7 @@ HEADERS = (
 )  # fmt: skip
 
 
-def _cells(r: Row) -> list[str]:
+def cells(r: Row) -> list[str]:
     mark = " !" if r.replicas else ""
     return [
         r.world.label,
@@ -388,10 +388,10 @@ def render_text(rep: Report) -> str:
     headers = list(HEADERS)
     headers[2] = f"{rep.target} before"
     headers[3] = f"{rep.target} at settlement"
-    lines = [*rep.title, "", *aligned([headers, *map(_cells, rep.rows)])]
+    lines = [*rep.title, "", *aligned([headers, *map(cells, rep.rows)])]
     if has_levers(rep):
-        lines += ["", LEVERS_TITLE, *aligned([list(LEVER_HEADERS), *map(_lever_cells, rep.rows)])]
-    lines += ["", *_mechanism_lines(rep)]
+        lines += ["", LEVERS_TITLE, *aligned([list(LEVER_HEADERS), *map(lever_cells, rep.rows)])]
+    lines += ["", *mechanism_lines(rep)]
     if rep.notes:
         lines += ["", *rep.notes]
     return "\n".join(lines)
@@ -413,7 +413,7 @@ def render_cost(rep: Report) -> str:
     return "\n".join(_cost_lines(rep)[1:])
 
 
-def _mechanism_lines(rep: Report) -> list[str]:
+def mechanism_lines(rep: Report) -> list[str]:
     if not rep.by_mechanism:
         return []
     out = ["Agreement by mechanism (paired P&L effects; rule: docs/experiments.md)"]
@@ -450,15 +450,15 @@ def render_markdown(rep: Report) -> str:
     lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|")
     for r in rep.rows:
         tokens = f"{r.prompt_tokens} + {r.generated_tokens}"
-        cells = [*_cells(r), str(r.calls), tokens, f"{r.wall_s:.1f}"]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        row = [*cells(r), str(r.calls), tokens, f"{r.wall_s:.1f}"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
     if has_levers(rep):
         lines += ["", f"{LEVERS_TITLE}:", "", "| " + " | ".join(LEVER_HEADERS) + " |"]
         lines.append(
             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(LEVER_HEADERS))) + "|"
         )
-        lines += ["| " + " | ".join(_lever_cells(r)) + " |" for r in rep.rows]
-    mech = _mechanism_lines(rep)
+        lines += ["| " + " | ".join(lever_cells(r)) + " |" for r in rep.rows]
+    mech = mechanism_lines(rep)
     if mech:
         lines += ["", mech[0], "", *(f"- {m.strip()}" for m in mech[1:])]
     if rep.notes:
