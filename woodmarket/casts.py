@@ -294,9 +294,7 @@ def _replay_policies(folder: str, names: tuple[str, ...]) -> dict[str, Policy]:
     return dict(replay_policies(list(read_trace(folder)), names))
 
 
-def _llm(
-    wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperature: float
-) -> Policy:
+def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperature: float) -> Policy:
     from woodmarket.policies.llm import DEFAULT_MAX_TOKENS, LLMPolicy
     from woodmarket.types import Backend
 

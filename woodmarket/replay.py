@@ -212,7 +212,6 @@ def _compare(
 # -- the folder ----------------------------------------------------------
 
 
-
 def _put_back_timings(folder: Path, records: list[dict[str, Any]]) -> None:
     """Model calls' timings kept in timings.jsonl go back into their decision records.
 
