@@ -101,30 +101,22 @@ def build(sessions: Sessions) -> gr.Blocks:
                     score = gr.HTML(elem_id="wm-score")
                     with gr.Accordion("Short a good", open=True):
                         with gr.Row():
-                            short_good = gr.Dropdown(
-                                [], label="good", allow_custom_value=True, elem_id="wm-short-good"
-                            )
+                            short_good = _menu("good", "wm-short-good")
                             short_qty = gr.Textbox("8", label="quantity", elem_id="wm-short-qty")
                         short_btn = gr.Button("Short", elem_id="wm-short")
                     with gr.Accordion("Cover a short", open=False):
-                        cover_good = gr.Dropdown(
-                            [], label="good", allow_custom_value=True, elem_id="wm-cover-good"
-                        )
+                        cover_good = _menu("good", "wm-cover-good")
                         cover_btn = gr.Button("Cover", elem_id="wm-cover")
                     with gr.Accordion("Place an order in the auction", open=False):
                         with gr.Row():
                             side = gr.Radio(["buy", "sell"], value="buy", label="side")
-                            order_good = gr.Dropdown(
-                                [], label="good", allow_custom_value=True, elem_id="wm-order-good"
-                            )
+                            order_good = _menu("good", "wm-order-good")
                         with gr.Row():
                             order_qty = gr.Textbox("1", label="quantity", elem_id="wm-order-qty")
                             order_price = gr.Textbox("5", label="price", elem_id="wm-order-price")
                         order_btn = gr.Button("Place order", elem_id="wm-order")
                     with gr.Accordion("Whisper to a creature", open=True):
-                        who = gr.Dropdown(
-                            [], label="creature", allow_custom_value=True, elem_id="wm-who"
-                        )
+                        who = _menu("creature", "wm-who")
                         tip = gr.Dropdown([], label="a true tip (or leave empty)", elem_id="wm-tip")
                         words = gr.Textbox(
                             "",
@@ -134,9 +126,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                         )
                         whisper_btn = gr.Button("Whisper", elem_id="wm-whisper")
                     with gr.Accordion("Spring a legend", open=True):
-                        legend = gr.Dropdown(
-                            [], label="legend", allow_custom_value=True, elem_id="wm-legend"
-                        )
+                        legend = _menu("legend", "wm-legend")
                         mechanism = gr.Radio(
                             [("its own", "own"), *[(m, m) for m in MECHANISMS]],
                             value="own",
@@ -146,9 +136,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                         spring_btn = gr.Button("Spring", elem_id="wm-spring")
                     with gr.Accordion("Lend to a creature", open=False):
                         with gr.Row():
-                            lend_who = gr.Dropdown(
-                                [], label="creature", allow_custom_value=True, elem_id="wm-lend-who"
-                            )
+                            lend_who = _menu("creature", "wm-lend-who")
                             lend_amount = gr.Textbox(
                                 "10", label="pebbles", max_lines=1, elem_id="wm-lend-amount"
                             )
@@ -162,12 +150,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                         lend_btn = gr.Button("Lend", elem_id="wm-lend")
                     with gr.Accordion("Bribe a creature", open=False):
                         with gr.Row():
-                            bribe_who = gr.Dropdown(
-                                [],
-                                label="creature",
-                                allow_custom_value=True,
-                                elem_id="wm-bribe-who",
-                            )
+                            bribe_who = _menu("creature", "wm-bribe-who")
                             bribe_amount = gr.Textbox(
                                 "10", label="pebbles", max_lines=1, elem_id="wm-bribe-amount"
                             )
@@ -175,12 +158,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                             bribe_ask = gr.Radio(
                                 list(ASKS), value="sell", label="ask", elem_id="wm-bribe-ask"
                             )
-                            bribe_good = gr.Dropdown(
-                                [],
-                                label="good (sell or hold)",
-                                allow_custom_value=True,
-                                elem_id="wm-bribe-good",
-                            )
+                            bribe_good = _menu("good (sell or hold)", "wm-bribe-good")
                         bribe_words = gr.Textbox(
                             "",
                             label="words to pass on (gossip)",
@@ -190,15 +168,8 @@ def build(sessions: Sessions) -> gr.Blocks:
                         bribe_btn = gr.Button("Bribe", elem_id="wm-bribe")
                     with gr.Accordion("Pacts between creatures", open=False):
                         with gr.Row():
-                            ally_a = gr.Dropdown(
-                                [], label="creature", allow_custom_value=True, elem_id="wm-ally-a"
-                            )
-                            ally_b = gr.Dropdown(
-                                [],
-                                label="and creature",
-                                allow_custom_value=True,
-                                elem_id="wm-ally-b",
-                            )
+                            ally_a = _menu("creature", "wm-ally-a")
+                            ally_b = _menu("and creature", "wm-ally-b")
                         ally_btn = gr.Button("Broker a pact", elem_id="wm-ally")
                     legends = gr.HTML(elem_id="wm-legends")
         with gr.Tab("Experiment"):
@@ -438,6 +409,11 @@ def build(sessions: Sessions) -> gr.Blocks:
 
         demo.unload(gone)
     return demo
+
+
+def _menu(label: str, elem_id: str) -> Any:
+    """A dropdown the session fills (goods, creatures, legends); typed text is checked there."""
+    return gr.Dropdown([], label=label, allow_custom_value=True, elem_id=elem_id)
 
 
 def _no_seat(sessions: Sessions) -> str:
