@@ -518,6 +518,7 @@ def _experiment_tab(sessions: Sessions) -> None:
         folder = sessions.runs / "sweeps" / f"{place}-{plan.gambit}-{stamp}-{next(made):04d}"
         total = len(plan.tasks())
         done, failed = 0, 0
+        yield [_note(f"starting: {total} runs"), gr.skip(), gr.skip(), gr.skip()]
         try:
             for r in experiment.sweep(plan, folder, stop=lambda: key in stopping):
                 done += 1
@@ -559,10 +560,28 @@ def _experiment_tab(sessions: Sessions) -> None:
             str(download_path),
         ]
 
+    def sweep(
+        scenario_v: str,
+        gambit_v: str,
+        worlds_v: list[str],
+        seeds_v: str,
+        start_v: str,
+        request: gr.Request,
+    ) -> Iterator[list[Any]]:
+        """`go`, and the last sweep's "cancelling" note cleared with its first word.
+
+        Cleared here, in order, not by a second handler of the same click: that one's
+        answer could land after a Cancel pressed early and wipe its note.
+        """
+        cleared = False
+        for out in go(scenario_v, gambit_v, worlds_v, seeds_v, start_v, request):
+            yield [*out, gr.skip() if cleared else ""]
+            cleared = True
+
     run.click(
-        go,
+        sweep,
         [scenario, gambit, worlds, seeds, start],
-        [progress, table, plots, download],
+        [progress, table, plots, download, cancelling],
         api_name="sweep",
         show_progress="hidden",
     )
@@ -574,8 +593,9 @@ def _experiment_tab(sessions: Sessions) -> None:
         stopping.add(request.session_hash or "")
         return _note(CANCELLED, False)
 
-    cancel.click(stop, None, cancelling, queue=False, api_visibility="private")
-    run.click(lambda: "", None, cancelling, queue=False, api_visibility="private")
+    cancel.click(
+        stop, None, cancelling, queue=False, api_visibility="private", show_progress="hidden"
+    )
 
 
 CANCELLED = "cancelling: the sweep stops before its next run; finished runs stay in its folder"
