@@ -2,9 +2,11 @@
 
     worlds.py   what a world is; the article's table; control arms
     sweep.py    the plan, one run per (world, seed), resumable; sweep.json
+    task.py     one run of a sweep, in whichever process; landed in the sweep folder
     pool.py     the local process pool        ray.py   the same on Ray
-    record.py   timings out of the trace; a run's outcome from its records
+    record.py   timings out of the trace; a run's outcome (and the patron's levers) from its records
     report.py   Table 1: means, bootstrap CIs, paired effects, agreement, effective n
+    compare.py  two sweeps' gambits, world by world, paired by seed
     plots.py    price paths and P&L distributions (PNG)
     cost.py     the estimate before a live sweep
     export.py   run folders and sweeps -> Parquet tables
