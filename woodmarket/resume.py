@@ -43,7 +43,7 @@ from woodmarket.replay import spec_of
 from woodmarket.runner import build_wood, result, summary_of
 from woodmarket.spec import RunResult, RunSpec
 from woodmarket.state import TurnState
-from woodmarket.traces import TIMINGS, TRACE, TraceWriter, dumps, read_run
+from woodmarket.traces import TIMINGS, TRACE, TraceWriter, dumps, read_run, write_whole
 from woodmarket.types import Action, Observation, Policy
 
 # The records of the wood's state a resumed turn must reproduce before the run goes on.
@@ -237,9 +237,7 @@ def resume(
         if timings is not None:
             timings.close()
         wood.listeners.remove(tracker)
-        (folder / "summary.json").write_text(
-            json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        write_whole(folder / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
         wood.close()
     return result(spec, wood, summary, folder)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -97,6 +98,18 @@ def json_file(data: dict[str, Any]) -> str:
     return json.dumps(_clean(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
+def write_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader finds the old file, or the new one whole.
+
+    Written beside it and renamed over it: a reader waiting for a run's
+    summary.json (a browser test, a sweep collecting outcomes) never reads a
+    half-written one.
+    """
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -158,7 +171,7 @@ class RunFolder:
         path.mkdir(parents=True, exist_ok=True)
         (path / "scenario.toml").write_text(wood.scenario.text, encoding="utf-8")
         run = {"seed": wood.seed, "scenario": wood.scenario.name, "versions": versions(), **meta}
-        (path / "run.json").write_text(json_file(run), encoding="utf-8")
+        write_whole(path / "run.json", json_file(run))
         writer = TraceWriter(path / TRACE)
         writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
@@ -169,7 +182,7 @@ class RunFolder:
         if self.writer in self.wood.listeners:
             self.wood.listeners.remove(self.writer)
         self.writer.close()
-        (self.path / "summary.json").write_text(json_file(summary), encoding="utf-8")
+        write_whole(self.path / "summary.json", json_file(summary))
 
 
 def start_fields(wood: WoodState) -> dict[str, Any]:

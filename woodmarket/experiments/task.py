@@ -17,7 +17,6 @@ This room writes only inside the task's run folder.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -28,6 +27,7 @@ from typing import Any
 from woodmarket.experiments.record import OUTCOME, Outcome, Timings
 from woodmarket.experiments.worlds import World, sized_script
 from woodmarket.spec import RunSpec
+from woodmarket.traces import write_whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +152,7 @@ def run_task(task: Task, root: str | None) -> dict[str, Any]:
 
 def write_outcome(folder: Path, outcome: dict[str, Any]) -> None:
     """outcome.json, atomically: a finished run is one whose outcome.json is whole."""
-    part = folder / (OUTCOME + ".part")
-    part.write_text(json.dumps(outcome, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(part, folder / OUTCOME)
+    write_whole(folder / OUTCOME, json.dumps(outcome, indent=1, sort_keys=True) + "\n")
 
 
 def land(root: Path, result: dict[str, Any]) -> dict[str, Any]:
