@@ -206,3 +206,23 @@ def test_a_policy_past_its_deadline_is_abandoned_and_the_turn_goes_on():
     assert all(decisions[n]["valid"] for n in rest)
     assert wood.step().turn == 2  # the abandoned call's thread does not hold the next turn
     wood.close()
+
+
+def _holder(obs):
+    return Action.hold()
+
+
+def test_policies_for_too_few_or_misspelt_creatures_are_refused_by_name(scenario_key):
+    from woodmarket.errors import WoodmarketError
+    from woodmarket.scenario import load_scenario
+
+    names = [c.name for c in load_scenario(scenario_key).creatures]
+    every = dict.fromkeys(names, _holder)
+    few = {n: p for n, p in every.items() if n != names[0]}
+    with pytest.raises(WoodmarketError, match=f"no policy for {names[0]} "):
+        Wood.from_scenario(scenario_key, policies=few)
+    typo = f"{names[0].lower()}x"
+    with pytest.raises(WoodmarketError, match=f"no creature named {typo} "):
+        Wood.from_scenario(scenario_key, policies={**every, typo: _holder})
+    with Wood.from_scenario(scenario_key, policies=every) as wood:
+        assert wood.step().turn == 1

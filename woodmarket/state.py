@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from woodmarket.errors import WoodmarketError
 from woodmarket.ledger import Account, Ledger
 from woodmarket.memory import Memory
 from woodmarket.scenario import CreatureSpec, Scenario
@@ -171,8 +172,16 @@ class WoodState:
 
             policies = {n: StandinPolicy(self.rng("policy", n)) for n in self.names}
         missing = [n for n in self.names if n not in policies]
-        if missing:
-            raise KeyError(f"no policy for {', '.join(missing)}")
+        strangers = [str(n) for n in policies if n not in self.creatures]
+        if missing or strangers:
+            # A policy keyed by a misspelt name would leave its creature without one.
+            what = f"no policy for {', '.join(missing)}" if missing else ""
+            what += "; " if missing and strangers else ""
+            what += f"no creature named {', '.join(strangers)}" if strangers else ""
+            raise WoodmarketError(
+                f"policies: {what} (creatures of {scenario.name}: {', '.join(self.names)}; "
+                "the stand-in is woodmarket.policies.standin.StandinPolicy)"
+            )
         self.policies = Policies(policies)
 
     def rng(self, *parts: object) -> random.Random:
