@@ -30,17 +30,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from woodmarket.financier.book import FINANCIER, ceil_pct
+
 if TYPE_CHECKING:
     from woodmarket.scenario import MagistrateSpec
     from woodmarket.state import TurnState, WoodState
 
-FINANCIER = "financier"
 PURSE = "purse"
 LEVERS = ("spring", "whisper", "bribe")
-
-
-def ceil_pct(value: int, pct: int) -> int:
-    return -(-value * pct // 100)
 
 
 @dataclass

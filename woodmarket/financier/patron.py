@@ -56,13 +56,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from woodmarket.financier.book import FINANCIER, ceil_pct
 from woodmarket.financier.commands import Ask
 from woodmarket.types import Debt, Offer
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState, WoodState
 
-FINANCIER = "financier"
 LOAN_TAKEN = 2  # a loan accepted warms its borrower a little
 LOAN_REPAID = 2
 LOAN_SEIZED = -30  # a seizure of stores sours a lot
@@ -77,7 +77,7 @@ _WORDS = re.compile(r"[a-z0-9']+")
 
 def interest(amount: int, rate: int) -> int:
     """A settlement's interest on `amount` at `rate` percent: rounded up, in the lender's favour."""
-    return -(-amount * rate // 100)
+    return ceil_pct(amount, rate)
 
 
 @dataclass(slots=True)
