@@ -12,6 +12,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from patronkit import accepting_policy, with_debtor, with_strict_magistrate
 
 from woodmarket.financier import FINANCIER, Financier
 from woodmarket.financier.patron import BRIBE_COMPLIED, BRIBE_IGNORED, interest
@@ -46,29 +47,8 @@ def _of(records, kind, **match):
     ]
 
 
-def _accepting(obs: Observation) -> Action:
-    """Accepts every offer and holds: never spends the pebbles it is lent."""
-    return Action(answers=tuple(Answer("accept", o.id) for o in obs.offers))
-
-
 def _declining(obs: Observation) -> Action:
     return Action(answers=tuple(Answer("decline", o.id) for o in obs.offers))
-
-
-def with_debtor(key: str):
-    """The scenario with one more creature: no pebbles, one unit of its cheapest good."""
-    sc = load_scenario(key)
-    cheapest = min(sc.goods, key=lambda g: (g.price, g.name)).name
-    extra = f"""
-[[creatures]]
-name = "Moth"
-species = "moth"
-role = "debtor"
-pebbles = 0
-produces = {{}}
-stores = {{ {cheapest} = 1 }}
-"""
-    return parse_scenario(sc.text + extra, sc.path, sc.files), cheapest
 
 
 def _thin(wood):
@@ -109,7 +89,7 @@ def test_interest_is_simple_rounded_up_and_the_debt_repaid_at_term(scenario_key)
     wood, fin = _wood(scenario_key)
     who = wood.names[0]
     fin.add_script({1: [f"lend {who} 15 10 3"]}, "player")
-    wood.policies[who] = _accepting_policy()
+    wood.policies[who] = accepting_policy()
     assert interest(15, 10) == 2  # 1.5 rounded up, in the lender's favour
     offered = []
     wood.listeners.append(lambda t: offered.extend(t.observations[who].offers))
@@ -130,16 +110,10 @@ def test_interest_is_simple_rounded_up_and_the_debt_repaid_at_term(scenario_key)
     assert fin.pebbles == 100 + 6  # the interest is the financier's
 
 
-def _accepting_policy():
-    from woodmarket.types import as_policy
-
-    return as_policy(_accepting)
-
-
 def test_a_debtor_sees_its_own_debt_and_nobody_else_does(scenario_key):
     wood, fin = _wood(scenario_key)
     who = wood.names[1]
-    wood.policies[who] = _accepting_policy()
+    wood.policies[who] = accepting_policy()
     fin.submit(f"lend {who} 12 20 4")
     seen = []
     wood.listeners.append(lambda t: seen.append(t.observations))
@@ -155,7 +129,7 @@ def test_a_debtor_sees_its_own_debt_and_nobody_else_does(scenario_key):
 def test_a_default_seizes_stores_dearest_first_and_exiles_an_emptied_debtor(scenario_key):
     scenario, cheapest = with_debtor(scenario_key)
     wood, fin = _wood(scenario_key, scenario=scenario, script={1: ["lend Moth 5 50 4"]})
-    wood.policies["Moth"] = _accepting_policy()
+    wood.policies["Moth"] = accepting_policy()
     start = wood.ledger.start_pebbles
     records = _records(wood, 5)
     (default,) = _of(records, "loan", event="defaulted")
@@ -187,7 +161,7 @@ def test_a_default_that_leaves_dearer_stores_writes_off_the_rest(scenario_key):
     text = scenario.text.replace(f"stores = {{ {cheapest} = 1 }}", f"stores = {{ {dear} = 1 }}")
     scenario = parse_scenario(text, scenario.path, scenario.files)
     wood, _ = _wood(scenario_key, scenario=scenario, script={1: ["lend Moth 1 50 1"]})
-    wood.policies["Moth"] = _accepting_policy()
+    wood.policies["Moth"] = accepting_policy()
     records = _records(wood, 2)
     (default,) = _of(records, "loan", event="defaulted")
     # Owes 2, pays 1: its one unit is dearer than the 1 still owed, so nothing is seized.
@@ -198,7 +172,7 @@ def test_a_default_that_leaves_dearer_stores_writes_off_the_rest(scenario_key):
 def test_a_creature_owes_one_loan_at_a_time(scenario_key):
     wood, fin = _wood(scenario_key)
     who = wood.names[0]
-    wood.policies[who] = _accepting_policy()
+    wood.policies[who] = accepting_policy()
     assert fin.submit(f"lend {who} 5 10 4").ok
     assert "already offered" in fin.submit(f"lend {who} 5 10 4").message
     _records(wood, 1)
@@ -305,7 +279,7 @@ def test_a_pact_forms_when_both_accept_and_allies_hear_each_other_first(scenario
         return Action(gossip=Gossip(c, "a secret for you alone"), answers=answers)
 
     wood.policies[a] = as_policy(talker)
-    wood.policies[b] = _accepting_policy()
+    wood.policies[b] = accepting_policy()
     wood.policies[c] = as_policy(lambda obs: Action(gossip=Gossip(b, "hello from me")))
     assert fin.submit(f"ally {a} {b}").ok
     assert "already offered" in fin.submit(f"ally {b} {a}").message
@@ -332,7 +306,7 @@ def test_a_refused_pact_is_not_made(scenario_key):
     a, b = wood.names[:2]
     from woodmarket.types import as_policy
 
-    wood.policies[a] = _accepting_policy()
+    wood.policies[a] = accepting_policy()
     wood.policies[b] = as_policy(_declining)
     fin.submit(f"ally {a} {b}")
     records = _records(wood, 1)
@@ -344,8 +318,8 @@ def test_a_refused_pact_is_not_made(scenario_key):
 def test_a_broken_pact_sours_both_on_each_other_and_on_the_financier(scenario_key):
     wood, fin = _wood(scenario_key)
     a, b = wood.names[:2]
-    wood.policies[a] = _accepting_policy()
-    wood.policies[b] = _accepting_policy()
+    wood.policies[a] = accepting_policy()
+    wood.policies[b] = accepting_policy()
     fin.submit(f"ally {a} {b}")
     _records(wood, 1)
     before = {(x, y): wood.memory.score(x, y) for x in (a, b) for y in (a, b, FINANCIER)}
@@ -456,11 +430,7 @@ def _line(wood, move):
     key=st.sampled_from(["oona", "reedmere"]),
 )
 def test_the_ledger_holds_through_loans_defaults_seizures_fines_and_exile(data, seed, key):
-    scenario, _ = with_debtor(key)
-    text = scenario.text.replace("fine_at = 40", "fine_at = 5").replace(
-        "freeze_at = 60", "freeze_at = 30"
-    )
-    scenario = parse_scenario(text, scenario.path, scenario.files)
+    scenario = with_strict_magistrate(key, fine_at=5, freeze_at=30)
     wood, fin = _wood(key, seed=seed, scenario=scenario)
     rng = __import__("random").Random(seed)
 
@@ -478,7 +448,7 @@ def test_the_ledger_holds_through_loans_defaults_seizures_fines_and_exile(data, 
 
     for n in data.draw(st.lists(st.sampled_from(wood.names), max_size=4, unique=True)):
         wood.policies[n] = as_policy(whim)
-    wood.policies["Moth"] = _accepting_policy()
+    wood.policies["Moth"] = accepting_policy()
     fin.submit("lend Moth 5 50 4")
     legend = wood.scenario.legends[0]
     fin.submit(f"short {legend.target} 5")
@@ -520,7 +490,7 @@ def test_a_patron_run_replays_exactly_and_every_new_kind_is_checked(tmp_path, sc
         parse_scenario(text, scenario.path, scenario.files), seed=4, turns=6, financier=True
     )
     wood = build_wood(spec)
-    wood.policies["Moth"] = _accepting_policy()
+    wood.policies["Moth"] = accepting_policy()
     fin: Financier = wood.extensions["financier"]
     a, b = wood.names[:2]
     who, good = _maker(wood)
@@ -582,15 +552,10 @@ def test_random_patron_games_replay_exactly(data, seed, key):
     import tempfile
     from pathlib import Path
 
-    scenario, _ = with_debtor(key)
-    text = scenario.text.replace("fine_at = 40", "fine_at = 5").replace(
-        "freeze_at = 60", "freeze_at = 25"
-    )
-    spec = RunSpec.make(
-        parse_scenario(text, scenario.path, scenario.files), seed=seed, turns=7, financier=True
-    )
+    scenario = with_strict_magistrate(key, fine_at=5, freeze_at=25)
+    spec = RunSpec.make(scenario, seed=seed, turns=7, financier=True)
     wood = build_wood(spec)
-    wood.policies["Moth"] = _accepting_policy()
+    wood.policies["Moth"] = accepting_policy()
     legend = wood.scenario.legends[0]
     moves = {1: ["lend Moth 5 50 3", f"short {legend.target} 5", f"spring {legend.id} settle"]}
     for turn in range(1, 7):
@@ -662,8 +627,8 @@ def test_answer_lines_parse_render_and_fit_the_budget(scenario_key):
 
     wood, fin = _wood(scenario_key)
     a, b = wood.names[:2]
-    wood.policies[a] = _accepting_policy()
-    wood.policies[b] = _accepting_policy()
+    wood.policies[a] = accepting_policy()
+    wood.policies[b] = accepting_policy()
     fin.submit(f"ally {a} {b}")
     _records(wood, 1)
     fin.submit(f"lend {a} 5 10 2")

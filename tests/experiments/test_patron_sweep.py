@@ -11,6 +11,7 @@ orders and fills as objects, never the records the sweep counted.
 from __future__ import annotations
 
 import pytest
+from patronkit import accepting_policy, with_debtor
 from sweepkit import cast_file
 
 from woodmarket.experiments import Plan, execute, recorded, report_of
@@ -19,9 +20,7 @@ from woodmarket.experiments.report import has_levers, render_csv, render_markdow
 from woodmarket.experiments.worlds import World
 from woodmarket.financier import Financier
 from woodmarket.runner import build_wood
-from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
-from woodmarket.types import Action, Answer, Observation, as_policy
 from woodmarket.wood import Wood
 
 TURNS = 4
@@ -141,22 +140,13 @@ def test_a_cast_that_never_answers_takes_no_bribe_and_the_showcase_has_no_levers
     assert not has_levers(shown) and "The patron's levers" not in render_text(shown)
 
 
-def _accepting(obs: Observation) -> Action:
-    return Action(answers=tuple(Answer("accept", o.id) for o in obs.offers))
-
-
 def test_loans_defaults_and_exiles_are_counted_as_the_books_have_them(scenario_key):
     """A loan to a debtor with one cheap unit and no pebbles: taken, defaulted, exiled."""
-    sc = load_scenario(scenario_key)
-    cheapest = min(sc.goods, key=lambda g: (g.price, g.name)).name
-    debtor = (
-        '\n[[creatures]]\nname = "Moth"\nspecies = "moth"\nrole = "debtor"\npebbles = 0\n'
-        f"produces = {{}}\nstores = {{ {cheapest} = 1 }}\n"
-    )
-    wood = Wood(parse_scenario(sc.text + debtor, sc.path, sc.files), 0)
+    scenario, _ = with_debtor(scenario_key)
+    wood = Wood(scenario, 0)
     lender = wood.names[0]
     fin = Financier.attach(wood, script={1: ["lend Moth 5 50 2", f"lend {lender} 2 1 1"]})
-    wood.policies["Moth"] = wood.policies[lender] = as_policy(_accepting)
+    wood.policies["Moth"] = wood.policies[lender] = accepting_policy()
     acc = Outcome(RunSpec.make(scenario_key, gambit="patron").gambit_of())
     for _ in range(4):
         acc(wood.step())
