@@ -377,16 +377,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """What sweep A's gambit changes against sweep B's, from their records (no model loaded)."""
-    from woodmarket.experiments import report_of
     from woodmarket.experiments.compare import Side, compare, render
     from woodmarket.experiments.sweep import recorded
 
     sides = []
     for folder in (args.a, args.b):
         plan, outcomes = recorded(folder)
-        sides.append(
-            Side(plan.gambit, plan.base.load_scenario().name, report_of(plan, []).target, outcomes)
-        )
+        target = plan.the_gambit().target
+        sides.append(Side(plan.gambit, plan.base.load_scenario().name, target, outcomes))
     a, b = sides
     print(render(a, b, compare(a, b)))
     return 0
