@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.experiments.report import Stat, aligned, ci_text
+from woodmarket.experiments.report import Stat, aligned, ci_text, runs_by_world
 
 FIGURES = (
     ("at_settlement", "settled"),
@@ -66,7 +66,8 @@ def compare(a: Side, b: Side) -> list[Line]:
             f"the gambits move different goods ({a.gambit}: {a.target}, {b.gambit}: "
             f"{b.target}); their prices cannot be compared"
         )
-    runs_a, runs_b = _by_world(a.outcomes), _by_world(b.outcomes)
+    need = ("pnl", "at_settlement")
+    runs_a, runs_b = runs_by_world(a.outcomes, need), runs_by_world(b.outcomes, need)
     lines = []
     for world in [w for w in runs_a if w in runs_b]:
         seeds = sorted(set(runs_a[world]) & set(runs_b[world]))
@@ -87,14 +88,6 @@ def compare(a: Side, b: Side) -> list[Line]:
             "the sweeps have no world and seed in common; sweep the same worlds and seeds"
         )
     return lines
-
-
-def _by_world(outcomes: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, Mapping[str, Any]]]:
-    out: dict[str, dict[int, Mapping[str, Any]]] = {}
-    for o in outcomes:
-        if o.get("pnl") is not None and o.get("at_settlement") is not None:
-            out.setdefault(str(o["world"]), {})[int(o["seed"])] = o
-    return out
 
 
 def render(a: Side, b: Side, lines: Sequence[Line]) -> str:

@@ -169,6 +169,17 @@ class Report:
     by_mechanism: list[tuple[str, Stat | None, list[tuple[str, Stat | None, str]]]]
 
 
+def runs_by_world(
+    outcomes: Sequence[Mapping[str, Any]], need: Sequence[str] = ("pnl",)
+) -> dict[str, dict[int, Mapping[str, Any]]]:
+    """Runs that have every figure in `need` (a P&L, by default), by world label, then seed."""
+    out: dict[str, dict[int, Mapping[str, Any]]] = {}
+    for o in outcomes:
+        if all(o.get(k) is not None for k in need):
+            out.setdefault(str(o["world"]), {})[int(o["seed"])] = o
+    return out
+
+
 def build_report(
     outcomes: Sequence[Mapping[str, Any]],
     worlds: Sequence[World],
@@ -185,10 +196,8 @@ def build_report(
     """Table 1 from outcomes (dicts with world, seed, before, at_settlement, pnl, ...)."""
     from woodmarket.legends import settle_price
 
-    by_world: dict[str, dict[int, Mapping[str, Any]]] = {w.label: {} for w in worlds}
-    for o in outcomes:
-        if o["world"] in by_world and o.get("pnl") is not None:
-            by_world[o["world"]][int(o["seed"])] = o
+    found = runs_by_world(outcomes)
+    by_world = {w.label: found.get(w.label, {}) for w in worlds}
     rows: dict[str, Row] = {}
     for w in worlds:
         runs = [by_world[w.label][s] for s in sorted(by_world[w.label])]
