@@ -119,56 +119,56 @@ def finish(out: str | Path, the_plan: Plan) -> Finished:
     return Finished(rep, tuple(pngs), tables, zipped, len(outcomes))
 
 
+TABLE1_KEYS = (
+    "label", "n", "before", "at", "pnl", "ci", "wins", "effect", "agreement",
+)  # fmt: skip
+LEVER_KEYS = (
+    "label", "taken", "complied", "offered", "sold", "loans", "defaults", "exiled", "heat", "fined",
+)  # fmt: skip
+
+
 def table_html(rep: Report) -> str:
     """Table 1 as the instrument renders it (its cells, escaped), its title and notes."""
     headers = list(HEADERS)
     headers[2] = f"{rep.target} before"
     headers[3] = f"{rep.target} at settlement"
-    keys = (
-        "label", "n", "before", "at", "pnl", "ci", "wins", "effect", "agreement",
-    )  # fmt: skip
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    rows = "".join(
-        f"<tr data-wm='world' data-world='{e(r.world.label, quote=True)}'>"
-        + "".join(f"<td data-wm='{k}'>{e(c)}</td>" for k, c in zip(keys, cells(r), strict=True))
-        + "</tr>"
-        for r in rep.rows
-    )
     title = "<br>".join(e(t.strip()) for t in rep.title)
     lines = [*mechanism_lines(rep)[1:], *rep.notes]
     notes = "".join(f"<li>{e(n.strip())}</li>" for n in lines)
     return (
-        f"<div class='wm'><p>{title}</p><table class='wm-table' data-wm='table1'>"
-        f"<tr>{head}</tr>{rows}</table>{levers_html(rep)}"
+        f"<div class='wm'><p>{title}</p>"
+        f"{_rows_html(rep, headers, TABLE1_KEYS, cells, 'table1', 'world')}{levers_html(rep)}"
         f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
     )
-
-
-LEVER_KEYS = (
-    "label", "taken", "complied", "offered", "sold", "loans", "defaults", "exiled", "heat", "fined",
-)  # fmt: skip
 
 
 def levers_html(rep: Report) -> str:
     """The patron's levers per world, when the gambit bribes or lends ("" otherwise)."""
     if not has_levers(rep):
         return ""
+    table = _rows_html(rep, LEVER_HEADERS, LEVER_KEYS, lever_cells, "levers-table", "levers")
+    return f"<p>{html.escape(LEVERS_TITLE)}</p>{table}"
+
+
+def _rows_html(
+    rep: Report,
+    headers: Sequence[str],
+    keys: Sequence[str],
+    cells_of: Callable[[Any], list[str]],
+    table: str,
+    row: str,
+) -> str:
+    """One row per world, each cell escaped and named by `keys` (the tests read them)."""
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in LEVER_HEADERS)
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
     rows = "".join(
-        f"<tr data-wm='levers' data-world='{e(r.world.label, quote=True)}'>"
-        + "".join(
-            f"<td data-wm='{k}'>{e(c)}</td>"
-            for k, c in zip(LEVER_KEYS, lever_cells(r), strict=True)
-        )
+        f"<tr data-wm='{row}' data-world='{e(r.world.label, quote=True)}'>"
+        + "".join(f"<td data-wm='{k}'>{e(c)}</td>" for k, c in zip(keys, cells_of(r), strict=True))
         + "</tr>"
         for r in rep.rows
     )
-    return (
-        f"<p>{e(LEVERS_TITLE)}</p><table class='wm-table' data-wm='levers-table'>"
-        f"<tr>{head}</tr>{rows}</table>"
-    )
+    return f"<table class='wm-table' data-wm='{table}'><tr>{head}</tr>{rows}</table>"
 
 
 def plots_html(pngs: Sequence[Path]) -> str:
