@@ -515,10 +515,7 @@ class Financier:
             raise ActionError(
                 f"{who} already owes you {loan.owed} (due at turn {loan.due}); one loan at a time"
             )
-        queued = any(
-            isinstance(m.command, Lend) and self._same(m.command.creature, who) for m in ahead
-        )
-        if queued or self.patron.offered(who, "loan"):
+        if self._offered(who, Lend, "loan", ahead):
             raise ActionError(f"a loan to {who} is already offered; one loan at a time")
         self._listening(who)
         self._free(c.amount, ahead, f"lending {c.amount}")
@@ -539,10 +536,7 @@ class Financier:
                 raise ActionError(problem.replace("a whisper", "a gossip ask"))
         else:
             self._good(ask.what)
-        queued = any(
-            isinstance(m.command, Bribe) and self._same(m.command.creature, who) for m in ahead
-        )
-        if queued or self.patron.offered(who, "bribe"):
+        if self._offered(who, Bribe, "bribe", ahead):
             raise ActionError(f"a bribe to {who} is already offered this turn; one at a time")
         self._listening(who)
         self._free(c.amount, ahead, f"a bribe of {c.amount}")
@@ -566,6 +560,15 @@ class Financier:
         ):
             raise ActionError(f"a pact between {a} and {b} is already offered")
         return (a, b), f"pact offered to {a} and {b}; it forms if both accept this turn"
+
+    def _offered(
+        self, who: str, command: type[Lend] | type[Bribe], kind: str, ahead: list[_Move]
+    ) -> bool:
+        """Whether `who` has an offer of `kind` pending, or one queued (`command`) this turn."""
+        queued = any(
+            isinstance(m.command, command) and self._same(m.command.creature, who) for m in ahead
+        )
+        return queued or self.patron.offered(who, kind)
 
     def _same(self, word: str, name: str) -> bool:
         return word.lower() == name.lower()
