@@ -47,6 +47,7 @@ from woodmarket.experiments.worlds import (
     with_controls,
 )
 from woodmarket.spec import RunSpec, Sampling
+from woodmarket.traces import write_whole
 
 SWEEP_JSON = "sweep.json"
 SWEEP_VERSION = 1
@@ -302,7 +303,7 @@ def prepare(plan: Plan, out: str | Path) -> Path:
         raise WoodmarketError(f"--out {root}: folder exists, is not empty and holds no sweep")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(whole.to_dict(), indent=1, sort_keys=True) + "\n", "utf-8")
+        write_whole(path, json.dumps(whole.to_dict(), indent=1, sort_keys=True) + "\n")
     except OSError as exc:
         raise WoodmarketError(f"--out {root}: cannot write there: {exc.strerror or exc}") from None
     return root
