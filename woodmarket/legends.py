@@ -1,10 +1,10 @@
 """Legends as data: Wood Legends parsed and validated, from a file or a scenario's table.
 
 This room parses legends (a legend file, or an inline `[legends.ID]`
-table of a scenario; a scenario names its own legends, see scenario.py
-and docs/scenarios.md, and there is no global registry). It reads files
-and touches no wood: `legendbook.py` tells legends in a wood and lands
-their effects at the seams.
+table of a scenario; a scenario names its own legends, see
+scenario/reading.py and docs/scenarios.md, and there is no global
+registry). It reads files and touches no wood: `legendbook.py` tells
+legends in a wood and lands their effects at the seams.
 
 A legend file::
 
@@ -215,6 +215,6 @@ def parse_legend(text: str, path: str = "<legend>", whisper_chars: int = WHISPER
 
 
 def load_legend(path: str | Path, whisper_chars: int = WHISPER_CHARS) -> Legend:
-    """A legend file on its own (a scenario reads its legends itself, see scenario.py)."""
+    """A legend file on its own (a scenario reads its legends itself, see scenario/reading.py)."""
 
     return parse_legend(read_text_file(path, "a legend file"), str(path), whisper_chars)
