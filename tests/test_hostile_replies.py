@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.backends.fake import FunctionBackend
-from woodmarket.policies.actions import MAX_REPLY_CHARS, order_problem, parse, render
 from woodmarket.policies.llm import LLMPolicy
+from woodmarket.policies.orders import order_problem
+from woodmarket.policies.parse import MAX_REPLY_CHARS, parse, render
 from woodmarket.runner import build_wood
 from woodmarket.spec import RunSpec
 from woodmarket.types import Action, Completion, CompletionRequest, Observation

@@ -623,7 +623,8 @@ def test_a_model_takes_a_bribe_and_its_compliance_is_measured(scenario_key, comp
 
 
 def test_answer_lines_parse_render_and_fit_the_budget(scenario_key):
-    from woodmarket.policies.actions import answer_chars, parse, render
+    from woodmarket.policies.grammar import answer_chars
+    from woodmarket.policies.parse import parse, render
 
     wood, fin = _wood(scenario_key)
     a, b = wood.names[:2]

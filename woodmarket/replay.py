@@ -37,8 +37,8 @@ from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.financier import Financier, recorded_moves
 from woodmarket.metrics import Tracker
 from woodmarket.narrator import RecordedNarrator
-from woodmarket.policies.actions import parse
 from woodmarket.policies.llm import system_prompt, user_prompt
+from woodmarket.policies.parse import parse
 from woodmarket.policies.replay import action_from_record
 from woodmarket.policies.standin import StandinPolicy
 from woodmarket.runner import build_wood

@@ -1,7 +1,7 @@
 """The order rules, stated once: what one order may be, and what a trader may place in a turn.
 
 The market's admission (`market.check_orders`), the action parser's
-validity check (`policies.actions.order_problem`) and the financier's
+validity check (`policies.orders.order_problem`) and the financier's
 `order` command all call these, so a limit cannot mean one thing in one
 room and another elsewhere. Pure functions over orders and holdings.
 

@@ -13,15 +13,10 @@ import pytest
 from wood_obs import grammar_regex, make_obs
 
 from woodmarket.backends.fake import FunctionBackend
-from woodmarket.policies.actions import (
-    GOSSIP_HEARD_CHARS,
-    GRAMMAR_TEXT_CHARS,
-    Heard,
-    grammar_for,
-    heard_items,
-    parse,
-)
+from woodmarket.policies.grammar import GRAMMAR_TEXT_CHARS, grammar_for
 from woodmarket.policies.llm import LLMPolicy, system_prompt, user_prompt
+from woodmarket.policies.parse import parse
+from woodmarket.policies.talk import GOSSIP_HEARD_CHARS, Heard, heard_items
 from woodmarket.types import CompletionRequest, Gossip
 
 WHISPER = (

@@ -18,7 +18,7 @@ from wood_obs import CAST, PRICES, grammar_regex, make_obs, order_ok, varied_obs
 
 from woodmarket.backends.fake import FunctionBackend
 from woodmarket.errors import BackendError
-from woodmarket.policies.actions import WORD_PIECE_BIAS, WORD_PIECES, answer_chars, grammar_for
+from woodmarket.policies.grammar import WORD_PIECE_BIAS, WORD_PIECES, answer_chars, grammar_for
 from woodmarket.policies.llm import (
     DEFAULT_LINES,
     LLMPolicy,

@@ -1,16 +1,18 @@
 """Observations for the policies room's tests, built by hand with plausible values.
 
 Oona's Wood in miniature: five goods at 4/5/6/10/5 pebbles, bands of
-(price // 3, price * 3), and the bundled cast's five creatures. Also a
-small converter from the GBNF grammars `grammar_for` writes to Python
-regular expressions, so tests can check text against a grammar without a
-model.
+(price // 3, price * 3), and the bundled cast's five creatures; Oona's
+orders and a Hypothesis strategy of observations. Also a small converter
+from the GBNF grammars `grammar_for` writes to Python regular
+expressions, so tests can check text against a grammar without a model.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from hypothesis import strategies as st
 
 from woodmarket.types import Observation, Order
 
@@ -75,6 +77,40 @@ def make_obs(creature: str = "Oona", **overrides: Any) -> Observation:
     }
     fields.update(overrides)
     return Observation(**fields)
+
+
+OONA = make_obs("Oona")  # makes honey; holds 12 honey, 2 acorns, 1 berries, 3 firewood
+
+
+def buy(good: str, qty: int, price: int, who: str = "Oona") -> Order:
+    return Order(who, "buy", good, qty, price)
+
+
+def sell(good: str, qty: int, price: int, who: str = "Oona") -> Order:
+    return Order(who, "sell", good, qty, price)
+
+
+def obs_strategy() -> st.SearchStrategy:
+    """Observations of any creature at any prices, stores and limits, something heard or not."""
+
+    @st.composite
+    def build(draw: st.DrawFn):
+        creature = draw(st.sampled_from(sorted(CAST)))
+        prices = {g: draw(st.integers(1, 40)) for g in GOODS}
+        stores = {g: draw(st.integers(0, 14)) for g in GOODS}
+        return make_obs(
+            creature,
+            prices=prices,
+            stores=stores,
+            max_orders=draw(st.integers(1, 4)),
+            max_qty=draw(st.integers(1, 12)),
+            bands=bands(prices),
+            # Something heard, sometimes: a `say` may then pass an item on by number.
+            news=draw(st.sampled_from([(), ("Word spreads that the vault is empty.",)])),
+            heard=draw(st.sampled_from([(), ("Pip: honey is scarce", "Rusk: 3 acorns")])),
+        )
+
+    return build()
 
 
 def varied_observations() -> list[Observation]:

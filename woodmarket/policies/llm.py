@@ -77,18 +77,15 @@ import math
 import time
 from typing import Any
 
-from woodmarket.policies.actions import (
-    MAX_REPLY_CHARS,
+from woodmarket.policies.grammar import (
     TALK_MODES,
     WORD_PIECE_BIAS,
     WORD_PIECES,
     answer_chars,
-    escaped,
     grammar_for,
-    heard_items,
-    one_line,
-    parse,
 )
+from woodmarket.policies.parse import MAX_REPLY_CHARS, escaped, parse
+from woodmarket.policies.talk import heard_items, one_line
 from woodmarket.types import (
     Action,
     Backend,

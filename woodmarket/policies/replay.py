@@ -48,7 +48,7 @@ class ReplayPolicy:
             return recorded
         # A model's decision is replayed from its raw output, parsed again
         # against the replayed observation: if the wood drifted, so does this.
-        from woodmarket.policies.actions import parse
+        from woodmarket.policies.parse import parse
 
         again = parse(call.response, obs)
         return Action(
