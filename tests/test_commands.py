@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from woodmarket.commands import Short, parse_command
 from woodmarket.errors import ActionError
 from woodmarket.financier import Financier
-from woodmarket.financier.commands import Short, parse_command
 from woodmarket.wood import Wood
 
 WORDS = (

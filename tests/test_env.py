@@ -70,14 +70,8 @@ def key(request) -> str:
 
 
 def gambits_of(key: str) -> list[str]:
-    """Gambit names that play in this scenario (its own, or the bundled ones on its goods)."""
-    sc = load_scenario(key)
-    own = getattr(sc, "gambits", None)
-    if own is not None:  # a mapping by name, or the gambits themselves
-        return [g if isinstance(g, str) else g.name for g in own]
-    from woodmarket.gambits import GAMBITS
-
-    return [n for n, g in GAMBITS.items() if g.the_legend().target in sc.good_names]
+    """The gambits of this scenario, by name."""
+    return [g.name for g in load_scenario(key).gambits]
 
 
 def collect(e: WoodEnv) -> list[dict]:

@@ -66,13 +66,13 @@ def _with(key: str, extra: str) -> str:
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
             '["spring oona_run", "whisper Ona oona_run"] }]',
             "gambits.g.moves[0].commands[1]",
-            "a creature of this wood (Oona, Mossback, Birch, Pip, Rusk); 'Ona' is not one",
+            "unknown creature 'Ona'; creatures are Oona, Mossback, Birch, Pip, Rusk",
         ),
         (
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
             '["short gold 3", "spring oona_run"] }]',
             "gambits.g.moves[0].commands[0]",
-            "a good of this wood",
+            "unknown good 'gold'",
         ),
         (
             '[gambits.g]\nlegend = "gold_rush"\nmoves = [{ turn = 1, commands = ["spring x"] }]',
@@ -88,19 +88,20 @@ def _with(key: str, extra: str) -> str:
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
             '["spring oona_run", "order buy honey 11 9"] }]',
             "gambits.g.moves[0].commands[1]",
-            "max_qty",
+            "quantity 11 above the limit of 10",
         ),
         (
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
             '["spring oona_run", "dance honey"] }]',
             "gambits.g.moves[0].commands[1]",
-            "a command (short, cover, order, whisper, spring, lend, bribe, ally)",
+            "unknown command 'dance honey'; commands: short, cover, order, whisper, spring, "
+            "lend, bribe, ally",
         ),
         (
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 1, commands = '
             '["spring oona_run", "whisper Pip oona_run.9"] }]',
             "gambits.g.moves[0].commands[1]",
-            "a tip of oona_run from 1 to 2",
+            "no tip 'oona_run.9'",
         ),
         (
             '[gambits.g]\nlegend = "oona_run"\nmoves = [{ turn = 2, commands = '
@@ -124,7 +125,7 @@ def test_the_first_trade_is_checked_like_a_gambit():
     with pytest.raises(ScenarioError) as err:
         parse_scenario(text, "oona.toml", s.files)
     assert err.value.key == "financier.first_trade[1]"
-    assert "a legend of this scenario" in str(err.value)
+    assert "unknown legend 'nope'; legends are" in str(err.value)
 
 
 def _run(tmp_path, *extra, name="run"):

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from patronkit import accepting_policy, with_debtor, with_strict_magistrate
 
 from woodmarket.financier import FINANCIER, Financier
-from woodmarket.financier.patron import BRIBE_COMPLIED, BRIBE_IGNORED, interest
+from woodmarket.financier.patron import BRIBE_COMPLIED, BRIBE_IGNORED
 from woodmarket.policies.standin import LOAN_RATE, PURSE
 from woodmarket.replay import replay
+from woodmarket.rules import interest
 from woodmarket.runner import build_wood, run
 from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
@@ -152,7 +153,7 @@ def test_a_default_seizes_stores_dearest_first_and_exiles_an_emptied_debtor(scen
     assert not [r for r in records if r.get("creature") == "Moth"]
     assert wood.ledger.total_pebbles() == start
     assert fin.submit("lend Moth 5 10 2").ok is False
-    assert "unknown creature" in fin.submit("bribe Moth 5 sell acorns").message
+    assert "Moth has left the wood (exiled)" in fin.submit("bribe Moth 5 sell acorns").message
 
 
 def test_a_default_that_leaves_dearer_stores_writes_off_the_rest(scenario_key):

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.errors import ActionError, ScenarioError
+from woodmarket.text import printable
 from woodmarket.scenario import (
     bundled_scenarios,
     load_scenario,
@@ -180,7 +181,9 @@ def test_broken_scenarios_name_the_key(text, key, expected):
     assert err.value.path == "broken.toml"
     assert err.value.key == key
     assert expected in str(err.value)
-    assert str(err.value).startswith(f"broken.toml: key '{key}'")
+    # The key as it is, in the error's fields; in its one line, every character visible.
+    assert str(err.value).startswith(f"broken.toml: key '{printable(key)}'")
+    assert "\n" not in str(err.value)
 
 
 def _creatures(n: int) -> str:
@@ -467,3 +470,45 @@ def test_the_patrons_keys_default_and_are_bounded():
         parse_scenario(text, oona.path, oona.files)
     assert FinancierSpec().heat_limit == 0 and FinancierSpec().bankrupt_below == 0
     assert MagistrateSpec().fine_at == 40 and MagistrateSpec().window == 3
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "expected"),
+    [
+        (
+            lambda t, first: t.replace(first, first.rsplit(" ", 1)[0] + " ²", 1),
+            "first_trade[0]",
+            "quantity must be a whole number >= 1, got '²'",
+        ),
+        (
+            lambda t, first: t + '\n[goods."ho\\nney"]\nprice = 3\n',
+            "goods.ho\\nney",
+            "without spaces or control characters",
+        ),
+        (
+            lambda t, first: t.replace(f'"{first}"', '"spring"', 1),
+            "first_trade[0]",
+            "usage: spring LEGEND",
+        ),
+    ],
+)
+def test_a_broken_scenario_is_one_line_from_check_and_writes_nothing(
+    tmp_path, capsys, scenario_key, edit, key, expected
+):
+    """`woodmarket check` on a broken copy: one line naming the file and key, exit 2."""
+    from woodmarket.cli import main
+
+    source = load_scenario(scenario_key)
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for ref, text in source.files.items():
+        (folder / ref).parent.mkdir(parents=True, exist_ok=True)
+        (folder / ref).write_text(text, encoding="utf-8")
+    path = folder / "broken.toml"
+    path.write_text(edit(source.text, source.first_trade[0]), encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"woodmarket: error: {path}: key '")
+    assert key in err and expected in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -44,6 +44,7 @@ order; it changes no state of a wood itself.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -58,9 +59,9 @@ except ImportError as exc:  # pragma: no cover - the message is the point
     ) from exc
 
 from woodmarket.casts import apply_cast, parse_cast
+from woodmarket.commands import parse_command
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import Financier
-from woodmarket.financier.commands import parse_command
 from woodmarket.financier.whispers import legends_of
 from woodmarket.rules import Admission, band
 from woodmarket.scenario import Scenario, load_scenario
@@ -606,6 +607,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         """Attach `legends` and `moves` from the reset options as financier moves by turn."""
         moves: dict[int, list[str]] = {}
         known = {lg.id: lg for lg in legends_of(wood) if lg.target in wood.goods}
+        lexicon = dataclasses.replace(wood.scenario.lexicon, legend_files=True)
         for key, kind in (("legends", "spring"), ("moves", "")):
             table = options.get(key) or {}
             if not isinstance(table, Mapping):
@@ -622,7 +624,8 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
                         if mechanism == "none":
                             continue
                         item = f"spring {item}"
-                    parse_command(str(item))  # a typo is refused now, not mid-episode
+                    # A typo, or a name this wood lacks, is refused now, not mid-episode.
+                    parse_command(str(item)).named(lexicon)
                     moves.setdefault(when, []).append(str(item))
         if not moves:
             return

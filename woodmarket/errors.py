@@ -11,6 +11,8 @@ WoodmarketError
 
 from __future__ import annotations
 
+from woodmarket.text import printable
+
 
 class WoodmarketError(Exception):
     """Base of every error woodmarket raises on purpose."""
@@ -27,7 +29,8 @@ class ScenarioError(WoodmarketError):
         self.path = str(path)
         self.key = key
         self.expected = expected
-        super().__init__(f"{self.path}: key '{key}': {expected}")
+        # One line, whatever a file's path or keys hold (a key may hold a newline).
+        super().__init__(printable(f"{self.path}: key '{key}': {expected}"))
 
 
 class ActionError(WoodmarketError):

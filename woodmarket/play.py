@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import threading
 from collections.abc import Callable
 
+from woodmarket.commands import VERBS, follow_ups, parse_command
+from woodmarket.errors import ActionError
 from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
 from woodmarket.financier.whispers import legends_of
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
 from woodmarket.runner import stop_between_turns
-from woodmarket.state import TurnState
+from woodmarket.state import TurnState, WoodState
 from woodmarket.text import printable
 from woodmarket.traces import RunFolder
 from woodmarket.wood import Wood
@@ -31,28 +34,55 @@ from woodmarket.wood import Wood
 WIDTH = 100
 HISTORY_SHOWN = 6
 
-HELP = """\
-Commands (one per line); moves are made when the next turn begins:
-  f                             the first trade: {first}
-  short GOOD QTY                short a good against the house (50% initial margin)
-  cover GOOD                    close your short on GOOD at the reference price
-  order buy|sell GOOD QTY PRICE a real order in this turn's auction, with your pebbles/stores
-  whisper CREATURE TIP          TIP: a number from `tips`, a legend id, or free text (a rumor)
-  spring LEGEND [MECHANISM]     tell a legend this turn (see `legends`); MECHANISM:
-                                rumor, glut or settle, instead of the legend's own
-  lend CREATURE AMOUNT RATE TURNS  offer a loan at RATE% a turn, due in TURNS turns
-  bribe CREATURE AMOUNT ASK     pebbles for an ask: sell GOOD, hold GOOD or gossip TEXT
-  ally CREATURE CREATURE        broker a pact (allies hear each other first, trade first)
-  tips [GOOD]                   the true tips you can whisper
-  legends                       the legends you can spring
-  board                         show the wood again
-  next                          let the turn run (also: n)
-  help, quit                    this text (also: ?); leave the game (also: q)"""
+# The game's own words, beside the financier's commands: (word, arguments, what it does).
+GAME_WORDS = (
+    ("f", "", "the first trade: {first}"),
+    ("tips", "[GOOD]", "the true tips you can whisper"),
+    ("legends", "", "the legends you can spring"),
+    ("board", "", "show the wood again"),
+    ("next", "", "let the turn run (also: n)"),
+    ("help", "", "this text (also: ?)"),
+    ("quit", "", "leave the game (also: q)"),
+)
+ALIASES = {"n": "next", "?": "help", "q": "quit"}
 
 
-def first_trade(wood: Wood) -> tuple[str, ...]:
+def help_text(first: tuple[str, ...]) -> str:
+    """Every command: the financier's verbs (read off the language), then the game's words."""
+    done = " and ".join(first) or "(none here)"
+    rows = [(cls.usage, cls.summary) for cls in VERBS.values()]
+    rows += [(f"{word} {args}".strip(), what.format(first=done)) for word, args, what in GAME_WORDS]
+    width = max(len(usage) for usage, _ in rows) + 2
+    lines = ["Commands (one per line); moves are made when the next turn begins:"]
+    for usage, what in rows:
+        said = textwrap.wrap(what, WIDTH - 2 - width) or [""]
+        lines.append(f"  {usage:<{width}}{said[0]}")
+        lines += [" " * (2 + width) + more for more in said[1:]]
+    return "\n".join(lines)
+
+
+def game_words() -> str:
+    return "and in the game: " + ", ".join(word for word, _, _ in GAME_WORDS)
+
+
+def first_trade(wood: WoodState) -> tuple[str, ...]:
     """The scenario's one-click first trade (`[financier] first_trade`)."""
     return wood.scenario.first_trade
+
+
+def hint(fin: Financier) -> str:
+    """The first trade's next steps that are still open: its legend told, its short covered."""
+    first = [parse_command(m) for m in first_trade(fin.wood)]
+    ahead = fin.queued_commands()
+    steps = []
+    for command in follow_ups(first, fin.lexicon):
+        try:
+            command.check(fin, ahead)
+        except ActionError:
+            continue  # already told, already covered
+        when = " after it lands" if command.covers() is not None else ""
+        steps.append(f"`{command.line()}`{when}")
+    return f" Then {', and '.join(steps)}." if steps else ""
 
 
 class Game:
@@ -81,30 +111,29 @@ class Game:
         words = line.split()
         if not words:
             return ""
-        verb = words[0].lower()
-        help_text = HELP.format(first=" and ".join(first_trade(self.wood)) or "(none here)")
+        verb = ALIASES.get(words[0].lower(), words[0].lower())
         simple: dict[str, Callable[[], str]] = {
-            "help": lambda: help_text,
-            "?": lambda: help_text,
+            "help": lambda: help_text(first_trade(self.wood)),
             "board": self.board,
             "legends": self.legends,
             "next": self.next_turn,
-            "n": self.next_turn,
             "quit": self.quit,
-            "q": self.quit,
             "f": self.first_trade,
         }
         if verb in simple:
             if len(words) == 1:
                 return simple[verb]()
             return f"refused: {verb} takes nothing after it (try `{verb}`)"
-        if verb == "tips" and len(words) <= 2:
+        if verb == "tips":
+            if len(words) > 2:
+                return "refused: usage: tips [GOOD] (the true tips you can whisper)"
             return self.tips(words[1] if len(words) == 2 else None)
         if self.over:
             return "The season is over: only board, help and quit remain."
         out = self.fin.submit(line)
         if not out.ok:
-            return "refused: " + printable(out.message)
+            known = verb in VERBS
+            return "refused: " + printable(out.message) + ("" if known else f"; {game_words()}")
         return f"queued for turn {self.wood.turn + 1}: " + printable(out.message)
 
     def first_trade(self) -> str:
@@ -124,14 +153,7 @@ class Game:
         return "\n".join(lines)
 
     def _hint(self) -> str:
-        """A next step that is still open: a legend not yet told."""
-        book = self.fin.legends
-        told = {s.legend.id for s in book.sprung}
-        queued = " ".join(self.fin.queued())
-        for lg in legends_of(self.wood):
-            if lg.id not in told and f"spring {lg.id}" not in queued:
-                return f" Then `spring {lg.id}`, and cover {lg.target} after it lands."
-        return ""
+        return hint(self.fin)
 
     def next_turn(self) -> str:
         if self.over:

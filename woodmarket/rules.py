@@ -1,4 +1,4 @@
-"""The order rules, stated once: what one order may be, and what a trader may place in a turn.
+"""The rules of the wood stated once: orders, margin and interest, and the legends' mechanisms.
 
 The market's admission (`market.check_orders`), the action parser's
 validity check (`policies.orders.order_problem`) and the financier's
@@ -12,6 +12,12 @@ room and another elsewhere. Pure functions over orders and holdings.
   of one good (no self-trade), and only what it can pay for or deliver:
   a buy reserves qty x limit of its pebbles, a sale the goods, so no fill
   can overdraw anyone.
+
+The financier's book and the command language share the margin rules
+(`INITIAL_MARGIN_PCT`, `MAINTENANCE_PCT`, `ceil_pct`), the patron and the
+`lend` command the interest rule (`interest`), and legends, commands,
+specs and sweeps the names of the mechanisms (`MECHANISMS`, and `ARMS`
+with the control arm `none`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,25 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from woodmarket.types import Order
+
+# How a legend acts (legends.py): its rumour alone, a windfall into every
+# creature's stores, or the reference price set at the settlement seam.
+MECHANISMS = ("rumor", "glut", "settle")
+# A world's mechanism in a sweep: one of those, or `none`, the gambit without its legend.
+ARMS = ("none", *MECHANISMS)
+# Margin on a short, in percent of its notional (financier/book.py).
+INITIAL_MARGIN_PCT = 50
+MAINTENANCE_PCT = 25
+
+
+def ceil_pct(value: int, pct: int) -> int:
+    """`pct` percent of `value`, rounded up (in the house's, or the lender's, favour)."""
+    return -(-value * pct // 100)
+
+
+def interest(amount: int, rate: int) -> int:
+    """A settlement's interest on `amount` at `rate` percent: rounded up, in the lender's favour."""
+    return ceil_pct(amount, rate)
 
 
 class Limits(Protocol):

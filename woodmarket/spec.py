@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.gambits import Gambit
-from woodmarket.scenario import Scenario, load_scenario, parse_scenario
+from woodmarket.scenario import Gambit, Scenario, load_scenario, parse_scenario
 from woodmarket.textfiles import read_text_file
 
 MECHANISMS = ("rumor", "glut", "settle", "none")

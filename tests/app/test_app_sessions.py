@@ -53,30 +53,32 @@ def test_good_numbers_read_as_typed():
 
 def test_every_bad_field_is_a_message_and_the_game_goes_on(sessions):
     s = sessions.seat("a")
-    good = s.wood.goods[0]
+    good, who = s.wood.goods[0], s.wood.names[0]
+    legend = legends_of(s.wood)[0].id
     cases = [
-        (lambda: s.short("hony", "3"), "unknown good 'hony'"),
-        (lambda: s.short("", "3"), "choose a good"),
-        (lambda: s.short(good, "-1"), "at least 1"),
-        (lambda: s.short(good, "x" * 5000), "must be a whole number"),
-        (lambda: s.cover(good), "nothing to cover"),
-        (lambda: s.order("steal", good, "1", "5"), "buy or sell"),
-        (lambda: s.order("buy", good, "1", "0"), "price must be at least 1"),
-        (lambda: s.whisper("Nobody", "", "psst"), "unknown creature 'Nobody'"),
-        (lambda: s.whisper(s.wood.names[0], "", ""), "needs a tip or some words"),
-        (lambda: s.whisper(s.wood.names[0], "", "a\x1bb"), "control character"),
-        (lambda: s.whisper(s.wood.names[0], "", "a\nb"), "line break"),
-        (lambda: s.whisper(s.wood.names[0], "nope.9", ""), "no tip 'nope.9'"),
-        (lambda: s.whisper(s.wood.names[0], "x", "y"), "not both"),
-        (lambda: s.spring("../../etc/passwd.toml", "settle"), "unknown legend"),
-        (lambda: s.spring(legends_of(s.wood)[0].id, "fire"), "mechanism must be"),
+        (("short", {"good": "hony", "qty": "3"}), "unknown good 'hony'"),
+        (("short", {"good": "", "qty": "3"}), "usage: short GOOD QTY"),
+        (("short", {"good": good, "qty": "-1"}), "quantity must be a whole number >= 1"),
+        (("short", {"good": good, "qty": "x" * 5000}), "a command is at most 1000 characters"),
+        (("cover", {"good": good}), "nothing to cover"),
+        (("order", {"side": "steal", "good": good, "qty": "1", "price": "5"}), "buy|sell"),
+        (("order", {"side": "buy", "good": good, "qty": "1", "price": "0"}), "price must be"),
+        (("whisper", {"creature": "Nobody", "tip": "psst"}), "unknown creature 'Nobody'"),
+        (("whisper", {"creature": who, "tip": ""}), "usage: whisper CREATURE TIP"),
+        (("whisper", {"creature": who, "tip": "a\x1bb"}), "control character (U+001B)"),
+        (("whisper", {"creature": who, "tip": "a\nb"}), "control character (U+000A)"),
+        (("whisper", {"creature": who, "tip": f"{legend}.9"}), f"no tip '{legend}.9'"),
+        (("whisper", {"creature": who, "tip": "²"}), "no tip number '²'"),
+        (("spring", {"legend": "../../etc/passwd.toml", "mechanism": "settle"}), "unknown legend"),
+        (("spring", {"legend": legend, "mechanism": "fire"}), "unknown mechanism 'fire'"),
+        (("dance", {}), "unknown command 'dance'"),
     ]
-    for move, expected in cases:
-        said = move()
-        assert expected in said, (expected, said)
+    for (verb, fields), expected in cases:
+        said = s.form(verb, fields)
+        assert said.startswith("refused: ") and expected in said, (expected, said)
         assert s.ok is False
     assert s.fin.queued() == []
-    assert "queued" in s.whisper(s.wood.names[0], "", "<script>alert(1)</script>")
+    assert "queued" in s.form("whisper", {"creature": who, "tip": "<script>alert(1)</script>"})
     assert s.step().startswith("turn 1 is done")
 
 
@@ -107,7 +109,7 @@ def test_past_the_cap_a_visitor_waits(sessions):
 def test_a_move_waits_for_the_running_turn(sessions):
     s = sessions.seat("a")
     with s.busy:  # as while a turn runs
-        assert "a turn is running" in s.short(s.wood.goods[0], "1")
+        assert "a turn is running" in s.form("short", {"good": s.wood.goods[0], "qty": "1"})
         assert "a turn is running" in s.first_trade()
         assert "already running" in s.step()
     assert s.fin.queued() == [] and "queued" in s.first_trade()
@@ -140,7 +142,7 @@ def test_each_scenario_plays_its_own_first_trade_and_legend(sessions, scenario_k
     assert "queued" in s.first_trade()
     s.step()
     legend = legends_of(s.wood)[0]
-    assert "is told" in s.spring(legend.id, "settle")
+    assert "is told" in s.form("spring", {"legend": legend.id, "mechanism": "settle"})
     for _ in range(legend.delay + 1):
         s.step()
     book = [r for r in read_trace(s.run_folder) if r["kind"] == "book"][-1]
@@ -169,24 +171,37 @@ def _patron_records(folder, kind):
     return [r for r in read_trace(folder) if r["kind"] == kind]
 
 
+def _lend(s, who, amount, rate, turns):
+    return s.form("lend", {"creature": who, "amount": amount, "rate": rate, "turns": turns})
+
+
+def _bribe(s, who, amount, ask, good, words):
+    fields = {"creature": who, "amount": amount, "ask": ask, "good": good, "words": words}
+    return s.form("bribe", fields)
+
+
+def _ally(s, first, second):
+    return s.form("ally", {"first": first, "second": second})
+
+
 def test_the_patrons_levers_build_their_commands(sessions, scenario_key):
     s = sessions.seat("a", scenario=scenario_key)
     names, goods = s.wood.names, s.wood.goods
     built = [
-        (lambda: s.lend(names[0].lower(), " 10 ", "10", 2.0), f"lend {names[0]} 10 10 2"),
+        (lambda: _lend(s, names[0].lower(), " 10 ", "10", "2"), f"lend {names[0]} 10 10 2"),
         (
-            lambda: s.bribe(names[1], "6", "sell", goods[0], "ignored"),
+            lambda: _bribe(s, names[1], "6", "sell", goods[0], "ignored"),
             f"bribe {names[1]} 6 sell {goods[0]}",
         ),
         (
-            lambda: s.bribe(names[2], "4", "HOLD", goods[1], ""),
+            lambda: _bribe(s, names[2], "4", "HOLD", goods[1], ""),
             f"bribe {names[2]} 4 hold {goods[1]}",
         ),
         (
-            lambda: s.bribe(names[3], "3", "gossip", "", "  the  fen's  cress is  cheap! "),
+            lambda: _bribe(s, names[3], "3", "gossip", "", "  the  fen's  cress is  cheap! "),
             f"bribe {names[3]} 3 gossip the fen's cress is cheap!",
         ),
-        (lambda: s.ally(names[0], names[4].upper()), f"ally {names[0]} {names[4]}"),
+        (lambda: _ally(s, names[0], names[4].upper()), f"ally {names[0]} {names[4]}"),
     ]
     for move, command in built:
         said = move()
@@ -211,42 +226,42 @@ def test_bad_patron_fields_are_one_clear_line(sessions, scenario_key):
     who, good = s.wood.names[0], s.wood.goods[0]
     spec = s.wood.scenario.financier
     cases = [
-        (lambda: s.lend("Nobody", "10", "10", "2"), "unknown creature 'Nobody'"),
-        (lambda: s.lend(f"short {good} 8; cover", "10", "10", "2"), "unknown creature"),
-        (lambda: s.lend("", "10", "10", "2"), "choose a creature"),
-        (lambda: s.lend(who, "ten", "10", "2"), "the amount must be a whole number"),
-        (lambda: s.lend(who, "8; cover", "10", "2"), "the amount must be a whole number"),
-        (lambda: s.lend(who, "10", "-1", "2"), "the rate must be at least 0"),
-        (lambda: s.lend(who, "10", "101", "2"), "the rate must be at most 100"),
-        (lambda: s.lend(who, "10", "10", "0"), "the term must be at least 1"),
-        (lambda: s.lend(who, "10", "", "2"), "the rate is empty"),
-        (lambda: s.lend(who, "10", str(spec.max_rate + 1), "2"), "above this wood's limit"),
-        (lambda: s.lend(who, "10", "10", str(spec.max_term + 1)), "above this wood's limit"),
-        (lambda: s.lend(who, "100000", "10", "2"), "not enough pebbles"),
-        (lambda: s.bribe(who, "5", "steal", good, ""), "the ask must be sell, hold, gossip"),
-        (lambda: s.bribe(who, "5", "sell", "gold", ""), "unknown good 'gold'"),
-        (lambda: s.bribe(who, "5", "hold", f"{good}; cover {good}", ""), "unknown good"),
-        (lambda: s.bribe(who, "5", "sell", "", ""), "choose a good"),
-        (lambda: s.bribe(who, "x", "sell", good, ""), "must be a whole number"),
-        (lambda: s.bribe(who, "5", "gossip", good, ""), "needs the words"),
-        (lambda: s.bribe(who, "5", "gossip", "", "psst\nshort honey 8"), "line break"),
-        (lambda: s.bribe(who, "5", "gossip", "", "psst\r"), "line break"),
-        (lambda: s.bribe(who, "5", "gossip", "", "w" * 81), "at most 80"),
-        (lambda: s.bribe(who, "5", "gossip", "", "y" * 5000), "nothing that long"),
-        (lambda: s.bribe(who, "5", "gossip", "", f"short {good} 8; cover"), "not ';'"),
-        (lambda: s.bribe(who, "5", "gossip", "", "<script>alert(1)</script>"), "not '<'"),
-        (lambda: s.bribe(who, "5", "gossip", "", "${x} {{y}}"), "not '$'"),
-        (lambda: s.bribe(who, "5", "gossip", "", "bell\x07"), "not '\\x07'"),
-        (lambda: s.ally(who, who.upper()), f"{who} is chosen twice"),
-        (lambda: s.ally(who, "Nobody<b>"), "unknown creature 'Nobody<b>'"),
-        (lambda: s.ally("", who), "choose a creature"),
+        (lambda: _lend(s, "Nobody", "10", "10", "2"), "unknown creature 'Nobody'"),
+        (lambda: _lend(s, f"short {good} 8; cover", "10", "10", "2"), "unknown creature"),
+        (lambda: _lend(s, "", "10", "10", "2"), "usage: lend CREATURE AMOUNT RATE TURNS"),
+        (lambda: _lend(s, who, "ten", "10", "2"), "amount must be a whole number"),
+        (lambda: _lend(s, who, "8; cover", "10", "2"), "amount must be a whole number"),
+        (lambda: _lend(s, who, "10", "-1", "2"), "rate must be a whole number >= 0"),
+        (lambda: _lend(s, who, "10", "101", "2"), "above this wood's limit"),
+        (lambda: _lend(s, who, "10", "10", "0"), "turns must be a whole number >= 1, got 0"),
+        (lambda: _lend(s, who, "10", "", "2"), "usage: lend CREATURE AMOUNT RATE TURNS"),
+        (lambda: _lend(s, who, "10", str(spec.max_rate + 1), "2"), "above this wood's limit"),
+        (lambda: _lend(s, who, "10", "10", str(spec.max_term + 1)), "above this wood's limit"),
+        (lambda: _lend(s, who, "100000", "10", "2"), "not enough pebbles"),
+        (lambda: _bribe(s, who, "5", "steal", good, ""), "the ask is `sell GOOD`"),
+        (lambda: _bribe(s, who, "5", "sell", "gold", ""), "unknown good 'gold'"),
+        (lambda: _bribe(s, who, "5", "hold", f"{good}; cover {good}", ""), "usage: hold GOOD"),
+        (lambda: _bribe(s, who, "5", "sell", "", ""), "usage: sell GOOD"),
+        (lambda: _bribe(s, who, "x", "sell", good, ""), "must be a whole number"),
+        (lambda: _bribe(s, who, "5", "gossip", good, ""), "needs the words"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "psst\nshort honey 8"), "printable line"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "ps\rst"), "printable line"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "w" * 81), "at most 80"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "y" * 5000), "a command is at most 1000"),
+        (lambda: _bribe(s, who, "5", "gossip", "", f"short {good} 8; cover"), "not ';'"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "<script>alert(1)</script>"), "not '<'"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "${x} {{y}}"), "not '$'"),
+        (lambda: _bribe(s, who, "5", "gossip", "", "bell\x07"), "printable line"),
+        (lambda: _ally(s, who, who.upper()), f"{who} named twice"),
+        (lambda: _ally(s, who, "Nobody<b>"), "unknown creature 'Nobody<b>'"),
+        (lambda: _ally(s, "", who), "usage: ally CREATURE CREATURE"),
     ]
     for move, expected in cases:
         said = move()
         assert said.startswith("refused: ") and expected in said, (expected, said)
         assert "\n" not in said and s.ok is False
     assert s.fin.queued() == []
-    assert "queued" in s.bribe(who, "5", "gossip", "", "80 chars " + "z" * 71)
+    assert "queued" in _bribe(s, who, "5", "gossip", "", "80 chars " + "z" * 71)
     assert s.step().startswith("turn 1 is done")
 
 
@@ -255,10 +270,10 @@ def test_an_exiled_creature_is_not_offered_and_refused_by_name(sessions, scenari
     gone, other = s.wood.names[-1], s.wood.names[0]
     s.wood.exile(gone)  # as a default that emptied its stores would
     for said in (
-        s.lend(gone, "10", "10", "2"),
-        s.bribe(gone.upper(), "5", "hold", s.wood.goods[0], ""),
-        s.ally(other, gone),
-        s.whisper(gone, "", "psst"),
+        _lend(s, gone, "10", "10", "2"),
+        _bribe(s, gone.upper(), "5", "hold", s.wood.goods[0], ""),
+        _ally(s, other, gone),
+        s.form("whisper", {"creature": gone, "tip": "psst"}),
     ):
         assert said.startswith(f"refused: {gone} has left the wood (exiled)"), said
     assert gone not in s.wood.names and s.fin.queued() == []
@@ -272,10 +287,10 @@ def test_the_scoreboard_shows_the_patrons_book_as_traced(sessions, scenario_key)
     s = sessions.seat("a", scenario=scenario_key)
     names, goods = s.wood.names, s.wood.goods
     for who in names:  # the stand-in takes a loan only with a thin purse
-        s.lend(who, "10", "10", "2")
-    s.bribe(names[0], "10", "sell", goods[0], "")
-    s.bribe(names[1], "3", "gossip", "", "all is well")
-    s.ally(names[0], names[1])
+        _lend(s, who, "10", "10", "2")
+    _bribe(s, names[0], "10", "sell", goods[0], "")
+    _bribe(s, names[1], "3", "gossip", "", "all is well")
+    _ally(s, names[0], names[1])
     s.step()
     answered = view.scoreboard(s)  # the loans turned down show for the turn they were
     s.step()
@@ -344,10 +359,10 @@ def test_a_bad_level_name_is_refused(sessions, tmp_path):
 def test_a_lost_season_shows_and_refuses_every_move(sessions):
     """Oona's hard level: a big short behind a legend and a bribe draws the heat that loses."""
     s = sessions.seat("a", scenario="oona:hard")
-    assert "queued" in s.short("honey", "16")
+    assert "queued" in s.form("short", {"good": "honey", "qty": "16"})
     s.step()
-    assert "is told" in s.spring("oona_run", "settle")
-    assert "queued" in s.bribe("Oona", "5", "hold", "honey", "")
+    assert "is told" in s.form("spring", {"legend": "oona_run", "mechanism": "settle"})
+    assert "queued" in _bribe(s, "Oona", "5", "hold", "honey", "")
     while not s.fin.lost:
         s.step()
     header = view.header(s)
@@ -359,5 +374,5 @@ def test_a_lost_season_shows_and_refuses_every_move(sessions):
     assert fined and f"data-wm='fined'>{fined}<" in header
     until = [r["until"] for r in judged if r["event"] == "frozen"][-1]
     assert f"data-wm='frozen' data-turns='{until - s.wood.turn}'" in header
-    said = s.lend("Birch", "10", "10", "2")
+    said = _lend(s, "Birch", "10", "10", "2")
     assert said.startswith("refused: the season is lost")

@@ -3,12 +3,11 @@
 A `Session` is the terminal game's `play.Game` held for one browser tab:
 the same wood, financier and run folder, so a session's game is an
 ordinary run folder that `woodmarket replay` checks. Moves reach the
-financier only as commands built here from form fields that were checked
-against the wood being played (its goods, creatures, tips and legends);
-the patron's levers (lend, bribe, ally) likewise, their free text (a
-bribe's gossip words) held to one short line of plain words. The browser
-never names a file, a model path or an import path: a cast is one of
-`CASTS`, a scenario one of the bundled levels (`level_keys`).
+financier only as commands that their verb built from a form's fields
+(`form`), read and refused by the same code and in the same words as a
+line typed in the terminal. The browser never names a file, a model path
+or an import path: a legend is one of the wood's, a cast one of `CASTS`,
+a scenario one of the bundled levels (`level_keys`).
 
 `Sessions` holds every open session by the browser's session key, caps
 how many are open (past the cap a visitor is told they wait, not shown an
@@ -22,20 +21,19 @@ benchmark drive it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from woodmarket.errors import WoodmarketError
+from woodmarket.commands import MAX_COMMAND_CHARS, VERBS, unknown
+from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import Financier
-from woodmarket.financier.commands import ASKS, MAX_ASK_CHARS
-from woodmarket.financier.whispers import legends_of
-from woodmarket.legends import MECHANISMS
-from woodmarket.play import Game, first_trade
+from woodmarket.play import Game, first_trade, hint
 from woodmarket.state import TurnState
 
 # Casts a visitor may pick: names, never files or paths.
@@ -52,11 +50,6 @@ DEFAULT_IDLE_S = 15 * 60
 MAX_FIELD_CHARS = 2000  # longer than any move can be; refused before any parsing
 MAX_SEED = 10**9
 GOSSIP_KEPT = 40
-MAX_RATE = 100  # percent a turn; the scenario's own limit is the financier's to enforce
-MAX_TERM = 100  # turns; likewise
-# A bribe's gossip words: letters, digits, spaces and plain punctuation, nothing a
-# command, a template or markup could be read from (the words are compared as words).
-_GOSSIP_WORDS = re.compile(r"[^\W_]|[ .,!?'-]")
 
 
 def scenario_keys() -> tuple[str, ...]:
@@ -156,29 +149,6 @@ class Session:
         self.ok, self.message = ok, text
         return text
 
-    # -- moves, each from checked form fields --------------------------
-
-    def good(self, text: object) -> str:
-        word = _field(text, "the good")
-        if not word:
-            raise Refused(f"choose a good: {', '.join(self.wood.goods)}")
-        if word not in self.wood.goods:
-            raise Refused(f"unknown good {shown(word)}; goods are {', '.join(self.wood.goods)}")
-        return word
-
-    def creature(self, text: object) -> str:
-        word = _field(text, "the creature")
-        if not word:
-            raise Refused(f"choose a creature: {', '.join(self.wood.names)}")
-        for name in self.wood.names:
-            if name.lower() == word.lower():
-                return name
-        names = ", ".join(self.wood.names)
-        for name in self.wood.exiled:
-            if name.lower() == word.lower():
-                raise Refused(f"{name} has left the wood (exiled); creatures are {names}")
-        raise Refused(f"unknown creature {shown(word)}; creatures are {names}")
-
     def _cannot(self, busy: str) -> str:
         """Why the wood cannot be acted on now ("" when it can: then `busy` is held)."""
         self.touch()
@@ -203,106 +173,29 @@ class Session:
             return self._say(False, f"refused: {out.message}")
         return self._say(True, f"queued for turn {self.wood.turn + 1}: {out.message}")
 
-    def move(self, build: Callable[[], str]) -> str:
-        """Build a command from fields, then submit it; a bad field is a message, never a crash."""
+    def form(self, verb: str, values: Mapping[str, object]) -> str:
+        """A move from a form's fields, built by its verb as a typed line would be.
+
+        Each field is read by the same code that reads the word typed in
+        the terminal, so a field is refused for what is wrong with it in the
+        same words; the command then goes through `submit` as its line. A
+        web page never names a legend by a file on the server.
+        """
+        self.touch()
+        cls = VERBS.get(verb)
+        if cls is None:
+            return self._say(False, f"refused: {unknown(verb)}")
+        raw = {
+            f.name: "" if values.get(f.name) is None else str(values[f.name]) for f in cls.fields
+        }
+        if len(" ".join([verb, *raw.values()])) > MAX_COMMAND_CHARS:
+            return self._say(False, f"refused: a command is at most {MAX_COMMAND_CHARS} characters")
         try:
-            command = build()
-        except Refused as exc:
-            self.touch()
+            lexicon = dataclasses.replace(self.fin.lexicon, legend_files=False)
+            command = cls.from_fields(raw).named(lexicon)
+        except ActionError as exc:
             return self._say(False, f"refused: {exc}")
-        return self.submit(command)
-
-    def short(self, good: object, qty: object) -> str:
-        return self.move(lambda: f"short {self.good(good)} {whole(qty, 'the quantity')}")
-
-    def cover(self, good: object) -> str:
-        return self.move(lambda: f"cover {self.good(good)}")
-
-    def order(self, side: object, good: object, qty: object, price: object) -> str:
-        def build() -> str:
-            s = _field(side, "the side").lower()
-            if s not in ("buy", "sell"):
-                raise Refused(f"the side must be buy or sell, not {shown(s)}")
-            return f"order {s} {self.good(good)} {whole(qty, 'the quantity')} " + str(
-                whole(price, "the price")
-            )
-
-        return self.move(build)
-
-    def whisper(self, creature: object, tip: object, text: object) -> str:
-        def build() -> str:
-            who = self.creature(creature)
-            key = _field(tip, "the tip")
-            words = _field(text, "the whisper")
-            if key and words:
-                raise Refused("choose a tip or write your own words, not both")
-            if key:
-                offered = {t.key for t in self.fin.tips()}
-                if key not in offered:
-                    raise Refused(f"no tip {shown(key)} holds in this wood now; pick one again")
-                return f"whisper {who} {key}"
-            if not words:
-                raise Refused("a whisper needs a tip or some words")
-            if "\n" in words or "\r" in words:
-                raise Refused("a whisper is one line: it may not hold a line break")
-            if _looks_like_tip(words):
-                # A lone number or LEGEND.N would be read as a tip: say it as words.
-                raise Refused(
-                    f"{shown(words)} reads as a tip reference; pick the tip from the list"
-                )
-            return f"whisper {who} {words}"
-
-        return self.move(build)
-
-    def spring(self, legend: object, mechanism: object) -> str:
-        def build() -> str:
-            ident = _field(legend, "the legend")
-            ids = [lg.id for lg in legends_of(self.wood)]
-            if ident not in ids:
-                raise Refused(f"unknown legend {shown(ident)}; legends are {', '.join(ids)}")
-            mech = _field(mechanism, "the mechanism")
-            if mech in ("", "own"):
-                return f"spring {ident}"
-            if mech not in MECHANISMS:
-                raise Refused(f"the mechanism must be {', '.join(MECHANISMS)}, not {shown(mech)}")
-            return f"spring {ident} {mech}"
-
-        return self.move(build)
-
-    def lend(self, creature: object, amount: object, rate: object, turns: object) -> str:
-        def build() -> str:
-            who = self.creature(creature)
-            pebbles = whole(amount, "the amount")
-            percent = whole(rate, "the rate", 0, MAX_RATE)
-            term = whole(turns, "the term", 1, MAX_TERM)
-            # The wood's own limits (max_rate, max_term) are the financier's to say.
-            return f"lend {who} {pebbles} {percent} {term}"
-
-        return self.move(build)
-
-    def bribe(
-        self, creature: object, amount: object, ask: object, good: object, words: object
-    ) -> str:
-        def build() -> str:
-            who = self.creature(creature)
-            pebbles = whole(amount, "the amount")
-            verb = _field(ask, "the ask").lower()
-            if verb not in ASKS:
-                raise Refused(f"the ask must be {', '.join(ASKS)}, not {shown(verb)}")
-            if verb != "gossip":
-                return f"bribe {who} {pebbles} {verb} {self.good(good)}"
-            return f"bribe {who} {pebbles} gossip {gossip_words(words)}"
-
-        return self.move(build)
-
-    def ally(self, first: object, second: object) -> str:
-        def build() -> str:
-            a, b = self.creature(first), self.creature(second)
-            if a == b:
-                raise Refused(f"a pact needs two different creatures; {a} is chosen twice")
-            return f"ally {a} {b}"
-
-        return self.move(build)
+        return self.submit(command.line())
 
     def first_trade(self) -> str:
         self.touch()
@@ -320,8 +213,8 @@ class Session:
         said = [ln for ln in self.game.first_trade().splitlines() if not ln.startswith("Now `")]
         made = all(m in self.fin.queued() for m in moves) and bool(moves)
         if made:
-            said.append("Now press Next turn.")
-        return self._say(made, " ".join(said).split(" Then `")[0])
+            said.append("Now press Next turn." + hint(self.fin))
+        return self._say(made, " ".join(said))
 
     # -- turns ---------------------------------------------------------
 
@@ -361,30 +254,6 @@ class Session:
                 self.game.finish()  # writes summary.json and closes the wood
             else:
                 self.wood.close()
-
-
-def gossip_words(text: object) -> str:
-    """A bribe's gossip ask: one line of plain words, at most `MAX_ASK_CHARS` characters."""
-    raw = "" if text is None else str(text)
-    if "\n" in raw or "\r" in raw:
-        raise Refused("the gossip words are one line: they may not hold a line break")
-    words = _field(raw, "the gossip ask")
-    if not words:
-        raise Refused("a gossip ask needs the words to pass on")
-    if len(words) > MAX_ASK_CHARS:
-        raise Refused(f"the gossip words are {len(words)} characters; at most {MAX_ASK_CHARS}")
-    odd = next((ch for ch in words if not _GOSSIP_WORDS.fullmatch(ch)), None)
-    if odd is not None:
-        raise Refused(
-            f"the gossip words may hold letters, digits, spaces and . , ! ? ' - only, not {odd!r}"
-        )
-    return " ".join(words.split())
-
-
-def _looks_like_tip(words: str) -> bool:
-    return words.isdigit() or (
-        bool(re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", words)) and ("." in words)
-    )
 
 
 class Full(WoodmarketError):

@@ -39,9 +39,10 @@ from woodmarket.app.session import (
     level_label,
     whole,
 )
+from woodmarket.commands import VERBS, Command, Field, Short, Spring, follow_ups, parse_command
 from woodmarket.errors import WoodmarketError
-from woodmarket.financier.commands import ASKS
-from woodmarket.legends import MECHANISMS
+from woodmarket.play import first_trade
+from woodmarket.scenario import load_scenario
 
 TITLE = "woodmarket: the financier in the shadows"
 POLL_S = 0.25  # how often the page hears who is still thinking
@@ -57,6 +58,7 @@ INTRO = (
 
 def build(sessions: Sessions) -> gr.Blocks:
     """The whole page, wired to `sessions`."""
+    opened = _opened(sessions.scenario)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(INTRO)
         with gr.Tab("Play"):
@@ -99,78 +101,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                     status = gr.HTML(elem_id="wm-status")
                     message = gr.HTML(elem_id="wm-message")
                     score = gr.HTML(elem_id="wm-score")
-                    with gr.Accordion("Short a good", open=True):
-                        with gr.Row():
-                            short_good = _menu("good", "wm-short-good")
-                            short_qty = gr.Textbox("8", label="quantity", elem_id="wm-short-qty")
-                        short_btn = gr.Button("Short", elem_id="wm-short")
-                    with gr.Accordion("Cover a short", open=False):
-                        cover_good = _menu("good", "wm-cover-good")
-                        cover_btn = gr.Button("Cover", elem_id="wm-cover")
-                    with gr.Accordion("Place an order in the auction", open=False):
-                        with gr.Row():
-                            side = gr.Radio(["buy", "sell"], value="buy", label="side")
-                            order_good = _menu("good", "wm-order-good")
-                        with gr.Row():
-                            order_qty = gr.Textbox("1", label="quantity", elem_id="wm-order-qty")
-                            order_price = gr.Textbox("5", label="price", elem_id="wm-order-price")
-                        order_btn = gr.Button("Place order", elem_id="wm-order")
-                    with gr.Accordion("Whisper to a creature", open=True):
-                        who = _menu("creature", "wm-who")
-                        tip = gr.Dropdown([], label="a true tip (or leave empty)", elem_id="wm-tip")
-                        words = gr.Textbox(
-                            "",
-                            label="or your own words (a rumor)",
-                            max_lines=1,
-                            elem_id="wm-words",
-                        )
-                        whisper_btn = gr.Button("Whisper", elem_id="wm-whisper")
-                    with gr.Accordion("Spring a legend", open=True):
-                        legend = _menu("legend", "wm-legend")
-                        mechanism = gr.Radio(
-                            [("its own", "own"), *[(m, m) for m in MECHANISMS]],
-                            value="own",
-                            label="mechanism",
-                            elem_id="wm-mechanism",
-                        )
-                        spring_btn = gr.Button("Spring", elem_id="wm-spring")
-                    with gr.Accordion("Lend to a creature", open=False):
-                        with gr.Row():
-                            lend_who = _menu("creature", "wm-lend-who")
-                            lend_amount = gr.Textbox(
-                                "10", label="pebbles", max_lines=1, elem_id="wm-lend-amount"
-                            )
-                        with gr.Row():
-                            lend_rate = gr.Textbox(
-                                "10", label="rate (% a turn)", max_lines=1, elem_id="wm-lend-rate"
-                            )
-                            lend_turns = gr.Textbox(
-                                "2", label="turns to term", max_lines=1, elem_id="wm-lend-turns"
-                            )
-                        lend_btn = gr.Button("Lend", elem_id="wm-lend")
-                    with gr.Accordion("Bribe a creature", open=False):
-                        with gr.Row():
-                            bribe_who = _menu("creature", "wm-bribe-who")
-                            bribe_amount = gr.Textbox(
-                                "10", label="pebbles", max_lines=1, elem_id="wm-bribe-amount"
-                            )
-                        with gr.Row():
-                            bribe_ask = gr.Radio(
-                                list(ASKS), value="sell", label="ask", elem_id="wm-bribe-ask"
-                            )
-                            bribe_good = _menu("good (sell or hold)", "wm-bribe-good")
-                        bribe_words = gr.Textbox(
-                            "",
-                            label="words to pass on (gossip)",
-                            max_lines=1,
-                            elem_id="wm-bribe-words",
-                        )
-                        bribe_btn = gr.Button("Bribe", elem_id="wm-bribe")
-                    with gr.Accordion("Pacts between creatures", open=False):
-                        with gr.Row():
-                            ally_a = _menu("creature", "wm-ally-a")
-                            ally_b = _menu("and creature", "wm-ally-b")
-                        ally_btn = gr.Button("Broker a pact", elem_id="wm-ally")
+                    forms = {cls.verb: _form(cls, cls.verb in opened) for cls in VERBS.values()}
                     legends = gr.HTML(elem_id="wm-legends")
         with gr.Tab("Experiment"):
             _experiment_tab(sessions)
@@ -187,11 +118,20 @@ def build(sessions: Sessions) -> gr.Blocks:
             message,
             score,
         ]
-        board += [legends, tip]
-        # The creature dropdowns, last: redrawn after every turn, so an exiled creature goes.
-        roster = [who, lend_who, bribe_who, ally_a, ally_b]
-        board += roster
-        setup = [short_good, cover_good, order_good, legend, bribe_good]
+        board += [legends]
+        # The menus of the wood's creatures and true tips, last: redrawn after every turn,
+        # so an exiled creature goes and a tip follows the wood.
+        tips = _menus(forms, "tip")
+        roster = _menus(forms, "creature")
+        board += tips + roster
+        goods_menus, legend_menus = _menus(forms, "good"), _menus(forms, "legend")
+        # Each creature menu's place among its form's creature fields (a pact's second: 1).
+        roster_rank = [
+            i
+            for verb in forms
+            for i, _ in enumerate(f for f in VERBS[verb].fields if f.kind == "creature")
+        ]
+        setup = goods_menus + legend_menus
 
         def draw(
             s: Session | None, text: str | None = None, ok: bool = True, fresh: bool = False
@@ -205,15 +145,12 @@ def build(sessions: Sessions) -> gr.Blocks:
                     view.message(None, note, ok),
                     blank,
                     blank,
-                    gr.skip(),
-                    *[gr.skip()] * len(roster),
+                    *[gr.skip()] * (len(tips) + len(roster)),
                 ]
             names = list(s.wood.names)
             if fresh:
-                # Two different creatures preselected for a pact.
-                first = names[0] if names else None
-                second = names[1] if len(names) > 1 else first
-                picks = [first] * (len(roster) - 1) + [second]
+                # A form's second creature menu starts on another creature (a pact needs two).
+                picks = [names[min(i, len(names) - 1)] if names else None for i in roster_rank]
                 creatures = [gr.Dropdown(choices=names, value=v) for v in picks]
             else:  # the player's picks stay; a gone creature is refused if sent
                 creatures = [gr.Dropdown(choices=names) for _ in roster]
@@ -228,7 +165,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                 view.message(s),
                 view.scoreboard(s),
                 view.legends(s),
-                gr.Dropdown(choices=view.tip_choices(s), value=None),
+                *[gr.Dropdown(choices=view.tip_choices(s), value=None) for _ in tips],
                 *creatures,
             ]
 
@@ -236,17 +173,13 @@ def build(sessions: Sessions) -> gr.Blocks:
             if s is None:
                 return [gr.skip()] * len(setup)
             goods = list(s.wood.goods)
-            first_good = _first_target(s) or goods[0]
-            lgs = _legends(s)
+            # The first trade's own good and legend come first to hand.
+            good, legend = _first_picks(s)
+            lgs = s.wood.scenario.legends
             ids = [(f"{lg.title} ({lg.id})", lg.id) for lg in lgs]
-            # The legend that moves the first trade's good comes first to hand.
-            pick = next((lg.id for lg in lgs if lg.target == first_good), None)
-            return [
-                gr.Dropdown(choices=goods, value=first_good),
-                gr.Dropdown(choices=goods, value=first_good),
-                gr.Dropdown(choices=goods, value=first_good),
-                gr.Dropdown(choices=ids, value=pick or (ids[0][1] if ids else None)),
-                gr.Dropdown(choices=goods, value=goods[0]),
+            legend = legend or (ids[0][1] if ids else None)
+            return [gr.Dropdown(choices=goods, value=good or goods[0]) for _ in goods_menus] + [
+                gr.Dropdown(choices=ids, value=legend) for _ in legend_menus
             ]
 
         def open_wood(
@@ -283,96 +216,20 @@ def build(sessions: Sessions) -> gr.Blocks:
         demo.load(load, None, wood_out, api_name="load")
         timer.tick(tick, None, wood_out, api_visibility="private", show_progress="hidden")
 
-        def act(fn: Any) -> Any:
-            """A handler for a move: looks up this tab's session, never another's."""
-
-            def handler(*args: Any) -> list[Any]:
-                request: gr.Request = args[-1]
-                s = sessions.get(request.session_hash or "")
-                if s is None:
-                    return [view.message(None, _no_seat(sessions), False), gr.skip()]
-                fn(s, *args[:-1])
-                # A queued move changes what the financier has said and queued, nothing else.
-                return [view.message(s), view.scoreboard(s)]
-
-            return handler
-
-        def do_first(s: Session) -> None:
-            s.first_trade()
-
-        def do_short(s: Session, g: str, q: str) -> None:
-            s.short(g, q)
-
-        def do_cover(s: Session, g: str) -> None:
-            s.cover(g)
-
-        def do_order(s: Session, sd: str, g: str, q: str, p: str) -> None:
-            s.order(sd, g, q, p)
-
-        def do_whisper(s: Session, w: str, t: str, text: str) -> None:
-            s.whisper(w, t, text)
-
-        def do_spring(s: Session, lg: str, m: str) -> None:
-            s.spring(lg, m)
-
-        def do_lend(s: Session, w: str, a: str, r: str, t: str) -> None:
-            s.lend(w, a, r, t)
-
-        def do_bribe(s: Session, w: str, a: str, k: str, g: str, text: str) -> None:
-            s.bribe(w, a, k, g, text)
-
-        def do_ally(s: Session, a: str, b: str) -> None:
-            s.ally(a, b)
-
         def first_trade(request: gr.Request) -> list[Any]:
-            return act(do_first)(request)  # type: ignore[no-any-return]
-
-        def short(g: str, q: str, request: gr.Request) -> list[Any]:
-            return act(do_short)(g, q, request)  # type: ignore[no-any-return]
-
-        def cover(g: str, request: gr.Request) -> list[Any]:
-            return act(do_cover)(g, request)  # type: ignore[no-any-return]
-
-        def order(sd: str, g: str, q: str, p: str, request: gr.Request) -> list[Any]:
-            return act(do_order)(sd, g, q, p, request)  # type: ignore[no-any-return]
-
-        def whisper(w: str, t: str, text: str, request: gr.Request) -> list[Any]:
-            return act(do_whisper)(w, t, text, request)  # type: ignore[no-any-return]
-
-        def spring(lg: str, m: str, request: gr.Request) -> list[Any]:
-            return act(do_spring)(lg, m, request)  # type: ignore[no-any-return]
-
-        def lend(w: str, a: str, r: str, t: str, request: gr.Request) -> list[Any]:
-            return act(do_lend)(w, a, r, t, request)  # type: ignore[no-any-return]
-
-        def bribe(w: str, a: str, k: str, g: str, text: str, request: gr.Request) -> list[Any]:
-            return act(do_bribe)(w, a, k, g, text, request)  # type: ignore[no-any-return]
-
-        def ally(a: str, b: str, request: gr.Request) -> list[Any]:
-            return act(do_ally)(a, b, request)  # type: ignore[no-any-return]
+            s = sessions.get(request.session_hash or "")
+            if s is None:
+                return [view.message(None, _no_seat(sessions), False), gr.skip()]
+            s.first_trade()
+            return [view.message(s), view.scoreboard(s)]
 
         # Moves are quick and touch only their own session: off the queue, answered at once.
         said = [message, score]
         quick: dict[str, Any] = {"queue": False, "show_progress": "hidden"}
         first.click(first_trade, None, said, api_name="first_trade", **quick)
-        short_btn.click(short, [short_good, short_qty], said, api_name="short", **quick)
-        cover_btn.click(cover, [cover_good], said, api_name="cover", **quick)
-        order_btn.click(
-            order, [side, order_good, order_qty, order_price], said, api_name="order", **quick
-        )
-        whisper_btn.click(whisper, [who, tip, words], said, api_name="whisper", **quick)
-        spring_btn.click(spring, [legend, mechanism], said, api_name="spring", **quick)
-        lend_btn.click(
-            lend, [lend_who, lend_amount, lend_rate, lend_turns], said, api_name="lend", **quick
-        )
-        bribe_btn.click(
-            bribe,
-            [bribe_who, bribe_amount, bribe_ask, bribe_good, bribe_words],
-            said,
-            api_name="bribe",
-            **quick,
-        )
-        ally_btn.click(ally, [ally_a, ally_b], said, api_name="ally", **quick)
+        for verb, (widgets, button) in forms.items():
+            handler = _submit(sessions, verb, widgets)
+            button.click(handler, set(widgets), said, api_name=verb, **quick)
 
         def next_turn(request: gr.Request) -> Iterator[list[Any]]:
             """Run a turn in a thread; meanwhile say who is still thinking, every POLL_S."""
@@ -411,9 +268,12 @@ def build(sessions: Sessions) -> gr.Blocks:
     return demo
 
 
-def _menu(label: str, elem_id: str) -> Any:
-    """A dropdown the session fills (goods, creatures, legends); typed text is checked there."""
-    return gr.Dropdown([], label=label, allow_custom_value=True, elem_id=elem_id)
+def _opened(level: str) -> set[str]:
+    """The forms open at first: the first trade's verbs and the legend it sets up."""
+    scenario = load_scenario(level)
+    first = [parse_command(m) for m in scenario.first_trade]
+    plan = [*first, *follow_ups(first, scenario.lexicon)]
+    return {c.verb for c in plan if c.covers() is None}
 
 
 def _no_seat(sessions: Sessions) -> str:
@@ -422,21 +282,63 @@ def _no_seat(sessions: Sessions) -> str:
     return "No wood yet: press New wood."
 
 
-def _legends(s: Session) -> list[Any]:
-    from woodmarket.financier.whispers import legends_of
+def _form(cls: type[Command], opened: bool) -> tuple[list[Any], Any]:
+    """One verb's form, read off its fields: (its widgets in field order, its button)."""
+    widgets = []
+    with gr.Accordion(cls.title, open=opened):
+        for f in cls.fields:
+            widgets.append(_widget(f, f"wm-{cls.verb}-{f.name}"))
+        button = gr.Button(cls.action, elem_id=f"wm-{cls.verb}")
+    return widgets, button
 
-    return list(legends_of(s.wood))
+
+def _widget(f: Field, elem_id: str) -> Any:
+    """A field as a form asks for it: a menu the session fills, a box, or the verb's words."""
+    if f.kind in ("good", "creature", "legend", "tip"):
+        # Typed text is allowed and checked like a typed command (a tip: your own words).
+        return gr.Dropdown([], label=f.label, allow_custom_value=True, elem_id=elem_id)
+    if f.kind == "choice":
+        labels = [(c or "its own", c) for c in f.choices]
+        return gr.Radio(labels, value=f.default or f.choices[0], label=f.label, elem_id=elem_id)
+    return gr.Textbox(f.default, label=f.label, max_lines=1, elem_id=elem_id)
 
 
-def _first_target(s: Session) -> str | None:
-    """The good the scenario's first trade shorts, to preselect it in the forms."""
-    from woodmarket.play import first_trade
+def _menus(forms: dict[str, tuple[list[Any], Any]], kind: str) -> list[Any]:
+    """Every form's menus of `kind`, in the order of the verbs and their fields."""
+    return [
+        widget
+        for verb, (widgets, _) in forms.items()
+        for f, widget in zip(VERBS[verb].fields, widgets, strict=True)
+        if f.kind == kind
+    ]
 
-    for move in first_trade(s.wood):
-        words = move.split()
-        if len(words) >= 2 and words[0] == "short" and words[1] in s.wood.goods:
-            return words[1]
-    return None
+
+def _submit(sessions: Sessions, verb: str, widgets: list[Any]) -> Any:
+    """The handler of one verb's form: this tab's session builds the move from the fields.
+
+    Wired with the widgets as a set, Gradio hands the handler one dict of
+    widget -> value, so one function serves every verb's form.
+    """
+    names = {id(w): f.name for f, w in zip(VERBS[verb].fields, widgets, strict=True)}
+
+    def handler(values: dict[Any, Any], request: gr.Request) -> list[Any]:
+        s = sessions.get(request.session_hash or "")
+        if s is None:
+            return [view.message(None, _no_seat(sessions), False), gr.skip()]
+        s.form(verb, {names[id(w)]: v for w, v in values.items()})
+        # A queued move changes what the financier has said and queued, nothing else.
+        return [view.message(s), view.scoreboard(s)]
+
+    return handler
+
+
+def _first_picks(s: Session) -> tuple[str | None, str | None]:
+    """The good the scenario's first trade shorts and the legend it sets up, if any."""
+    first = [parse_command(m) for m in first_trade(s.wood)]
+    good = next((c.good for c in first if isinstance(c, Short)), None)
+    nxt = follow_ups(first, s.fin.lexicon)
+    legend = next((c.legend for c in nxt if isinstance(c, Spring)), None)
+    return good, legend
 
 
 def _experiment_tab(sessions: Sessions) -> None:

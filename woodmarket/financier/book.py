@@ -31,14 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from woodmarket.ledger import HOUSE, Ledger
+from woodmarket.rules import INITIAL_MARGIN_PCT, MAINTENANCE_PCT, ceil_pct
 
 FINANCIER = "financier"
-INITIAL_MARGIN_PCT = 50
-MAINTENANCE_PCT = 25
-
-
-def ceil_pct(value: int, pct: int) -> int:
-    return -(-value * pct // 100)
 
 
 @dataclass(slots=True)

@@ -30,7 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from woodmarket.financier.book import FINANCIER, ceil_pct
+from woodmarket.financier.book import FINANCIER
+from woodmarket.rules import ceil_pct
 
 if TYPE_CHECKING:
     from woodmarket.scenario import MagistrateSpec

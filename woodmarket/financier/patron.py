@@ -56,8 +56,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from woodmarket.financier.book import FINANCIER, ceil_pct
-from woodmarket.financier.commands import Ask
+from woodmarket.commands import Ask
+from woodmarket.financier.book import FINANCIER
+from woodmarket.rules import interest
 from woodmarket.types import Debt, Offer
 
 if TYPE_CHECKING:
@@ -73,11 +74,6 @@ PACT_BROKEN = -20  # toward each other
 PACT_BROKEN_PATRON = -10  # toward the financier who brokered it
 
 _WORDS = re.compile(r"[a-z0-9']+")
-
-
-def interest(amount: int, rate: int) -> int:
-    """A settlement's interest on `amount` at `rate` percent: rounded up, in the lender's favour."""
-    return ceil_pct(amount, rate)
 
 
 @dataclass(slots=True)

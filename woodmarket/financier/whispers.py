@@ -12,6 +12,8 @@ whispers. A rumor that names one good and a direction (falls, rises, ...)
 proves false if the good's reference moved the other way by the end of
 its third turn; the creature grows colder.
 
+What reads as a tip reference, and which words a creature may be told,
+is the command language's (`commands.stories`, `commands.text_problem`).
 This room reads the wood (scenario, stores, prices, feelings) and keeps
 the whisper ledger; it delivers nothing itself.
 """
@@ -19,11 +21,8 @@ the whisper ledger; it delivers nothing itself.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from woodmarket.errors import ActionError
 
 if TYPE_CHECKING:
     from woodmarket.legends import Legend
@@ -61,25 +60,6 @@ class Tip:
 def whisper_line(text: str) -> str:
     """What the creature hears: the same words for a true tip and a rumor."""
     return f'the financier whispers: "{text}"'
-
-
-def whisper_limit(wood: WoodState) -> int:
-    return wood.scenario.financier.whisper_chars
-
-
-def text_problem(text: str, limit: int) -> str:
-    """Why `text` cannot be whispered; "" when it can. Each problem named as it is."""
-    if not text.strip():
-        return "a whisper needs some words"
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs") or ch in "\u2028\u2029":
-            return f"a whisper may not hold a control character (U+{ord(ch):04X})"
-        if cat in ("Cf", "Co", "Cn"):
-            return f"a whisper may not hold an invisible or unassigned character (U+{ord(ch):04X})"
-    if len(text) > limit:
-        return f"a whisper is at most {limit} characters; this one has {len(text)}"
-    return ""
 
 
 def legends_of(wood: WoodState) -> tuple[Legend, ...]:
@@ -124,21 +104,6 @@ def tips(wood: WoodState, good: str | None = None) -> list[Tip]:
                 )
             )
     return out
-
-
-def find_tip(wood: WoodState, ref: str) -> Tip | None:
-    """The tip `ref` names (a number, a legend id, LEGEND.N), or None for free text."""
-    offered = tips(wood)
-    if ref.isascii() and ref.isdigit():
-        n = int(ref) if len(ref) <= 6 else 0
-        if not 1 <= n <= len(offered):
-            raise ActionError(f"no tip number {ref[:12]}; `tips` lists 1..{len(offered)}")
-        return offered[n - 1]
-    key = ref if "." in ref else f"{ref}.1"
-    found = next((t for t in offered if t.key == key), None)
-    if found is None and key.split(".")[0] in {lg.id for lg in legends_of(wood)}:
-        raise ActionError(f"no tip {ref!r}; `tips` lists the tips you can whisper")
-    return found
 
 
 def claim(wood: WoodState, text: str) -> tuple[str, str, int] | None:

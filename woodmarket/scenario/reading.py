@@ -25,7 +25,7 @@ from typing import Any
 from woodmarket.errors import ScenarioError
 from woodmarket.legends import Legend, legend_from_table, parse_legend
 from woodmarket.scenario.files import BUNDLED, _exists, _key_of, scenario_path
-from woodmarket.scenario.moves import _commands, _Context, _gambits
+from woodmarket.scenario.moves import _commands, _gambits
 from woodmarket.scenario.schema import (
     _LIMITS,
     COMMAND_WORDS,
@@ -50,6 +50,7 @@ from woodmarket.scenario.schema import (
     MagistrateSpec,
     MarketRules,
     Scenario,
+    lexicon_of,
 )
 from woodmarket.scenario.tables import _Reader
 from woodmarket.textfiles import read_text_file
@@ -106,8 +107,8 @@ def parse_scenario(
     money = _rules(top, "financier", FinancierSpec)
     legends, read = _legends(top, names, money.whisper_chars, files)
     read.update(base)
-    ctx = _Context(names, tuple(c.name for c in creatures), legends, market, money)
-    first = _commands(top.sub("financier", required=False), "first_trade", ctx)
+    lexicon = lexicon_of(names, tuple(c.name for c in creatures), legends, market, money)
+    first = _commands(top.sub("financier", required=False), "first_trade", lexicon)
     return Scenario(
         path=path,
         name=name,
@@ -118,7 +119,7 @@ def parse_scenario(
         living=living,
         financier=FinancierSpec(**{**_asdict(money), "first_trade": first}),
         legends=legends,
-        gambits=_gambits(top, ctx),
+        gambits=_gambits(top, lexicon),
         key=_key_of(path),
         text=text,
         files=read,

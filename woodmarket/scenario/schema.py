@@ -4,8 +4,12 @@
 `LivingRules`, `FinancierSpec`, `MagistrateSpec`) are plain values. The
 limits (`MAX_*`, and `_LIMITS` for the whole-number rules tables) and the
 reserved words are what reading.py and moves.py hold a scenario file to.
-This room reads no file and checks no table; it knows legends and gambits
-only as the values woodmarket.legends and woodmarket.gambits define.
+A `Gambit` is a named, scripted sequence of financier moves owned by the
+scenario: turn -> the commands the financier types just before that turn
+(checked with the command language as the file loads, moves.py), and the
+legend it springs, so reports know which good to watch. `Scenario.lexicon`
+is what a command may name in this scenario. This room reads no file and
+checks no table; it knows legends only as woodmarket.legends defines them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from woodmarket.commands import Lexicon, Spring, parse_command
 from woodmarket.errors import ActionError
-from woodmarket.gambits import Gambit
 from woodmarket.legends import Legend
+from woodmarket.rules import MECHANISMS
 
 # Limits generous for real use, tight enough that no file makes a turn take seconds.
 MAX_CREATURES = 40
@@ -123,6 +128,52 @@ class MagistrateSpec:
     freeze_turns: int = 3
 
 
+def springs(command: str, legend_id: str) -> bool:
+    """Whether a (loaded, so well-formed) command springs the legend `legend_id`."""
+    parsed = parse_command(command)
+    return isinstance(parsed, Spring) and parsed.legend == legend_id
+
+
+@dataclass(frozen=True, slots=True)
+class Gambit:
+    name: str
+    summary: str
+    legend: Legend
+    moves: tuple[tuple[int, tuple[str, ...]], ...]
+
+    @property
+    def target(self) -> str:
+        return self.legend.target
+
+    @property
+    def spring_turn(self) -> int:
+        """The first turn whose moves spring the gambit's legend (a loaded gambit has one)."""
+        return next(t for t, ms in self.moves if any(springs(m, self.legend.id) for m in ms))
+
+    @property
+    def reckoning(self) -> int:
+        """The turn whose settlement shows what the legend did to its target."""
+        return self.spring_turn + self.legend.delay
+
+    def script(self, mechanism: str | None = None) -> dict[int, tuple[str, ...]]:
+        """turn -> commands. `none` drops the springs (the world without the legend); a
+        mechanism of a run overrides one that a spring names itself."""
+        out = {}
+        for turn, moves in self.moves:
+            kept = []
+            for m in moves:
+                parsed = parse_command(m)
+                if isinstance(parsed, Spring):
+                    if mechanism == "none":
+                        continue
+                    if mechanism in MECHANISMS and parsed.mechanism not in (None, mechanism):
+                        m = Spring(parsed.legend, mechanism).line()
+                kept.append(m)
+            if kept:
+                out[turn] = tuple(kept)
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A whole wood's definition. `text` is the file as read, `files` its legend files' texts."""
@@ -155,6 +206,13 @@ class Scenario:
     @property
     def first_trade(self) -> tuple[str, ...]:
         return self.financier.first_trade
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """What a command may name in this scenario, and the limits it is held to."""
+        return lexicon_of(
+            self.good_names, self.creature_names, self.legends, self.market, self.financier
+        )
 
     @property
     def digest(self) -> str:
@@ -215,3 +273,22 @@ _LIMITS: dict[type, dict[str, tuple[int, int]]] = {
         "freeze_turns": (0, 100),
     },
 }
+
+
+def lexicon_of(
+    goods: tuple[str, ...],
+    creatures: tuple[str, ...],
+    legends: tuple[Legend, ...],
+    market: MarketRules,
+    financier: FinancierSpec,
+) -> Lexicon:
+    """The command language's context for a scenario's parts (while it loads, and after)."""
+    return Lexicon(
+        goods=goods,
+        creatures=creatures,
+        legends={lg.id: lg for lg in legends},
+        max_qty=market.max_qty,
+        whisper_chars=financier.whisper_chars,
+        max_rate=financier.max_rate,
+        max_term=financier.max_term,
+    )
