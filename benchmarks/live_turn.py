@@ -24,9 +24,10 @@ their ratio (median of per-turn ratios), new (uncached) prompt tokens and
 generated tokens per creature-turn, the share of valid actions, the
 share of turn time inside llama.cpp; and the CPU model.
 
-Only the public API is used (build_wood, observation, system_prompt), and
-a wood is built from a run spec or, where there is none, the older meta
-dict, so the same script times an older checkout of the code.
+Only the public API is used (the builder, observation, system_prompt),
+and a wood is built from a run spec by the checkout's own builder
+(`build.build`, or before it `runner.build_wood`), so the same script
+times an older checkout of the code.
 
 Measured with `--turns 10`, seed 1, on an AMD EPYC (family 26 model 2,
 AVX-512, 2 cores) shared with other work, so the seconds wander (a
@@ -60,7 +61,6 @@ from typing import Any
 
 from woodmarket.backends.embedded import close_all
 from woodmarket.policies.llm import system_prompt
-from woodmarket.runner import build_wood
 from woodmarket.turn import observation
 from woodmarket.types import Completion, CompletionRequest
 
@@ -139,15 +139,14 @@ def cpu_model() -> str:
 
 
 def _wood(cast: str, seed: int, gambit: str | None) -> Any:
-    """The Oona wood of `cast`, from a run spec (or, in an older checkout, a meta dict)."""
-    try:
-        from woodmarket.spec import RunSpec
-    except ImportError:  # before run specs: build_wood(scenario, seed, policies, meta)
-        from woodmarket.scenario import load_scenario
+    """The Oona wood of `cast`, from a run spec, by the checkout's own builder."""
+    from woodmarket.spec import RunSpec
 
-        meta = {"cast": cast} | ({"gambit": gambit} if gambit else {})
-        return build_wood(load_scenario("oona"), seed, None, meta)  # type: ignore[call-arg]
-    return build_wood(RunSpec.make("oona", cast=cast, seed=seed, gambit=gambit))
+    try:
+        from woodmarket.build import build
+    except ImportError:  # a checkout before the one builder: the runner's
+        from woodmarket.runner import build_wood as build  # type: ignore[no-redef]
+    return build(RunSpec.make("oona", cast=cast, seed=seed, gambit=gambit))
 
 
 class Bench:
@@ -190,8 +189,7 @@ class Bench:
             n: CompletionRequest(
                 system_prompt(observation(self.wood, n, turn), thoughts=p.thoughts),
                 REFERENCE_USER.format(n=self.refs),
-                max_tokens=REFERENCE_TOKENS,
-                temperature=0.0,
+                max_tokens=REFERENCE_TOKENS,  # greedy, by default
                 slot=p.slot,
             )
             for n, p in self.models.items()

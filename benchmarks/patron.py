@@ -23,7 +23,7 @@ import argparse
 import statistics
 from typing import Any
 
-from woodmarket.runner import build_wood
+from woodmarket.build import build
 from woodmarket.scenario import bundled_scenarios
 from woodmarket.spec import RunSpec
 
@@ -32,8 +32,8 @@ WORLDS = ("none", "rumor", "settle")
 
 def one(key: str, gambit: str, world: str, seed: int) -> dict[str, Any]:
     spec = RunSpec.make(key, gambit=gambit, mechanism=world, seed=seed, turns=12)
-    wood = build_wood(spec)
-    fin = wood.extensions["financier"]
+    wood = build(spec)
+    fin = wood.financier
     g = wood.scenario.gambit(gambit)
     keeper = next((c.split()[1] for _, cs in g.moves for c in cs if c.startswith("bribe")), "")
     out: dict[str, Any] = {"taken": 0, "complied": 0, "offered": 0, "sold": 0, "heat": 0}

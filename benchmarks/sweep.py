@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from woodmarket.build import build
 from woodmarket.experiments import Plan, execute, expand, recorded, write_report
 from woodmarket.experiments.worlds import shorts
 from woodmarket.provenance import cpu_model
@@ -38,14 +39,12 @@ def stand_in_plan(seeds: int, turns: int) -> Plan:
 
 def bare_rate(plan: Plan, runs: int) -> float:
     """Traced turns per second of the engine alone, over the plan's first `runs` tasks."""
-    from woodmarket.experiments.task import build
-
     tasks = plan.tasks()[:runs]
     sink: list[str] = []
     start = time.perf_counter()
     turns = 0
     for task in tasks:
-        wood = build(task)
+        wood = build(task.spec)
         wood.listeners.append(lambda t: sink.append("".join(dumps(r) + "\n" for r in t.records)))
         for _ in range(task.spec.turns):
             wood.step()

@@ -196,7 +196,7 @@ def agents_module(tmp_path, monkeypatch):
 
 
 def test_a_cast_file_names_a_policy_by_import_path(tmp_path, agents_module):
-    from woodmarket.runner import build_wood
+    from woodmarket.build import build
     from woodmarket.spec import RunSpec
 
     cast = tmp_path / "cast.toml"
@@ -205,7 +205,7 @@ def test_a_cast_file_names_a_policy_by_import_path(tmp_path, agents_module):
         f'[creatures.Pip]\npolicy = "{agents_module}:quiet"\n'
     )
     spec = RunSpec.make("oona", cast=str(cast), seed=2, turns=4)
-    wood = build_wood(spec)
+    wood = build(spec)
     assert type(wood.policies["Rusk"]).__name__ == "Lowball"
     bids = []
     for _ in range(4):

@@ -350,8 +350,9 @@ def test_the_council_drives_the_others(key):
 @pytest.mark.parametrize("mechanism", [None, "none", "glut"])
 def test_the_env_builds_the_wood_the_runner_would(key, cast, mechanism, tmp_path):
     """The env builds its woods itself (the scenario parsed once); they must be
-    `runner.build_wood`'s woods: the same trace, record for record."""
-    from woodmarket.runner import build_wood, run
+    `build.build`'s woods: the same trace, record for record."""
+    from woodmarket.build import build
+    from woodmarket.runner import run
     from woodmarket.spec import RunSpec
 
     if cast == "replay":
@@ -364,7 +365,7 @@ def test_the_env_builds_the_wood_the_runner_would(key, cast, mechanism, tmp_path
     while e.agents:
         e.step({me: None})
     spec = RunSpec.make(key, cast=cast, seed=8, turns=6, gambit=gambit, mechanism=mechanism)
-    wood = build_wood(spec)
+    wood = build(spec)
     theirs: list[dict] = []
     wood.listeners.append(lambda t: theirs.extend(t.records))
     for _ in range(6):
@@ -500,7 +501,7 @@ def test_the_showcase_through_reset_options(key):
     assert e.wood.turn == sc.turns
     # Without the option, no financier.
     e.reset(seed=0)
-    assert "financier" not in e.wood.extensions
+    assert e.wood.financier is None
 
 
 def test_legends_and_moves_through_reset_options(key):

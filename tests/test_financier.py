@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from woodmarket.build import build
 from woodmarket.errors import WoodmarketError
 from woodmarket.financier import (
     FALSE_RUMOR,
@@ -15,7 +16,6 @@ from woodmarket.financier import (
     ceil_pct,
 )
 from woodmarket.ledger import HOUSE
-from woodmarket.runner import build_wood
 from woodmarket.scenario import bundled_scenarios, load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
@@ -332,10 +332,8 @@ def test_tips_are_facts_of_this_wood_only(scenario_key):
 
 
 def test_the_showcase_settles_into_profit_and_the_house_pays_it(scenario_key):
-    spec_wood = build_wood(
-        RunSpec.make(scenario_key, seed=1, gambit="showcase", mechanism="settle")
-    )
-    fin = spec_wood.extensions["financier"]
+    spec_wood = build(RunSpec.make(scenario_key, seed=1, gambit="showcase", mechanism="settle"))
+    fin = spec_wood.financier
     g = spec_wood.scenario.gambit("showcase")
     for _ in range(g.reckoning + 1):
         spec_wood.step()

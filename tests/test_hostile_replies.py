@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.backends.fake import FunctionBackend
+from woodmarket.build import build
 from woodmarket.policies.llm import LLMPolicy
 from woodmarket.policies.orders import order_problem
 from woodmarket.policies.parse import MAX_REPLY_CHARS, parse, render
-from woodmarket.runner import build_wood
 from woodmarket.spec import RunSpec
 from woodmarket.types import Action, Completion, CompletionRequest, Observation
 
@@ -29,7 +29,7 @@ SHOWCASE = RunSpec.make("oona", gambit="showcase")
 
 
 def _observation() -> Observation:
-    wood = build_wood(SHOWCASE.but(seed=1))
+    wood = build(SHOWCASE.but(seed=1))
     return wood.step().observations["Oona"]  # turn 1: Oona holds the whisper
 
 
@@ -175,7 +175,7 @@ ANSWERS = st.one_of(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ANSWERS, min_size=1, max_size=15), st.integers(0, 3))
 def test_arbitrary_answers_never_crash_a_run_or_corrupt_its_trace(answers, seed) -> None:
-    wood = build_wood(SHOWCASE.but(seed=seed))
+    wood = build(SHOWCASE.but(seed=seed))
 
     def answer(request: CompletionRequest) -> object:
         # Keyed by the per-creature-turn seed, not by call order: the
@@ -263,12 +263,12 @@ def test_a_run_of_hostile_answers_replays_exactly() -> None:
     def answer(request: CompletionRequest) -> object:
         return answers[request.seed % len(answers)]
 
-    wood = build_wood(SHOWCASE.but(seed=2))
+    wood = build(SHOWCASE.but(seed=2))
     for name in wood.names:
         wood.policies[name] = LLMPolicy(FunctionBackend(answer), "fake", "fake")  # type: ignore[arg-type]
     records = [r for _ in range(5) for r in wood.step().records]
     assert any(r["kind"] == "gossip" for r in records)  # something was passed on
-    again = build_wood(SHOWCASE.but(seed=2), replay_policies(records, wood.names))
+    again = build(SHOWCASE.but(seed=2), replay_policies(records, wood.names))
     replayed = [r for _ in range(5) for r in again.step().records]
     state = ("order", "fill", "price", "holdings", "gossip")
     assert [r for r in replayed if r["kind"] in state] == [r for r in records if r["kind"] in state]
@@ -294,7 +294,7 @@ def test_a_written_run_of_hostile_answers_passes_the_replay_check(tmp_path) -> N
         return answers[request.seed % len(answers)]
 
     spec = SHOWCASE.but(seed=4, turns=5)
-    wood = build_wood(spec)
+    wood = build(spec)
     for name in wood.names:
         wood.policies[name] = LLMPolicy(FunctionBackend(answer), "fake", "fake")  # type: ignore[arg-type]
     run(spec, tmp_path / "run", wood=wood)

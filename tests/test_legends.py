@@ -6,11 +6,11 @@ from fractions import Fraction
 
 import pytest
 
+from woodmarket.build import build
 from woodmarket.errors import ActionError, ScenarioError
 from woodmarket.financier import Financier
 from woodmarket.legendbook import LegendBook
 from woodmarket.legends import load_legend, parse_legend, settle_price
-from woodmarket.runner import build_wood
 from woodmarket.scenario import bundled_scenarios, load_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
@@ -132,7 +132,7 @@ def test_settle_rounds_half_down_and_never_below_one(pre, factor, want):
 
 
 def _path(scenario, seed, mechanism, gambit="showcase"):
-    wood = build_wood(RunSpec.make(scenario, seed=seed, gambit=gambit, mechanism=mechanism))
+    wood = build(RunSpec.make(scenario, seed=seed, gambit=gambit, mechanism=mechanism))
     for _ in range(6):
         wood.step()
     return wood
@@ -150,12 +150,12 @@ def test_settle_lands_pre_times_factor_and_the_showcase_wins_every_seed(each):
     legend, good = g.legend, g.target
     for seed in SEEDS:
         wood = _path(scenario, seed, "settle")
-        book = wood.extensions["legends"]
+        book = wood.legends
         (s,) = book.sprung
         assert (s.turn, s.reckoning) == (g.spring_turn, g.reckoning)
         assert s.pre == wood.history[good][g.spring_turn - 1]
         assert wood.history[good][g.reckoning] == settle_price(s.pre, legend.factor)
-        assert wood.extensions["financier"].pnl() > 0, seed
+        assert wood.financier.pnl() > 0, seed
 
 
 def test_glut_lowers_the_stand_ins_price_of_the_target(each):
@@ -165,7 +165,7 @@ def test_glut_lowers_the_stand_ins_price_of_the_target(each):
     for seed in SEEDS:
         glut = _path(scenario, seed, "glut")
         base = _path(scenario, seed, "none")
-        (s,) = glut.extensions["legends"].sprung
+        (s,) = glut.legends.sprung
         assert glut.history[good][at] < s.pre, seed
         assert glut.ledger.tallies[good].windfall == g.legend.qty * len(glut.names)
         glut_at.append(glut.history[good][at])
@@ -191,7 +191,7 @@ def test_a_run_overrides_the_legends_mechanism(scenario):
     assert fin.submit("spring oona_run").ok
     for _ in range(4):
         wood.step()
-    (s,) = wood.extensions["legends"].sprung
+    (s,) = wood.legends.sprung
     assert s.mechanism == "rumor"
     plain = Wood(scenario, 1)
     for _ in range(4):
@@ -220,14 +220,14 @@ def test_a_legend_is_told_once_and_only_the_scenarios_own(scenario, tmp_path):
 
 
 def test_the_reckoning_is_public_and_costs_the_financier_goodwill(scenario):
-    wood = build_wood(RunSpec.make(scenario, seed=3, gambit="showcase", mechanism="settle"))
+    wood = build(RunSpec.make(scenario, seed=3, gambit="showcase", mechanism="settle"))
     heads = [wood.step().headline for _ in range(3)]
     assert "The Run on Oona's Hoard" in heads[1]
     assert "comes true" in heads[2] and "Honey crashes" in heads[2]
     # Oona held honey through the crash: she is colder than the tip alone left her.
     assert wood.memory.score("Oona", "financier") < 0
     # Seed 4: under the stand-in a rumor leaves honey where it was.
-    soured = build_wood(RunSpec.make(scenario, seed=4, gambit="showcase", mechanism="rumor"))
+    soured = build(RunSpec.make(scenario, seed=4, gambit="showcase", mechanism="rumor"))
     heads = [soured.step().headline for _ in range(3)]
     assert soured.history["honey"][3] >= soured.history["honey"][1]
     assert "The honey gamble had soured" in heads[2]

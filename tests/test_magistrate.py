@@ -11,10 +11,10 @@ import re
 
 import pytest
 
+from woodmarket.build import build
 from woodmarket.financier import Financier
 from woodmarket.financier.magistrate import PURSE, ceil_pct
 from woodmarket.play import Game
-from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
@@ -216,7 +216,7 @@ def test_the_magistrates_headlines_never_name_a_bribes_recipient(scenario_key):
 
 def test_heat_is_on_the_scoreboard(tmp_path, scenario_key):
     spec = RunSpec.make(f"{scenario_key}:hard", seed=0, turns=6, financier=True)
-    wood = build_wood(spec)
+    wood = build(spec)
     game = Game(wood, 6)
     for line in wood.scenario.first_trade:
         game.handle(line)

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from woodmarket.build import build
 from woodmarket.errors import BackendError
-from woodmarket.runner import build_wood
 from woodmarket.spec import RunSpec
 
 pytestmark = pytest.mark.models
@@ -28,18 +28,18 @@ def _cached(wood, turns: int) -> dict[str, int]:
 
 def test_two_woods_lease_their_own_slots_and_keep_their_caches():
     spec = RunSpec.make("oona", cast="single:smollm2", seed=4, turns=2)
-    alone = build_wood(spec)
+    alone = build(spec)
     try:
         cached_alone = _cached(alone, 2)
     finally:
         alone.close()
-    woods = [build_wood(spec), build_wood(spec)]
+    woods = [build(spec), build(spec)]
     try:
         slots = [{p.slot for p in w.policies.values()} for w in woods]
         assert len(slots[0]) == len(slots[1]) == 5 and not slots[0] & slots[1]
         # A third wood finds no slot free: a clear error, never an eviction.
         with pytest.raises(BackendError, match="slots are leased"):
-            build_wood(spec)
+            build(spec)
         results: list[dict[str, int]] = [{}, {}]
 
         def go(i: int) -> None:
@@ -60,5 +60,5 @@ def test_two_woods_lease_their_own_slots_and_keep_their_caches():
             # (a few tokens of the turn's facts may match or not, as the answers went).
             assert n > 50 and abs(got[name] - n) <= 4, (name, got[name], n)
     # Closed woods give their slots back: a new wood leases again.
-    again = build_wood(spec)
+    again = build(spec)
     again.close()

@@ -21,9 +21,9 @@ import pytest
 from toyverb import Hedge
 
 from woodmarket.app.session import Sessions
+from woodmarket.build import build
 from woodmarket.commands import VERBS, Command, parse_command, register, unregister
 from woodmarket.play import Game, help_text, hint
-from woodmarket.runner import build_wood
 from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 
@@ -101,7 +101,7 @@ def form_fields(line: str) -> tuple[str, dict[str, str]]:
 def seated(tmp_path, scenario_key) -> Iterator[tuple[Game, object]]:
     sessions = Sessions(cap=1, runs=tmp_path / "runs", scenario=scenario_key)
     session = sessions.seat("a", scenario=scenario_key)
-    game = Game(build_wood(RunSpec.make(scenario_key, financier=True)), 15)
+    game = Game(build(RunSpec.make(scenario_key, financier=True)), 15)
     yield game, session
     sessions.close_all()
 
@@ -138,7 +138,7 @@ def toy() -> Iterator[type[Command]]:
 
 
 def test_a_new_verb_is_found_everywhere(toy, tmp_path, scenario_key):
-    wood = build_wood(RunSpec.make(scenario_key, financier=True))
+    wood = build(RunSpec.make(scenario_key, financier=True))
     good = wood.goods[0]
     game = Game(wood, 15)
     assert "hedge GOOD QTY" in help_text(()) and "a toy short" in help_text(())
@@ -157,7 +157,7 @@ def test_a_new_verb_is_found_everywhere(toy, tmp_path, scenario_key):
     assert mine.first_trade[0] == f"hedge {good} 4"
     with pytest.raises(Exception, match="unknown good 'gold'"):
         parse_scenario(text.replace(f"hedge {good} 4", "hedge gold 4"), sc.path, sc.files)
-    played = Game(build_wood(RunSpec.make(mine, financier=True)), 15)
+    played = Game(build(RunSpec.make(mine, financier=True)), 15)
     played.handle("f")
     played.handle("next")  # the hedge is made: its plan's cover is open now
     assert f"`cover {good}` after it lands" in hint(played.fin)

@@ -14,12 +14,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from patronkit import accepting_policy, with_debtor, with_strict_magistrate
 
+from woodmarket.build import build
 from woodmarket.financier import FINANCIER, Financier
 from woodmarket.financier.patron import BRIBE_COMPLIED, BRIBE_IGNORED
 from woodmarket.policies.standin import LOAN_RATE, PURSE
 from woodmarket.replay import replay
 from woodmarket.rules import interest
-from woodmarket.runner import build_wood, run
+from woodmarket.runner import run
 from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.traces import TRACE
@@ -65,7 +66,7 @@ def test_the_standin_takes_a_cheap_loan_on_a_thin_purse_and_declines_a_dear_one(
     who = _thin(wood)
     rich = max(wood.names, key=lambda n: wood.creatures[n].account.pebbles)
     assert wood.creatures[who].account.pebbles < PURSE <= wood.creatures[rich].account.pebbles
-    fin = wood.extensions["financier"]
+    fin = wood.financier
     other = next(n for n in wood.names if n not in (who, rich))
     for line in (f"lend {who} 10 {LOAN_RATE} 3", f"lend {other} 10 {LOAN_RATE + 1} 3"):
         assert fin.submit(line).ok, line
@@ -490,9 +491,9 @@ def test_a_patron_run_replays_exactly_and_every_new_kind_is_checked(tmp_path, sc
     spec = RunSpec.make(
         parse_scenario(text, scenario.path, scenario.files), seed=4, turns=6, financier=True
     )
-    wood = build_wood(spec)
+    wood = build(spec)
     wood.policies["Moth"] = accepting_policy()
-    fin: Financier = wood.extensions["financier"]
+    fin: Financier = wood.financier
     a, b = wood.names[:2]
     who, good = _maker(wood)
     legend = wood.scenario.legends[0]
@@ -533,8 +534,8 @@ def test_a_patron_run_replays_exactly_and_every_new_kind_is_checked(tmp_path, sc
 
 def test_a_loan_to_a_standin_replays_from_run_json(tmp_path, scenario_key):
     spec = RunSpec.make(scenario_key, seed=2, turns=5, financier=True)
-    wood = build_wood(spec)
-    fin: Financier = wood.extensions["financier"]
+    wood = build(spec)
+    fin: Financier = wood.financier
     fin.add_script(
         {1: [f"lend {_thin(wood)} 10 10 2", f"ally {wood.names[0]} {wood.names[1]}"]}, "player"
     )
@@ -555,13 +556,13 @@ def test_random_patron_games_replay_exactly(data, seed, key):
 
     scenario = with_strict_magistrate(key, fine_at=5, freeze_at=25)
     spec = RunSpec.make(scenario, seed=seed, turns=7, financier=True)
-    wood = build_wood(spec)
+    wood = build(spec)
     wood.policies["Moth"] = accepting_policy()
     legend = wood.scenario.legends[0]
     moves = {1: ["lend Moth 5 50 3", f"short {legend.target} 5", f"spring {legend.id} settle"]}
     for turn in range(1, 7):
         moves.setdefault(turn, []).extend(_line(wood, m) for m in data.draw(MOVES))
-    wood.extensions["financier"].add_script(moves, "player")
+    wood.financier.add_script(moves, "player")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         run(spec, out, wood=wood)

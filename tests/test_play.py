@@ -8,9 +8,10 @@ import sys
 import pexpect
 import pytest
 
+from woodmarket.build import build
 from woodmarket.play import WIDTH, Game
 from woodmarket.replay import replay
-from woodmarket.runner import build_wood, run_json
+from woodmarket.runner import run_json
 from woodmarket.spec import RunSpec
 from woodmarket.traces import RunFolder, read_trace
 
@@ -109,7 +110,7 @@ def test_end_of_input_leaves_cleanly(tmp_path):
 
 def _played(tmp_path, lines, seed=1):
     spec = RunSpec.make("oona", seed=seed, turns=5, financier=True)
-    wood = build_wood(spec)
+    wood = build(spec)
     folder = RunFolder.create(tmp_path / "game", wood, run_json(spec))
     game = Game(wood, 5, folder)
     replies = [game.handle(line) for line in lines]

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from woodmarket.runner import build_wood
+from woodmarket.build import build
 from woodmarket.scenario import load_scenario
 from woodmarket.spec import RunSpec
 
@@ -58,9 +58,9 @@ BUSY_PLAYER = {
 
 
 def _observations(meta, seed, turns=9, moves=None):
-    wood = build_wood(RunSpec.make("oona", seed=seed, **meta))
+    wood = build(RunSpec.make("oona", seed=seed, **meta))
     if moves:
-        wood.extensions["financier"].add_script(moves, "player")
+        wood.financier.add_script(moves, "player")
     seen = []
     wood.listeners.append(lambda t: seen.extend(t.observations.values()))
     for _ in range(turns):
@@ -91,10 +91,10 @@ def test_a_busy_player_leaks_nothing_either(mechanism):
     meta = {"financier": True, "mechanism": mechanism}
     for seed in range(6):
         wood, seen = _observations(meta, seed, moves=BUSY_PLAYER)
-        fin = wood.extensions["financier"]
+        fin = wood.financier
         # The scan is not vacuous: whispers, rumors and legends did reach the creatures.
         assert any(o.whispers for o in seen) and any(o.news for o in seen)
-        assert len(wood.extensions["legends"].sprung) == 6
+        assert len(wood.legends.sprung) == 6
         assert {w.true for w in fin.whispered} == {True, None}
         assert _leaks(seen) == [], (mechanism, seed)
 
@@ -125,8 +125,8 @@ PATRON_PLAYER = {
 @pytest.mark.parametrize("key", ["oona", "oona:hard"])
 def test_offers_and_debts_reach_their_creature_alone(key):
     for seed in range(4):
-        wood = build_wood(RunSpec.make(key, seed=seed, financier=True, turns=8))
-        wood.extensions["financier"].add_script(PATRON_PLAYER, "player")
+        wood = build(RunSpec.make(key, seed=seed, financier=True, turns=8))
+        wood.financier.add_script(PATRON_PLAYER, "player")
         seen = []
         wood.listeners.append(lambda t, seen=seen: seen.append(t))
         for _ in range(8):
@@ -196,13 +196,11 @@ def _prompts(key: str, seed: int, moves: dict[int, list[str]] | None, turns: int
     from woodmarket.backends.fake import FunctionBackend
     from woodmarket.policies.llm import LLMPolicy
 
-    wood = build_wood(RunSpec.make(key, seed=seed, financier=True))
+    wood = build(RunSpec.make(key, seed=seed, financier=True))
     backend = FunctionBackend(lambda r: "hold\nsay all: 1" if "1." in r.user else "hold")
     for n in wood.names:
         wood.policies[n] = LLMPolicy(backend, model="fake", backend_name="fake")
-    wood.extensions["financier"].add_script(
-        moves if moves is not None else _busy_moves(wood), "player"
-    )
+    wood.financier.add_script(moves if moves is not None else _busy_moves(wood), "player")
     for _ in range(turns):
         wood.step()
     return wood, backend.requests
@@ -217,10 +215,10 @@ def _without(text: str, personas: list[str]) -> str:
 def test_no_prompt_carries_a_private_token(scenario_key):
     for seed in range(3):
         wood, requests = _prompts(scenario_key, seed, None)
-        fin = wood.extensions["financier"]
+        fin = wood.financier
         # Not vacuous: tips and rumours were whispered, legends told, and all of it read.
         assert {w.true for w in fin.whispered} == {True, None}
-        assert len(wood.extensions["legends"].sprung) == len(wood.scenario.legends)
+        assert len(wood.legends.sprung) == len(wood.scenario.legends)
         assert any("Whisper" in r.user for r in requests) and any(
             "News" in r.user for r in requests
         )
@@ -237,15 +235,15 @@ def test_no_prompt_carries_a_private_token(scenario_key):
 
 
 def test_a_true_tip_and_the_same_words_as_a_rumour_give_equal_prompts(scenario_key):
-    probe = build_wood(RunSpec.make(scenario_key, financier=True))
+    probe = build(RunSpec.make(scenario_key, financier=True))
     lg = probe.scenario.legends[0]
     to = probe.names[0]
     true_tip = {1: [f"whisper {to} {lg.id}"]}  # the legend's first tip: true
     same_words = {1: [f"whisper {to} {lg.tips[0]}"]}  # typed as free text: a rumour
     a_wood, a = _prompts(scenario_key, 5, true_tip, turns=4)
     b_wood, b = _prompts(scenario_key, 5, same_words, turns=4)
-    flags = [w.true for w in a_wood.extensions["financier"].whispered]
-    flags += [w.true for w in b_wood.extensions["financier"].whispered]
+    flags = [w.true for w in a_wood.financier.whispered]
+    flags += [w.true for w in b_wood.financier.whispered]
     assert flags == [True, None]  # the runs differ in the truth flag alone
     assert [(r.system, r.user) for r in a] == [(r.system, r.user) for r in b]
     assert any(lg.tips[0] in r.user for r in a)  # the tip was read, whole
@@ -267,7 +265,7 @@ def test_the_prompt_scan_would_catch_a_leak_and_spare_a_shortage():
 
 
 def test_offers_reach_only_their_creatures_prompt_and_leak_nothing(scenario_key):
-    probe = build_wood(RunSpec.make(scenario_key, financier=True))
+    probe = build(RunSpec.make(scenario_key, financier=True))
     a, b, c = probe.names[:3]
     good = probe.goods[0]
     moves = {

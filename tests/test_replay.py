@@ -22,14 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.backends.fake import FunctionBackend
+from woodmarket.build import build
 from woodmarket.cli import main
 from woodmarket.errors import ReplayError
 from woodmarket.play import Game
 from woodmarket.policies.llm import LLMPolicy
 from woodmarket.replay import replay
-from woodmarket.runner import build_wood, run, run_json
+from woodmarket.runner import run, run_json
 from woodmarket.spec import RunSpec
-from woodmarket.traces import TRACE, RunFolder, dumps, read_trace
+from woodmarket.traces import TRACE, RunFolder, Timings, dumps, read_trace
 from woodmarket.types import Completion, CompletionRequest
 
 STANDIN_TURNS = 8
@@ -107,7 +108,7 @@ def _creature_replies(request: CompletionRequest, turns: Counter[str]) -> Comple
 def llm_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("llm") / "run"
     spec = RunSpec.make("oona", seed=1, turns=LLM_TURNS, gambit="showcase")
-    wood = build_wood(spec)
+    wood = build(spec)
     turns: Counter[str] = Counter()
     backend = FunctionBackend(lambda request: _creature_replies(request, turns))
     for name in wood.names:
@@ -118,7 +119,7 @@ def llm_run(tmp_path_factory) -> Path:
 
 def _played(folder: Path, lines: list[str]) -> Path:
     spec = RunSpec.make("oona", seed=1, turns=5, financier=True)
-    wood = build_wood(spec)
+    wood = build(spec)
     game = Game(wood, 5, RunFolder.create(folder, wood, run_json(spec)))
     for line in lines:
         game.handle(line)
@@ -713,7 +714,7 @@ class _Slow(LLMPolicy):
 
 def test_a_call_abandoned_at_its_deadline_replays_as_its_hold(tmp_path, capsys):
     spec = RunSpec.make("oona", seed=2, turns=3)
-    wood = build_wood(spec)
+    wood = build(spec)
     turns: Counter[str] = Counter()
     backend = FunctionBackend(lambda request: _creature_replies(request, turns))
     for name in wood.names:
@@ -768,10 +769,8 @@ def test_a_figure_missing_from_the_summary_is_named(standin_run, tmp_path, capsy
 
 def test_a_run_whose_timings_left_the_trace_replays(tmp_path):
     """Timings kept apart (a sweep's runs, byte-identical traces) go back in for replay."""
-    from woodmarket.experiments.record import Timings
-
     spec = RunSpec.make("oona", seed=1, turns=4, gambit="showcase")
-    wood = build_wood(spec)
+    wood = build(spec)
     turns: Counter[str] = Counter()
     for n in wood.names:
         wood.policies[n] = LLMPolicy(
@@ -781,9 +780,13 @@ def test_a_run_whose_timings_left_the_trace_replays(tmp_path):
         )
     folder = tmp_path / "timed"
     timings = Timings(folder)
-    wood.listeners.append(timings)  # ahead of the trace writer, which run() adds
-    run(spec, folder, wood=wood)
+    wood.listeners.append(timings)
+    seen: list[dict] = []
+    wood.listeners.append(lambda t: seen.extend(t.records))  # after the writer, too
+    run(spec, folder, wood=wood, apart=True)
     timings.close()
+    # Listeners read the records as they are: the trace writer only projects them.
+    assert all("latency_ms" in r["call"] for r in seen if r["kind"] == "decision")
     calls = [r["call"] for r in read_trace(folder) if r["kind"] == "decision"]
     assert calls and all("latency_ms" not in c and "cached_tokens" not in c for c in calls)
     assert replay(folder).ok

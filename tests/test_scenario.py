@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from woodmarket.errors import ActionError, ScenarioError
-from woodmarket.text import printable
 from woodmarket.scenario import (
     bundled_scenarios,
     load_scenario,
     parse_scenario,
     scenario_path,
 )
+from woodmarket.text import printable
 
 KEYS = bundled_scenarios()
 OONA = load_scenario("oona")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from woodmarket.build import build
 from woodmarket.cli import main
-from woodmarket.runner import build_wood
 from woodmarket.scenario import SCENARIO_DIR, bundled_scenarios, load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
@@ -52,10 +52,10 @@ def test_the_showcase_pays_when_its_legend_settles(key):
     g = s.gambit("showcase")
     assert g.legend.mechanism == "settle" and g.legend.factor < 1
     for seed in range(6):
-        wood = build_wood(RunSpec.make(s, seed=seed, gambit="showcase", mechanism="settle"))
+        wood = build(RunSpec.make(s, seed=seed, gambit="showcase", mechanism="settle"))
         for _ in range(g.reckoning + 2):
             wood.step()
-        fin = wood.extensions["financier"]
+        fin = wood.financier
         assert fin.pnl() > 0, (key, seed)
         assert not fin.positions  # covered after the settlement
 
@@ -103,7 +103,7 @@ def test_the_documented_minimal_scenario_loads_and_runs(tmp_path):
     assert s.name == "The Pond" and len(s.creatures) == 2
     assert s.legend("pond_bubble").target == "duckweed"
     assert s.creatures[1].needs == {"duckweed": 1}
-    wood = build_wood(RunSpec.make(s, gambit="showcase", mechanism="settle"))
+    wood = build(RunSpec.make(s, gambit="showcase", mechanism="settle"))
     for _ in range(5):
         wood.step()
     path = tmp_path / "pond.toml"
@@ -183,7 +183,7 @@ def test_the_terminal_game_offers_each_scenarios_own_first_trade_and_legends(key
     from woodmarket.play import Game
 
     s = load_scenario(key)
-    game = Game(build_wood(RunSpec.make(s, financier=True)), 5)
+    game = Game(build(RunSpec.make(s, financier=True)), 5)
     assert " and ".join(s.first_trade) in game.handle("help")
     listed = game.handle("legends")
     assert all(lg.id in listed for lg in s.legends)

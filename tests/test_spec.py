@@ -10,8 +10,9 @@ import threading
 
 import pytest
 
+from woodmarket.build import build
 from woodmarket.errors import WoodmarketError
-from woodmarket.runner import build_wood, run
+from woodmarket.runner import run
 from woodmarket.spec import RunSpec, Sampling
 
 
@@ -20,7 +21,7 @@ def _spec(key: str, **kw) -> RunSpec:
 
 
 def test_a_spec_round_trips_through_json_and_pickle(scenario_key):
-    spec = _spec(scenario_key, temperature=0.7)
+    spec = _spec(scenario_key, sampling=Sampling(0.7))
     again = RunSpec.from_json(spec.to_json())
     assert again == spec and pickle.loads(pickle.dumps(spec)) == spec
     assert again.scenario_sha256 == spec.scenario_sha256 and len(spec.scenario_sha256) == 64
@@ -79,7 +80,7 @@ def test_the_same_spec_in_a_subprocess_writes_the_same_bytes(tmp_path, scenario_
 
 def test_a_wood_steps_on_after_its_run_returned(tmp_path):
     spec = _spec("oona", turns=4)
-    wood = build_wood(spec)
+    wood = build(spec)
     run(spec, tmp_path / "r", wood=wood)
     lines = (tmp_path / "r" / "trace.jsonl").read_text().count("\n")
     state = wood.step()  # the folder's writer is detached, not a closed file

@@ -10,14 +10,14 @@ models were sent and the gossip heard the next turn.
 from __future__ import annotations
 
 from woodmarket.backends.fake import FunctionBackend
+from woodmarket.build import build
 from woodmarket.policies.llm import LLMPolicy
-from woodmarket.runner import build_wood
 from woodmarket.spec import RunSpec
 from woodmarket.types import CompletionRequest
 
 
 def _showcase(seed: int = 3):
-    wood = build_wood(RunSpec.make("oona", seed=seed, gambit="showcase"))
+    wood = build(RunSpec.make("oona", seed=seed, gambit="showcase"))
     backends: dict[str, FunctionBackend] = {}
     for name in wood.names:
 

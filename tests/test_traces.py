@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from woodmarket.build import build
 from woodmarket.errors import ReplayError
-from woodmarket.runner import build_wood, run_json
+from woodmarket.runner import run_json
 from woodmarket.spec import RunSpec
 from woodmarket.traces import (
     READS,
@@ -200,7 +201,7 @@ def test_a_missing_trace_is_named(tmp_path):
 
 def test_run_json_holds_the_spec_provenance_and_schema(tmp_path):
     spec = RunSpec.make("oona", seed=7, turns=3)
-    wood = build_wood(spec)
+    wood = build(spec)
     folder = RunFolder.create(tmp_path / "run", wood, run_json(spec))
     folder.finish({"turns": 0})
     meta = read_run(folder.path)
@@ -249,7 +250,7 @@ def test_a_damaged_run_json_is_named(tmp_path, content, message):
 
 def test_run_json_and_summary_json_are_strict_too(tmp_path):
     spec = RunSpec.make("oona", seed=7, turns=3)
-    folder = RunFolder.create(tmp_path / "run", build_wood(spec), run_json(spec))
+    folder = RunFolder.create(tmp_path / "run", build(spec), run_json(spec))
     folder.finish({"turns": 0, "valid_share": math.nan, "headlines": ["honey \ud83d"]})
     summary = _strict((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
     assert summary == {"turns": 0, "valid_share": None, "headlines": ["honey \\ud83d"]}

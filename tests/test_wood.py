@@ -49,13 +49,13 @@ def test_invariants_hold_every_turn(scenario_key, seed):
 
 @pytest.mark.parametrize("mechanism", ["none", "rumor", "glut", "settle"])
 def test_invariants_hold_under_every_gambit(scenario_key, mechanism):
-    from woodmarket.runner import build_wood
+    from woodmarket.build import build
     from woodmarket.scenario import load_scenario
 
     for gambit in load_scenario(scenario_key).gambits:
         for seed in range(3):
             spec = RunSpec.make(scenario_key, seed=seed, gambit=gambit.name, mechanism=mechanism)
-            wood = build_wood(spec)
+            wood = build(spec)
             for _ in range(spec.turns):
                 _invariants(wood, wood.step())
 

@@ -34,30 +34,39 @@ the same model share one in-process server, each pinned to its own slot.
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from woodmarket.errors import ScenarioError
+from woodmarket.backends.embedded import get_embedded
+from woodmarket.backends.openai import OpenAIBackend
+from woodmarket.backends.slots import SlotLease
+from woodmarket.errors import ScenarioError, WoodmarketError
+from woodmarket.policies.llm import DEFAULT_MAX_TOKENS, LLMPolicy
+from woodmarket.policies.replay import replay_policies
+from woodmarket.policies.standin import StandinPolicy
 from woodmarket.textfiles import read_text_file
+from woodmarket.traces import read_trace
+from woodmarket.types import Backend, Policy, Sampling, as_policy
 
 if TYPE_CHECKING:
     from woodmarket.state import WoodState
-    from woodmarket.types import Policy
 
 COUNCIL = ("smollm2", "gemma3")
 BACKENDS = ("embedded", "openai")
+# A seat's keys; the sampling knobs (the temperature, ...) are `Sampling`'s own.
 _SEAT_KEYS = {
     "policy",
     "model",
     "backend",
     "base_url",
     "api_key_env",
-    "temperature",
     "max_tokens",
     "timeout_s",
     "retries",
+    *Sampling.KNOBS,
 }
 
 
@@ -71,11 +80,11 @@ class Seat:
     backend: str = "embedded"
     base_url: str = ""
     api_key_env: str = ""
-    temperature: float = 0.0
     max_tokens: int = 0
     timeout_s: float = 30.0
     retries: int = 2
-    set_temperature: bool = False  # the cast file set it; a run's sampling does not override
+    # Sampling knobs the cast file set for this seat: they win over the run's.
+    sampling: tuple[tuple[str, float], ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """For run.json: everything but secrets (only the variable's name is kept)."""
@@ -173,12 +182,17 @@ def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
         raise ScenarioError(
             where, key("base_url"), "the server's URL, e.g. http://127.0.0.1:8080/v1"
         )
-    for k, kind in (("temperature", (int, float)), ("timeout_s", (int, float))):
-        if k in table and (isinstance(table[k], bool) or not isinstance(table[k], kind)):
+    for k in ("timeout_s", *Sampling.KNOBS):
+        if k in table and (isinstance(table[k], bool) or not isinstance(table[k], int | float)):
             raise ScenarioError(where, key(k), "a number")
     for k in ("max_tokens", "retries"):
         if k in table and (isinstance(table[k], bool) or not isinstance(table[k], int)):
             raise ScenarioError(where, key(k), "a whole number")
+    own = tuple((k, float(table[k])) for k in Sampling.KNOBS if k in table)
+    try:
+        Sampling().but(**dict(own))  # each knob in its range, checked now
+    except WoodmarketError as exc:
+        raise ScenarioError(where, key(own[0][0] if own else "temperature"), str(exc)) from None
     return Seat(
         name,
         "llm",
@@ -186,18 +200,15 @@ def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
         backend,
         table.get("base_url", ""),
         table.get("api_key_env", ""),
-        float(table.get("temperature", 0.0)),
         int(table.get("max_tokens", 0)),
         float(table.get("timeout_s", 30.0)),
         int(table.get("retries", 2)),
-        "temperature" in table,
+        own,
     )
 
 
 def import_policy(path: str, where: str = "--cast", key: str = "policy") -> Any:
     """The class or function a `MODULE:NAME` path names; ScenarioError when it cannot be had."""
-    import importlib
-
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise ScenarioError(where, key, f"MODULE:NAME, got {path!r}")
@@ -214,13 +225,11 @@ def import_policy(path: str, where: str = "--cast", key: str = "policy") -> Any:
 
 
 def _imported(path: str) -> Policy:
-    from woodmarket.types import as_policy
-
     found = import_policy(path)
     return as_policy(found() if isinstance(found, type) else found)
 
 
-def apply_cast(wood: WoodState, seats: list[Seat], temperature: float = 0.0) -> None:
+def apply_cast(wood: WoodState, seats: list[Seat], sampling: Sampling | None = None) -> None:
     """Replace the wood's policies per seat (stand-in seats keep their stream).
 
     Model seats on an embedded model lease their slots from the model's
@@ -228,23 +237,17 @@ def apply_cast(wood: WoodState, seats: list[Seat], temperature: float = 0.0) -> 
     so woods in one process never pin two creatures to one slot.
     """
     release_cast(wood)
-    wood.policies.update(build_policies(wood, seats, temperature))
+    wood.policies.update(build_policies(wood, seats, sampling or Sampling()))
 
 
 def release_cast(wood: WoodState) -> None:
     """Give back the model slots a cast leased for this wood."""
-    from woodmarket.backends.slots import SlotLease
-
     for lease in [r for r in wood.resources if isinstance(r, SlotLease)]:
         lease.release()
         wood.resources.remove(lease)
 
 
-def build_policies(
-    wood: WoodState, seats: list[Seat], temperature: float = 0.0
-) -> dict[str, Policy]:
-    from woodmarket.policies.standin import StandinPolicy
-
+def build_policies(wood: WoodState, seats: list[Seat], sampling: Sampling) -> dict[str, Policy]:
     out: dict[str, Policy] = {}
     embedded: dict[str, list[Seat]] = {}
     for s in seats:
@@ -262,14 +265,12 @@ def build_policies(
                 replays = _replay_policies(s.model, wood.names)
             out[s.creature] = replays[s.creature]
         else:
-            out[s.creature] = _llm(wood, s, slots.get(s.creature), temperature)
+            out[s.creature] = _llm(wood, s, slots.get(s.creature), sampling)
     return out
 
 
 def _lease(wood: WoodState, embedded: dict[str, list[Seat]]) -> dict[str, tuple[Any, int]]:
     """creature -> (its model's shared server, the slot leased for it), one lease per model."""
-    from woodmarket.backends.embedded import get_embedded
-
     out: dict[str, tuple[Any, int]] = {}
     taken = []
     try:
@@ -288,16 +289,10 @@ def _lease(wood: WoodState, embedded: dict[str, list[Seat]]) -> dict[str, tuple[
 
 
 def _replay_policies(folder: str, names: tuple[str, ...]) -> dict[str, Policy]:
-    from woodmarket.policies.replay import replay_policies
-    from woodmarket.traces import read_trace
-
-    return dict(replay_policies(list(read_trace(folder)), names))
+    return dict(replay_policies(list(read_trace(folder)), names))  # as recorded: the cast
 
 
-def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperature: float) -> Policy:
-    from woodmarket.policies.llm import DEFAULT_MAX_TOKENS, LLMPolicy
-    from woodmarket.types import Backend
-
+def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, sampling: Sampling) -> Policy:
     backend: Backend
     slot: int | None = None
     timeout_s: float | None = None
@@ -305,8 +300,6 @@ def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperatur
         backend, slot = leased
         model = getattr(backend, "name", seat.model)
     else:
-        from woodmarket.backends.openai import OpenAIBackend
-
         backend = OpenAIBackend(
             seat.base_url,
             seat.model,
@@ -321,7 +314,7 @@ def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperatur
         backend_name=seat.backend,
         slot=slot,
         max_tokens=seat.max_tokens or DEFAULT_MAX_TOKENS,
-        temperature=seat.temperature if seat.set_temperature else temperature,
+        sampling=sampling.but(**dict(seat.sampling)),
         seed=wood.seed,
         timeout_s=timeout_s,
     )
@@ -329,3 +322,12 @@ def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, temperatur
 
 def describe(seats: list[Seat]) -> dict[str, dict[str, Any]]:
     return {s.creature: s.describe() for s in seats}
+
+
+def narrator_model(cast: str) -> str:
+    """The model of a cast that narrates: a single model's, or the council's first."""
+    if cast.startswith("single:"):
+        return cast.split(":", 1)[1]
+    if cast == "council":
+        return str(COUNCIL[0])
+    raise WoodmarketError(f"the {cast} cast has no model to narrate; the template narrates")

@@ -22,8 +22,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from woodmarket.errors import WoodmarketError
+from woodmarket.rules import ARMS, MECHANISMS
+from woodmarket.types import Sampling
 
 EXIT_USAGE = 2
 
@@ -45,14 +48,35 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole-number seed, got {text!r}") from None
 
 
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 5:
-        raise argparse.ArgumentTypeError(f"expected a temperature in 0..5, got {text}")
-    return value
+def _knob(name: str, low: float, high: float) -> Any:
+    def read(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:  # (a NaN fails this too)
+            raise argparse.ArgumentTypeError(f"expected {name} in {low:g}..{high:g}, got {text}")
+        return value
+
+    return read
+
+
+def _add_sampling(p: argparse.ArgumentParser, temperature: float, note: str = "") -> None:
+    """The sampling knobs of model creatures, one option each, read off `Sampling`."""
+    for name, (low, high, what) in Sampling.KNOBS.items():
+        default = temperature if name == "temperature" else None
+        said = f"default {default:g}{note}" if default is not None else "unset: not sent"
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_knob(name, low, high),
+            default=default,
+            help=f"{what} ({low:g}..{high:g}; {said})",
+        )
+
+
+def sampling_of(args: argparse.Namespace, serial: bool = False) -> Sampling:
+    """The parsed sampling options as the `Sampling` a spec carries."""
+    return Sampling(**{name: getattr(args, name) for name in Sampling.KNOBS}, serial=serial)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -60,7 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_resume(args)
     from tqdm import tqdm
 
-    from woodmarket.runner import build_wood, out_folder, run
+    from woodmarket.build import build
+    from woodmarket.runner import out_folder, run
     from woodmarket.spec import RunSpec
     from woodmarket.text import printable
 
@@ -71,9 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         turns=args.turns,
         gambit=args.gambit,
         mechanism=args.mechanism,
-        temperature=args.temperature,
+        sampling=sampling_of(args),
     )
-    wood = build_wood(spec)
+    wood = build(spec)
     out = out_folder(args.out, args.scenario, args.seed)
     goods = wood.goods
     width = max(len(g) for g in goods)
@@ -150,7 +175,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     from woodmarket.play import main
 
-    return main(args)
+    return main(args, sampling_of(args))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -206,52 +231,9 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario, legend or cast file (told apart by its keys) without running it."""
-    import tomllib
+    from woodmarket.testing import check_file
 
-    from woodmarket.casts import parse_cast
-    from woodmarket.errors import ScenarioError
-    from woodmarket.legends import parse_legend
-    from woodmarket.scenario import bundled_scenarios, load_scenario
-    from woodmarket.textfiles import read_text_file
-
-    path = str(args.file)
-    against = args.scenario or bundled_scenarios()[0]
-    text = read_text_file(path, "a scenario, legend or cast file")
-    try:
-        data = tomllib.loads(text.removeprefix("\ufeff"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
-    if {"wood", "goods"} & set(data) or isinstance(data.get("creatures"), list):
-        s = load_scenario(path)
-        summary = (
-            f"scenario {s.name!r}: {len(s.creatures)} creatures, {len(s.goods)} goods, "
-            f"{len(s.legends)} legends, {len(s.gambits)} gambits"
-        )
-    elif {"id", "rumor", "mechanism", "tips"} & set(data):
-        scenario = load_scenario(against)
-        legend = parse_legend(text, path, scenario.financier.whisper_chars)
-        if legend.target not in scenario.good_names:
-            goods = ", ".join(scenario.good_names)
-            raise ScenarioError(
-                path, "target", f"a good of {scenario.name} ({goods}); {legend.target!r} is not one"
-            )
-        summary = (
-            f"legend {legend.id}: {legend.title!r}, target {legend.target}, {legend.mechanism}"
-        )
-    elif {"defaults", "creatures"} & set(data):
-        scenario = load_scenario(against)
-        if not path.endswith(".toml"):
-            raise ScenarioError(path, "(file)", "a cast file named *.toml")
-        seats = parse_cast(path, scenario.creature_names)
-        summary = f"cast for {scenario.name}: {len(seats)} creatures"
-    else:
-        raise ScenarioError(
-            path,
-            "(file)",
-            "a scenario ([wood], [goods], [[creatures]]), a legend (id, rumor, tips, "
-            "mechanism) or a cast ([defaults], [creatures.NAME])",
-        )
-    print(f"{path}: ok ({summary})")
+    print(check_file(str(args.file), args.scenario))
     return 0
 
 
@@ -266,6 +248,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         cap=args.max_sessions,
         idle_s=args.idle_minutes * 60,
         runs=args.runs,
+        sampling=sampling_of(args),
     )
     return 0
 
@@ -310,8 +293,7 @@ def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
         worlds=worlds,
         seeds=seeds,
         turns=args.turns,
-        temperature=args.temperature,
-        serial=not args.parallel_slots,
+        sampling=sampling_of(args, serial=not args.parallel_slots),
     )
     workers = args.workers or default_workers(plan)
     names = tuple(c.name for c in plan.base.load_scenario().creatures)
@@ -398,7 +380,7 @@ def cmd_gambit(args: argparse.Namespace) -> int:
 
     from woodmarket.experiments.worlds import World
 
-    worlds = [World(args.cast, m) for m in ("rumor", "glut", "settle")]
+    worlds = [World(args.cast, m) for m in MECHANISMS]
     out = (
         Path(args.out)
         if args.out
@@ -465,13 +447,7 @@ def _add_sweep_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed-start", type=_seed, default=0, help="first seed (default 0)")
     p.add_argument("--scenario", default="oona", help="bundled name (oona) or a TOML path")
     p.add_argument("--turns", type=_positive, default=None, help="turns per run (scenario's)")
-    p.add_argument(
-        "--temperature",
-        type=_temperature,
-        default=DEFAULT_TEMPERATURE,
-        help=f"model casts' sampling temperature (default {DEFAULT_TEMPERATURE}; 0 = greedy, "
-        "and then seeds are replicas)",
-    )
+    _add_sampling(p, DEFAULT_TEMPERATURE, "; 0 = greedy, and then seeds are replicas")
     p.add_argument(
         "--parallel-slots",
         action="store_true",
@@ -517,16 +493,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--gambit", default=None, help="a scripted financier gambit, e.g. showcase")
     r.add_argument(
         "--mechanism",
-        choices=("rumor", "glut", "settle", "none"),
+        choices=ARMS,
         default=None,
         help="override the gambit's legend mechanism (none: the gambit without its legend)",
     )
-    r.add_argument(
-        "--temperature",
-        type=_temperature,
-        default=0.0,
-        help="sampling temperature of model creatures (default 0: greedy)",
-    )
+    _add_sampling(r, 0.0)
     r.add_argument(
         "--resume",
         default=None,
@@ -553,11 +524,12 @@ def parser() -> argparse.ArgumentParser:
     )
     pl.add_argument(
         "--mechanism",
-        choices=("rumor", "glut", "settle"),
+        choices=MECHANISMS,
         default=None,
         help="override every legend's mechanism in this game",
     )
     pl.add_argument("--out", default=None, help="run folder (default runs/play-SCENARIO-...)")
+    _add_sampling(pl, 0.0)
     pl.set_defaults(func=cmd_play)
 
     a = sub.add_parser("app", help="the web app: play the financier in a browser")
@@ -582,6 +554,7 @@ def parser() -> argparse.ArgumentParser:
         help="close a game idle this long and free its seat (default 15)",
     )
     a.add_argument("--runs", default="runs/app", help="where games are saved (default runs/app)")
+    _add_sampling(a, 0.0, " in every game of this server")
     a.set_defaults(func=cmd_app)
 
     g = sub.add_parser("gambit", help="Table 1 for one cast: a sweep across the mechanisms")

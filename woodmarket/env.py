@@ -35,11 +35,10 @@ The turn is split where external agents decide: after a step the next
 turn's `events` and `observe` phases run at once, so an agent sees what
 its creature would see when deciding (this turn's whispers and rumours),
 and its orders then go through the real `decide`, `clear`, ... phases.
-This room builds woods as `runner.build_wood` does (from the scenario it
-parsed once: parsing it again on every reset would cost more than an
-episode's turns), may attach a financier with scheduled moves
-(`reset(options=...)`), and runs the turn's phases of `turn.py` in that
-order; it changes no state of a wood itself.
+This room builds each episode's wood with the one builder (`build.build`,
+from a spec whose scenario text is parsed once per process), may attach a
+financier with scheduled moves (`reset(options=...)`), and runs the turn's
+phases of `turn.py` in that order; it changes no state of a wood itself.
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         f"woodmarket.env needs the env extra: pip install 'woodmarket[env]' (missing {exc.name})"
     ) from exc
 
-from woodmarket.casts import apply_cast, parse_cast
+from woodmarket.build import build
 from woodmarket.commands import parse_command
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import Financier
@@ -449,7 +448,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
             gambit=gambit or None,
             mechanism=mechanism if gambit else None,
         )
-        wood = self.wood = self._build(spec)
+        wood = self.wood = build(spec)
         self._schedule(wood, options, None if gambit else mechanism)
         self.agents = list(self.possible_agents)
         infos = {a: self._info(wood, a, Action.hold(), []) for a in self.agents}
@@ -589,20 +588,6 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         if gambit:
             self._spec.but(gambit=gambit, mechanism=mechanism).the_gambit(self.scenario)
 
-    def _build(self, spec: RunSpec) -> Wood:
-        """`runner.build_wood(spec)`, on the scenario parsed once (a test holds them alike)."""
-        wood = Wood(self.scenario, spec.seed)
-        wood.serial = spec.sampling.serial
-        if spec.cast != "standin":
-            seats = parse_cast(spec.cast, wood.names, spec.cast_text or None)
-            apply_cast(wood, seats, spec.sampling.temperature)
-        if spec.gambit or spec.financier:
-            gambit = spec.the_gambit(self.scenario)
-            script = gambit.script(spec.mechanism) if gambit is not None else {}
-            override = None if spec.mechanism in (None, "none") else spec.mechanism
-            Financier.attach(wood, override=override, script=script, source="gambit")
-        return wood
-
     def _schedule(self, wood: Wood, options: Mapping[str, Any], mechanism: str | None) -> None:
         """Attach `legends` and `moves` from the reset options as financier moves by turn."""
         moves: dict[int, list[str]] = {}
@@ -629,7 +614,7 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
                     moves.setdefault(when, []).append(str(item))
         if not moves:
             return
-        fin: Financier | None = wood.extensions.get("financier")
+        fin = wood.financier if isinstance(wood.financier, Financier) else None
         if fin is None:
             override = None if mechanism in (None, "none") else mechanism
             fin = Financier.attach(wood, override=override, source="options")

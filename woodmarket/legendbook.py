@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from woodmarket.errors import ActionError
-from woodmarket.legends import MECHANISMS, Legend, settle_price
+from woodmarket.legends import Legend, settle_price
+from woodmarket.rules import MECHANISMS
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState, WoodState
@@ -51,7 +52,7 @@ class Sprung:
 
 @dataclass
 class LegendBook:
-    """The legends sprung in one wood. Lives in `wood.extensions["legends"]`.
+    """The legends sprung in one wood. Lives in `wood.legends` (`LegendBook.of(wood)`).
 
     `override` replaces every legend's own mechanism (how a run reproduces
     Table 1); `None` keeps each legend's.
@@ -63,13 +64,24 @@ class LegendBook:
     @classmethod
     def attach(cls, wood: WoodState, override: str | None = None) -> LegendBook:
         """The wood's book, created and hooked to the seams on first use."""
-        book = wood.extensions.get("legends")
-        if book is None:
+        if wood.legends is None:
             if override is not None and override not in MECHANISMS:
                 raise ActionError(f"unknown mechanism {override!r}; use {', '.join(MECHANISMS)}")
-            book = wood.extensions["legends"] = cls(override)
+            book = cls(override)
+            wood.legends = book
             wood.seams.add("settle", book.settle)
+        return cls.of(wood)
+
+    @classmethod
+    def of(cls, wood: WoodState) -> LegendBook:
+        """The wood's book (ActionError when no legend can be told in it)."""
+        book = wood.legends
+        if not isinstance(book, cls):
+            raise ActionError("no legend is told in this wood (it has no legend book)")
         return book
+
+    def told(self, legend_id: str) -> bool:
+        return any(s.legend.id == legend_id for s in self.sprung)
 
     def mechanism_of(self, legend: Legend) -> str:
         return self.override or legend.mechanism
@@ -80,7 +92,7 @@ class LegendBook:
         """Tell a legend now, in turn `t`'s events; `mechanism` overrides the book's and its own."""
         if legend.target not in wood.goods:
             raise ActionError(f"legend {legend.id} targets {legend.target!r}, not a good here")
-        if any(s.legend.id == legend.id for s in self.sprung):
+        if self.told(legend.id):
             raise ActionError(f"{legend.title} has already been told in this wood")
         if mechanism is not None and mechanism not in MECHANISMS:
             raise ActionError(f"unknown mechanism {mechanism!r}; use {', '.join(MECHANISMS)}")

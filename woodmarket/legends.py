@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import ScenarioError
+from woodmarket.rules import MECHANISMS
 from woodmarket.textfiles import read_text_file
 
-MECHANISMS = ("rumor", "glut", "settle")
 DEFAULT_FACTOR = Fraction(1, 2)
 DEFAULT_DELAY = 1
 DEFAULT_QTY = 6

@@ -5,19 +5,12 @@ the turn, public news, the auction's volumes and fills) and nothing of
 the financier's book or the truth of tips. Templates are chosen by the
 facts, not by chance, so the same turn always reads the same.
 
-Two narrators beside the template `headline`:
-
-- `ModelNarrator`: a model of the cast writes the headline from the same
-  public facts (`public_facts`), under a short prompt; its call is traced
-  as a `narration` record (system, user, response, tokens, latency) like
-  any model output, and a failed or empty answer falls back to the
-  template, with the reason recorded.
-- `RecordedNarrator`: a replay's narrator, which re-reads the recorded
-  headline of each turn instead of asking a model.
-
-A narrator is any callable `(wood, turn) -> str`. The narrate phase of
-`turn.py` asks the one in `wood.extensions["narrator"]`, the template
-when there is none.
+A narrator is any callable `(wood, turn) -> str` (`state.Narrator`). The
+narrate phase of `turn.py` asks `wood.narrator`, the template `headline`
+when there is none. Beside the template, this room holds the replay's
+`RecordedNarrator`, which reads each turn's recorded narration back
+instead of asking a model; a model's narrator is narrators.py's, above
+the engine, and `public_facts` is all it is given.
 
 This room reads the wood and the turn; it writes only the turn's headline,
 its `headline` and `narration` records and the wood's headline list.
@@ -25,21 +18,11 @@ its `headline` and `narration` records and the wood's headline list.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState, WoodState
-    from woodmarket.types import Backend
-
-Narrator = Callable[["WoodState", "TurnState"], str]
-HEADLINE_CHARS = 140
-NARRATOR_TOKENS = 40
-NARRATOR_SYSTEM = (
-    "You write the one-line headline of the Wood Gazette, a woodland market's paper. "
-    "Use only the facts given. One sentence, at most 20 words, no quotes, no lists."
-)
 
 
 def _pct(before: int, after: int) -> int:
@@ -96,76 +79,6 @@ def public_facts(wood: WoodState, t: TurnState) -> list[str]:
     return facts
 
 
-def clean_headline(text: str) -> str:
-    """A model's answer as one printable headline line ("" when nothing usable is left)."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = "".join(ch for ch in line if ch.isprintable()).strip().strip("\"'*#").strip()
-    if len(line) > HEADLINE_CHARS:
-        line = line[: HEADLINE_CHARS - 3].rstrip() + "..."
-    return line
-
-
-class ModelNarrator:
-    """Headlines written by a model from `public_facts`; the template when it fails."""
-
-    def __init__(
-        self,
-        backend: Backend,
-        model: str,
-        backend_name: str = "embedded",
-        slot: int | None = None,
-    ) -> None:
-        self.backend, self.model, self.backend_name = backend, model, backend_name
-        self.slot = slot  # its own leased slot: it never evicts a creature's cached prompt
-
-    def prompt(self, wood: WoodState, t: TurnState) -> tuple[str, str]:
-        facts = public_facts(wood, t)
-        user = "Facts of the turn:\n" + "\n".join(f"- {f}" for f in facts) + "\nHeadline:"
-        return NARRATOR_SYSTEM, user
-
-    def __call__(self, wood: WoodState, t: TurnState) -> str:
-        from woodmarket.types import CompletionRequest
-
-        system, user = self.prompt(wood, t)
-        request = CompletionRequest(
-            system=system,
-            user=user,
-            max_tokens=NARRATOR_TOKENS,
-            seed=wood.seed + t.turn,
-            slot=self.slot,
-        )
-        start = time.perf_counter()
-        response, error, tokens = "", "", (0, 0, 0)
-        try:
-            done = self.backend.complete(request)
-            response = done.text
-            tokens = (done.prompt_tokens, done.cached_tokens, done.generated_tokens)
-        except Exception as exc:  # a model failure must not stop the wood; it is traced
-            error = f"{type(exc).__name__}: {exc}"
-        text = clean_headline(response)
-        fallback = "" if text else (error or "no usable headline in the answer")
-        if not text:
-            text = headline(wood, t)
-        t.emit(
-            "narration",
-            text=text,
-            fallback=fallback,
-            call={
-                "model": self.model,
-                "backend": self.backend_name,
-                "system": system,
-                "user": user,
-                "response": response,
-                "prompt_tokens": tokens[0],
-                "cached_tokens": tokens[1],
-                "generated_tokens": tokens[2],
-                "latency_ms": round((time.perf_counter() - start) * 1000, 1),
-                "error": error,
-            },
-        )
-        return text
-
-
 class RecordedNarrator:
     """A replay's narrator: each turn's recorded narration, read back, no model asked.
 
@@ -184,34 +97,3 @@ class RecordedNarrator:
         fields = {k: v for k, v in found.items() if k not in ("turn", "kind")}
         t.emit("narration", **fields)
         return str(found.get("text", ""))
-
-
-def narrator_model(cast: str) -> str:
-    """The model of a cast that narrates: a single model's, or the council's first."""
-    if cast.startswith("single:"):
-        return cast.split(":", 1)[1]
-    if cast == "council":
-        from woodmarket.casts import COUNCIL
-
-        return str(COUNCIL[0])
-    from woodmarket.errors import WoodmarketError
-
-    raise WoodmarketError(f"the {cast} cast has no model to narrate; the template narrates")
-
-
-def attach_model_narrator(wood: WoodState, cast: str) -> ModelNarrator:
-    """Let a model of `cast` write this wood's headlines, on a slot leased for the wood."""
-    from woodmarket.backends.embedded import get_embedded
-
-    model = narrator_model(cast)
-    backend = get_embedded(model)
-    lease = backend.lease(1, owner=wood)
-    wood.resources.append(lease)
-    narrator = ModelNarrator(backend, getattr(backend, "name", model), slot=lease.slots[0])
-    use_narrator(wood, narrator)
-    return narrator
-
-
-def use_narrator(wood: WoodState, narrator: Narrator) -> None:
-    """Make `narrator` write this wood's headlines from its next turn on."""
-    wood.extensions["narrator"] = narrator

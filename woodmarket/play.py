@@ -19,16 +19,19 @@ import textwrap
 import threading
 from collections.abc import Callable
 
+from woodmarket.build import build
 from woodmarket.commands import VERBS, follow_ups, parse_command
 from woodmarket.errors import ActionError
 from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
 from woodmarket.financier.whispers import legends_of
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
-from woodmarket.runner import stop_between_turns
+from woodmarket.runner import out_folder, run_json, stop_between_turns, summary_of
+from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState, WoodState
 from woodmarket.text import printable
 from woodmarket.traces import RunFolder
+from woodmarket.types import Sampling
 from woodmarket.wood import Wood
 
 WIDTH = 100
@@ -92,7 +95,7 @@ class Game:
         self.wood = wood
         self.turns = turns
         self.folder = folder
-        self.fin: Financier = wood.extensions["financier"]
+        self.fin = Financier.of(wood)
         self.tracker = Tracker(wood)
         wood.listeners.append(self.tracker)
         self.last: TurnState | None = None
@@ -188,16 +191,8 @@ class Game:
         if waiting:
             lines.append(f"not made (the wood did not turn again): {'; '.join(waiting)}")
         if self.folder is not None:
-            summary = self.tracker.summary()
-            summary["turns_requested"] = self.turns
-            if not self.over:
-                summary["stopped"] = f"{how} after {self.wood.turn} of {self.turns} turns"
-            summary["financier"] = {
-                "pebbles": self.fin.pebbles,
-                "worth": self.fin.worth(),
-                "pnl": self.fin.pnl(),
-                "objective": self.fin.objective(),
-            }
+            stopped = "" if self.over else f"{how} after {self.wood.turn} of {self.turns} turns"
+            summary = summary_of(self.wood, self.tracker, self.turns, stopped)
             self.folder.finish(summary)
             self.wood.close()
             lines.append(f"run folder: {self.folder.path}")
@@ -373,11 +368,8 @@ def _clip(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 3] + "..."
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, sampling: Sampling) -> int:
     """`woodmarket play`: build the wood from a spec, then read lines until done."""
-    from woodmarket.runner import build_wood, out_folder, run_json
-    from woodmarket.spec import RunSpec
-
     spec = RunSpec.make(
         args.scenario,
         cast=args.cast,
@@ -385,9 +377,10 @@ def main(args: argparse.Namespace) -> int:
         turns=args.turns,
         mechanism=args.mechanism,
         financier=True,
+        sampling=sampling,
     )
-    wood = build_wood(spec)
     out = out_folder(args.out, args.scenario, args.seed, "play-")
+    wood = build(spec)
     folder = RunFolder.create(out, wood, run_json(spec))
     game = Game(wood, spec.turns, folder)
     if any(getattr(p, "concurrent", False) for p in wood.policies.values()):

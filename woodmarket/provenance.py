@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from woodmarket.version import __version__
+
 if TYPE_CHECKING:
     from woodmarket.casts import Seat
     from woodmarket.spec import RunSpec
@@ -73,16 +75,16 @@ def _models(seats: list[Seat]) -> dict[str, str]:
     return out
 
 
-_SEEN: dict[tuple[str, str, str, float], dict[str, Any]] = {}
+_SEEN: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
-    """What `spec` runs on; computed once per cast, scenario and temperature in a process.
+    """What `spec` runs on; computed once per cast, scenario and sampling in a process.
 
     It reads package metadata and parses the scenario, which costs as much as
     a short stand-in run; nothing in it depends on the seed or the turns.
     """
-    key = (spec.cast, spec.cast_sha256, spec.scenario_sha256, spec.sampling.temperature)
+    key = (spec.cast, spec.cast_sha256, spec.scenario_sha256, tuple(spec.sampling.knobs().items()))
     found = _SEEN.get(key)
     if found is None:
         found = _SEEN[key] = _provenance(spec)
@@ -90,7 +92,6 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
 
 
 def _provenance(spec: RunSpec) -> dict[str, Any]:
-    from woodmarket import __version__
     from woodmarket.backends.embedded import default_threads
     from woodmarket.casts import describe
 
@@ -105,5 +106,5 @@ def _provenance(spec: RunSpec) -> dict[str, Any]:
         "xllamacpp": _version("xllamacpp"),
         "seats": describe(seats),
         "models": _models(seats),
-        "sampling": {"temperature": spec.sampling.temperature},
+        "sampling": spec.sampling.knobs(),
     }

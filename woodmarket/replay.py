@@ -26,22 +26,20 @@ This room reads a run folder and steps a wood of its own; it writes nothing.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from woodmarket.build import build, played
 from woodmarket.errors import ReplayError, WoodmarketError
-from woodmarket.financier import Financier, recorded_moves
+from woodmarket.financier import recorded_moves
 from woodmarket.metrics import Tracker
 from woodmarket.narrator import RecordedNarrator
-from woodmarket.policies.llm import system_prompt, user_prompt
-from woodmarket.policies.parse import parse
-from woodmarket.policies.replay import action_from_record
+from woodmarket.policies.replay import NO_DECISION, replay_policies
 from woodmarket.policies.standin import StandinPolicy
-from woodmarket.runner import build_wood
+from woodmarket.runner import summary_of
 from woodmarket.scenario import Scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.traces import (
@@ -54,14 +52,11 @@ from woodmarket.traces import (
     schema_of,
     start_fields,
 )
-from woodmarket.types import Action, ModelCall, Observation
+from woodmarket.types import Action, Observation
 from woodmarket.wood import Wood
 
 SHOW_FIELDS = 3  # fields named in a report line, at most
 SHOW_CHARS = 40  # characters of a value shown, at most
-NO_DECISION = "replay: no decision on the record"
-# The reasons of holds made by the turn, not the policy (turn._collect, turn._ask).
-UNTIMED = ("no decision within the deadline;", "policy error:")
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def replay(folder: str | Path) -> ReplayReport:
         what = "a file" if folder.exists() else "nothing"
         raise ReplayError(f"{folder}: {what} there, not a run folder")
     meta = read_run(folder)
-    spec, scenario = _spec(folder, meta)
+    spec, _ = _spec(folder, meta)
     trace = load_trace(folder)
     summary = read_summary(folder)
     records = trace.records
@@ -129,8 +124,11 @@ def replay(folder: str | Path) -> ReplayReport:
         last -= 1
     finished = min(last, spec.turns)
 
+    turn, problem = _moves_problem(spec, records, finished)
+    if problem:
+        return ReplayReport(finished, turn - 1, spec.turns, turn, problem)
     try:
-        wood = _wood(spec, scenario, records)
+        wood = _wood(spec, records, finished)
     except WoodmarketError as exc:
         raise ReplayError(f"{folder / 'run.json'}: the run cannot be rebuilt: {exc}") from None
     tracker = Tracker(wood)
@@ -156,23 +154,8 @@ def replay(folder: str | Path) -> ReplayReport:
         return ReplayReport(finished, checked, spec.turns, t, detail)
     detail, stopped = _counts(finished, spec.turns, summary, trace.torn)
     if not detail and not stopped and summary is not None:
-        detail = _figures(summary, _summary(wood, tracker, spec))
+        detail = _figures(summary, summary_of(wood, tracker, spec.turns, ""))
     return ReplayReport(finished, checked, spec.turns, None, detail, stopped)
-
-
-def _summary(wood: Wood, tracker: Tracker, spec: RunSpec) -> dict[str, Any]:
-    """The figures a finished run writes to summary.json, from the replayed wood."""
-    out = tracker.summary()
-    out["turns_requested"] = spec.turns
-    fin: Financier | None = wood.extensions.get("financier")
-    if fin is not None:
-        out["financier"] = {
-            "pebbles": fin.pebbles,
-            "worth": fin.worth(),
-            "pnl": fin.pnl(),
-            "objective": fin.objective(),
-        }
-    return out
 
 
 def _figures(recorded: Mapping[str, Any], replayed: dict[str, Any]) -> str:
@@ -340,118 +323,42 @@ def _counts(
 # -- the replayed wood -----------------------------------------------------
 
 
-def _wood(spec: RunSpec, scenario: Scenario, records: list[dict[str, Any]]) -> Wood:
-    names = tuple(c.name for c in scenario.creatures)
-    wood = build_wood(spec, {n: _Hold() for n in names})
-    table: dict[str, dict[int, Mapping[str, Any]]] = {n: {} for n in names}
-    labels: dict[str, Counter[str]] = {n: Counter() for n in names}
-    for r in records:
-        if r["kind"] == "decision" and r.get("creature") in table:
-            table[r["creature"]].setdefault(r["turn"], r)
-            labels[r["creature"]][str(r.get("policy"))] += 1
-    for n in names:
-        usual = labels[n].most_common(1)[0][0] if labels[n] else "replay"
-        wood.policies[n] = RecordedPolicy(table[n], usual, StandinPolicy(wood.rng("policy", n)))
-    # The moves a player typed are decisions too: they are made again in their turns.
-    moves = recorded_moves(
-        r for r in records if r["kind"] == "financier" and isinstance(r.get("command"), str)
+def _wood(spec: RunSpec, records: list[dict[str, Any]], upto: int) -> Wood:
+    """The wood of the recorded run, its decisions and a player's moves from the record.
+
+    The moves a player typed are decisions too: they are made again in their
+    turns. A model narrator's headlines are model output too: read back,
+    never asked again.
+    """
+    names = tuple(c.name for c in spec.load_scenario().creatures)
+    narrated = any(r["kind"] == "narration" for r in records)
+    wood = build(
+        played(spec, records, upto),
+        {n: _Hold() for n in names},
+        narrator=RecordedNarrator(records) if narrated else None,
     )
-    if moves:
-        fin = wood.extensions.get("financier") or Financier.attach(wood)
-        fin.add_script(moves, "player")
-    # A model narrator's headlines are model output too: read back, never asked again.
-    if any(r["kind"] == "narration" for r in records):
-        wood.extensions["narrator"] = RecordedNarrator(records)
+    standins = {n: StandinPolicy(wood.rng("policy", n)) for n in names}
+    wood.seat(replay_policies(records, names, standins))
     return wood
 
 
+def _moves_problem(spec: RunSpec, records: list[dict[str, Any]], upto: int) -> tuple[int, str]:
+    """(turn, what) where the trace lacks a move run.json's spec makes; (0, "") when none."""
+    made = recorded_moves(records)
+    for turn, wanted in spec.moves:
+        if turn <= upto and tuple(made.get(turn, ()))[: len(wanted)] != wanted:
+            return turn, f"financier: run.json's moves of turn {turn} are not the trace's"
+    return 0, ""
+
+
 class _Hold:
-    """A placeholder: given policies, `build_wood` builds no cast (and loads no model)."""
+    """A placeholder: given policies, `build` builds no cast (and loads no model)."""
 
     label = "replay"
     concurrent = False
 
     def decide(self, obs: Observation) -> Action:
         return Action.hold("replay: no policy")
-
-
-class RecordedPolicy:
-    """A creature's decisions made again from the record, as far as they can be.
-
-    The label of the turn's decision record picks how: `standin` runs the
-    stand-in, `llm` parses the recorded reply again; any other label is a
-    policy replay cannot run, so its decision is taken as recorded (a
-    recorded reply still parsed again) under the label the creature had in
-    most turns, so that one relabelled record stands out.
-    """
-
-    concurrent = False
-
-    def __init__(
-        self, decisions: Mapping[int, Mapping[str, Any]], usual: str, standin: StandinPolicy
-    ) -> None:
-        self.decisions = decisions
-        self.usual = usual
-        self.label = usual
-        self.standin = standin
-
-    def decide(self, obs: Observation) -> Action:
-        record = self.decisions.get(obs.turn)
-        self.label = self.usual
-        if record is None:
-            return Action.hold(NO_DECISION)
-        label = record.get("policy")
-        if label == "standin":
-            self.label = "standin"
-            return self.standin.decide(obs)
-        if label == "llm":
-            self.label = "llm"
-            return self._model(record, obs)
-        recorded = action_from_record(record)
-        call = recorded.call
-        if call is None:
-            return recorded
-        call = _shaped(call)
-        if call.error:
-            return replace(recorded, call=call)
-        return replace(parse(call.response, obs), call=call)
-
-    def _model(self, record: Mapping[str, Any], obs: Observation) -> Action:
-        """A model's decision: its reply parsed again, its prompt rebuilt from `obs`."""
-        raw = record.get("call")
-        if not isinstance(raw, Mapping):
-            # Only a call abandoned at its deadline or a policy that broke leaves no call;
-            # when and whether that happens is the machine's doing, so the hold is taken.
-            reason = str(record.get("reason", ""))
-            if reason.startswith(UNTIMED) and not record.get("offers"):
-                return Action.hold(reason)
-            return Action.hold("replay: a model's decision without its call")
-        call = _shaped(ModelCall(**raw))
-        thoughts = call.system == system_prompt(obs, thoughts=True)
-        call = replace(call, system=system_prompt(obs, thoughts=thoughts), user=user_prompt(obs))
-        if call.error:
-            # A failed call has no reply and no tokens; only its latency was measured.
-            call = replace(call, response="", prompt_tokens=0, cached_tokens=0, generated_tokens=0)
-            return Action.hold(f"backend: {call.error}", call=call)
-        return replace(parse(call.response, obs), call=call)
-
-
-def _shaped(call: ModelCall) -> ModelCall:
-    """The call with each field replay must take from the record reset to its default
-    when it has not the shape a backend gives it (a count below 0, a latency that is no
-    number), so that an edit of that kind shows as a difference in that very field."""
-    fixes: dict[str, Any] = {}
-    for name in ("prompt_tokens", "cached_tokens", "generated_tokens"):
-        value = getattr(call, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            fixes[name] = 0
-    ms = call.latency_ms
-    if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < math.inf:
-        fixes["latency_ms"] = 0.0
-    for name in ("model", "backend", "system", "user", "response", "error"):
-        if not isinstance(getattr(call, name), str):
-            fixes[name] = ""
-    return replace(call, **fixes) if fixes else call
 
 
 # -- comparing ---------------------------------------------------------------

@@ -1,16 +1,16 @@
 """Resume: continue a stopped or killed run folder from its last finished turn.
 
-The folder's spec (run.json) rebuilds the wood (a run of a sweep is
-rebuilt by the sweep, from its plan: its moves may be a resized gambit's);
-its finished turns are
-made again from their records, without asking any model: a model-driven
-creature plays back its recorded reply (parsed again, as `replay` does),
-while a stand-in or imported policy decides again, so that every random
-stream it draws from advances exactly as it did. Each re-made turn's state
-records are checked against the recorded ones; then the remaining turns
-run live and are appended to the trace. The trace is first cut back to
-its last whole turn (a kill may leave half a turn or half a line), and
-timings.jsonl (when the run has one) likewise.
+The folder's spec (run.json) rebuilds the wood with the one builder
+(`build.build`), its moves the recorded player moves up to the last
+finished turn and the spec's own after it (`build.played`); its finished
+turns are made again from their records, without asking any model: a
+model-driven creature plays back its recorded reply (parsed again, as
+`replay` does), while a stand-in or imported policy decides again, so
+that every random stream it draws from advances exactly as it did. Each
+re-made turn's state records are checked against the recorded ones; then
+the remaining turns run live and are appended to the trace. The trace is
+first cut back to its last whole turn (a kill may leave half a turn or
+half a line), and timings.jsonl (when the run has one) likewise.
 
 A resumed run ends byte-identical to an uninterrupted one whenever its
 live turns are themselves reproducible: always for the stand-in, and for
@@ -19,11 +19,10 @@ For those, the finished turns' model calls are made again and checked
 against the record: llama.cpp's numbers depend on all the work its slots
 did before (measured: re-sending only the recorded prompts left the cache
 holding the same tokens, yet the next turn sampled differently), so only
-redoing that work puts the model where it was: from slots started afresh,
-as the sweep starts every run (`reset_slots`; a serial run is a sweep's,
-even with no sweep.json around it), and on as many threads as the first
-run had (run.json's provenance). Resuming a live run thus saves no
-model time; it saves the run, and it proves it.
+redoing that work puts the model where it was: from slots started afresh
+(`build.reset_slots`, as every serial run begins), and on as many threads
+as the first run had (run.json's provenance). Resuming a live run thus
+saves no model time; it saves the run, and it proves it.
 
 This room writes only inside the run folder it resumes.
 """
@@ -31,19 +30,30 @@ This room writes only inside the run folder it resumes.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from woodmarket.build import build, played, reset_slots
 from woodmarket.errors import ReplayError, WoodmarketError
-from woodmarket.financier import Financier, recorded_moves
 from woodmarket.metrics import Tracker
-from woodmarket.policies.replay import ReplayPolicy, replay_policies
+from woodmarket.policies.replay import RecordedPolicy, replay_policies
 from woodmarket.replay import spec_of
-from woodmarket.runner import build_wood, result, summary_of
+from woodmarket.runner import result, summary_of
+from woodmarket.scenario import parse_scenario
 from woodmarket.spec import RunResult, RunSpec
 from woodmarket.state import TurnState
-from woodmarket.traces import TIMINGS, TRACE, TraceWriter, dumps, read_run, write_whole
+from woodmarket.traces import (
+    TIMED,
+    TIMINGS,
+    TRACE,
+    Timings,
+    TraceWriter,
+    dumps,
+    read_run,
+    write_whole,
+)
 from woodmarket.types import Action, Observation, Policy
 
 # The records of the wood's state a resumed turn must reproduce before the run goes on.
@@ -60,7 +70,7 @@ class _Resumed:
     """
 
     def __init__(
-        self, live: Policy, recorded: ReplayPolicy, upto: int, reask: bool, diverged: list[str]
+        self, live: Policy, recorded: RecordedPolicy, upto: int, reask: bool, diverged: list[str]
     ) -> None:
         self.live = live
         self.recorded = recorded
@@ -148,8 +158,6 @@ def resume(
     the record (the run then goes on from the record, but its live turns
     cannot match an uninterrupted run byte for byte).
     """
-    from woodmarket.experiments.record import Timings
-
     folder = Path(folder)
     meta = read_run(folder)
     trace = folder / TRACE
@@ -169,32 +177,15 @@ def resume(
 
     if spec.cast != "standin":
         _same_threads(meta)
-    task = _sweep_task(folder)
-    if task is not None:
-        from woodmarket.experiments.task import build
-
-        wood = build(task)  # its moves, a resized short included, come from the sweep's plan
-    else:
-        wood = build_wood(spec)
-    if task is not None or spec.sampling.serial:
-        from woodmarket.experiments.task import reset_slots
-
-        # As the sweep began it. Only the sweep asks models one at a time, so a
-        # serial run is a sweep's even when no sweep.json is around it (a run
-        # folder copied out of its sweep, a single `run_task`): without this its
-        # slots would hold whatever they last computed, and turn 1 would split its
-        # prompt between cached and new tokens otherwise than the first run did.
+    wood = build(played(spec, records, done))
+    if spec.sampling.serial:
+        # As the first run began: its slots started afresh, so turn 1 split its prompt
+        # between cached and new tokens as it did then.
         reset_slots(wood)
     recorded = replay_policies(records, wood.names)
     reask = spec.sampling.serial
     found: list[str] = [] if diverged is None else diverged
-    wood.policies = {
-        n: _Resumed(wood.policies[n], recorded[n], done, reask, found) for n in wood.names
-    }
-    moves = recorded_moves(records) if task is None else {}
-    if moves:
-        fin = wood.extensions.get("financier") or Financier.attach(wood)
-        fin.add_script(moves, "player")
+    wood.seat({n: _Resumed(wood.policies[n], recorded[n], done, reask, found) for n in wood.names})
     tracker = Tracker(wood)
     wood.listeners.append(tracker)
     by_turn: dict[int, list[dict[str, Any]]] = {}
@@ -217,7 +208,7 @@ def resume(
             wood.listeners.insert(0, timings)
         for extra in listeners or ():
             wood.listeners.insert(0, extra)
-        writer = TraceWriter(trace)
+        writer = TraceWriter(trace, TIMED if timings is not None else ())
         wood.listeners.append(writer)
         for _ in range(spec.turns - wood.turn):
             state = wood.step()
@@ -230,7 +221,7 @@ def resume(
         stopped = f"stopped after {wood.turn} of {spec.turns} turns: {type(exc).__name__}: {exc}"
         raise
     finally:
-        summary = summary_of(wood, tracker, spec, stopped)
+        summary = summary_of(wood, tracker, spec.turns, stopped)
         if writer is not None:
             wood.listeners.remove(writer)
             writer.close()
@@ -249,8 +240,6 @@ def _same_threads(meta: dict[str, Any]) -> None:
     worker runs on one core, a resumed run on all of them would sample
     differently. The process keeps the narrower core set afterwards.
     """
-    import os
-
     want = (meta.get("provenance") or {}).get("threads")
     try:
         cores = sorted(os.sched_getaffinity(0))
@@ -260,23 +249,6 @@ def _same_threads(meta: dict[str, Any]) -> None:
         os.sched_setaffinity(0, set(cores[:want]))
 
 
-def _sweep_task(folder: Path) -> Any:
-    """The sweep task that made `folder`, when it is a run of a sweep (DIR/runs/WORLD/seed-S)."""
-    root = folder.resolve().parent.parent.parent
-    if not (root / "sweep.json").exists():
-        return None
-    from woodmarket.experiments.sweep import Plan
-
-    try:
-        plan = Plan.load(root)
-    except WoodmarketError:
-        return None
-    relative = folder.resolve().relative_to(root).as_posix()
-    return next((t for t in plan.tasks() if t.folder == relative), None)
-
-
 def _old(meta: dict[str, Any], folder: Path) -> RunSpec:
-    from woodmarket.scenario import parse_scenario
-
     text = (folder / "scenario.toml").read_text(encoding="utf-8")
     return spec_of(meta, parse_scenario(text, str(folder / "scenario.toml")))

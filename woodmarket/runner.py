@@ -1,14 +1,12 @@
-"""The runner: a `RunSpec` in, a wood built from it, run into a folder, a `RunResult` out.
+"""The runner: a `RunSpec` in, its wood built and run into a folder, a `RunResult` out.
 
-Shared by the CLI, the Python API, replay, and any pool or Ray worker, so
-that a recorded run and its replay are configured by exactly the same code
-from the same spec. Two layers:
-
-- `build_wood(spec)` builds the wood a spec describes (scenario, cast,
-  financier and gambit) for a caller that steps it itself;
-- `run(spec, out=None)` runs it for `spec.turns` turns, tracing into a run
-  folder when `out` is given, and returns a `RunResult`. The folder's trace
-  writer is detached when the run ends, so the wood can be stepped on.
+Shared by the CLI, the Python API, replay, resume, forks and any pool or
+Ray worker: `build.build(spec)` makes the wood (the one builder), and
+`run(spec, out=None)` runs it for `spec.turns` turns, tracing into a run
+folder when `out` is given, and returns a `RunResult`. The folder's trace
+writer is detached when the run ends, so the wood can be stepped on.
+`summary_of` is the one summary of a run (summary.json), for the runner,
+the game, resume and replay alike.
 
 A run stopped by Ctrl-C (at the end of the turn in progress) or by an
 error keeps its finished turns on disk; its summary says after how many
@@ -25,35 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from woodmarket.casts import apply_cast, parse_cast
+from woodmarket.build import build
 from woodmarket.errors import WoodmarketError
-from woodmarket.financier import Financier
 from woodmarket.metrics import Tracker
+from woodmarket.provenance import provenance
 from woodmarket.spec import RunResult, RunSpec
-from woodmarket.state import TurnState
-from woodmarket.traces import RunFolder
-from woodmarket.types import Policy
+from woodmarket.state import TurnState, WoodState
+from woodmarket.traces import TIMED, RunFolder
 from woodmarket.wood import Wood
-
-
-def build_wood(spec: RunSpec, policies: Mapping[str, Policy] | None = None) -> Wood:
-    """The wood `spec` describes, before its first turn.
-
-    `policies` given (a replay) win over the spec's cast; otherwise the
-    cast picks each creature's policy (the stand-in by default).
-    """
-    scenario = spec.load_scenario()
-    wood = Wood(scenario, spec.seed, policies)
-    wood.serial = spec.sampling.serial
-    if policies is None and spec.cast != "standin":
-        seats = parse_cast(spec.cast, wood.names, spec.cast_text or None)
-        apply_cast(wood, seats, spec.sampling.temperature)
-    if spec.gambit or spec.financier:
-        gambit = spec.the_gambit(scenario)
-        script = gambit.script(spec.mechanism) if gambit is not None else {}
-        override = None if spec.mechanism in (None, "none") else spec.mechanism
-        Financier.attach(wood, override=override, script=script, source="gambit")
-    return wood
 
 
 def run(
@@ -62,12 +39,19 @@ def run(
     *,
     wood: Wood | None = None,
     on_turn: Callable[[TurnState], None] | None = None,
+    apart: bool = False,
 ) -> RunResult:
-    """Run `spec` (or the already built `wood` of it); with `out`, write the run folder."""
-    wood = wood or build_wood(spec)
+    """Run `spec` (or the already built `wood` of it); with `out`, write the run folder.
+
+    `apart`: the clock readings of model calls are kept out of the trace
+    (a `traces.Timings` listener the caller adds keeps them beside it).
+    """
+    wood = wood or build(spec)
     tracker = Tracker(wood)
     wood.listeners.append(tracker)
-    folder = RunFolder.create(out, wood, run_json(spec)) if out is not None else None
+    folder = None
+    if out is not None:
+        folder = RunFolder.create(out, wood, run_json(spec), TIMED if apart else ())
     stopped = ""
     try:
         with stop_between_turns() as asked:
@@ -82,7 +66,7 @@ def run(
         raise
     finally:
         # Even on a crash the finished turns are on disk; the summary says how far it got.
-        summary = summary_of(wood, tracker, spec, stopped)
+        summary = summary_of(wood, tracker, spec.turns, stopped)
         wood.listeners.remove(tracker)
         if folder is not None:
             folder.finish(summary)
@@ -91,13 +75,13 @@ def run(
     return result(spec, wood, summary, folder.path if folder else None)
 
 
-def summary_of(wood: Wood, tracker: Tracker, spec: RunSpec, stopped: str) -> dict[str, Any]:
+def summary_of(wood: WoodState, tracker: Tracker, turns: int, stopped: str) -> dict[str, Any]:
     """summary.json: the tracker's figures, the turns asked for, how it stopped, the book."""
     summary = tracker.summary()
-    summary["turns_requested"] = spec.turns
+    summary["turns_requested"] = turns
     if stopped:
         summary["stopped"] = stopped
-    fin: Financier | None = wood.extensions.get("financier")
+    fin = wood.financier
     if fin is not None:
         summary["financier"] = {
             "pebbles": fin.pebbles,
@@ -141,7 +125,7 @@ def result(
     spec: RunSpec, wood: Wood, summary: Mapping[str, Any], folder: Path | None = None
 ) -> RunResult:
     """The typed outcome of a wood run from `spec`."""
-    fin: Financier | None = wood.extensions.get("financier")
+    fin = wood.financier
     gambit = spec.the_gambit(wood.scenario)
     target = "" if gambit is None else gambit.target
     return RunResult(
@@ -158,8 +142,6 @@ def result(
 
 def run_json(spec: RunSpec) -> dict[str, Any]:
     """What run.json holds: the spec, and the provenance of its models and machine."""
-    from woodmarket.provenance import provenance
-
     return {**spec.to_dict(), "provenance": provenance(spec)}
 
 

@@ -1,9 +1,10 @@
 """Runs as values: `RunSpec`, the frozen description of one run, and `RunResult`, its outcome.
 
-A spec carries everything that shapes a run, texts included (the
+A spec carries everything that shapes a run: texts included (the
 scenario file, the legend files it names, a cast file), each with its
-sha256, so a worker in another process or on another machine can rebuild
-the run without the user's files. It round-trips through JSON (it is what
+sha256; the financier's moves by turn, the narrator and the sampling. So
+a worker in another process or on another machine rebuilds the run
+without the user's files. It round-trips through JSON (it is what
 a run folder's `run.json` holds, beside versions and provenance) and
 pickles. `RunResult` is what `runner.run(spec)` returns.
 
@@ -15,18 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from woodmarket.errors import WoodmarketError
+from woodmarket.rules import ARMS
 from woodmarket.scenario import Gambit, Scenario, load_scenario, parse_scenario
 from woodmarket.textfiles import read_text_file
-
-MECHANISMS = ("rumor", "glut", "settle", "none")
+from woodmarket.types import Sampling
 
 
 def sha256_text(*parts: str) -> str:
@@ -37,32 +37,22 @@ def sha256_text(*parts: str) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Sampling:
-    """How model casts decode. Greedy by default (play); sweeps sample.
-
-    `temperature` 0 decodes greedily. Each call's sampling seed is derived
-    from the run's seed, the creature and the turn, so seeds are
-    independent draws of a population's behaviour, not replicas.
-    """
-
-    temperature: float = 0.0
-    # Ask model creatures one at a time, in creature order: batched decoding in
-    # parallel slots depends on request timing, so only this makes a live run
-    # repeat exactly on one machine (it costs about 15% of a council turn).
-    serial: bool = False
-
-    def __post_init__(self) -> None:
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
-            raise WoodmarketError(f"temperature must be a number, got {t!r}")
-        if not 0 <= t <= 5:
-            raise WoodmarketError(f"temperature must lie in 0..5, got {t}")
+# The narrators a run may have: the template (from public facts, no model), or a
+# model of the cast writing from the same facts (narrators.py).
+NARRATORS = ("template", "model")
+Moves = tuple[tuple[int, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
-    """One run, whole: what to run, with which creatures, for how long, and how to play."""
+    """One run, whole: what to run, with which creatures, for how long, and how to play.
+
+    Everything that decides a run is here: a new knob is a field of the spec
+    (or of `Sampling`) and a line where it is used (`build.build`).
+    `moves` are the financier's moves by turn typed as a player would (a
+    resized gambit's, a recorded game's), submitted just before their turns
+    after the gambit's own.
+    """
 
     scenario: str  # the bundled key or path as given; for people, not for rebuilding
     scenario_text: str
@@ -75,18 +65,28 @@ class RunSpec:
     mechanism: str | None = None  # overrides the gambit's legend; `none` drops it
     financier: bool = False  # a financier the player drives (no script)
     sampling: Sampling = field(default_factory=Sampling)
+    moves: Moves = ()
+    narrator: str = "template"
+
+    # Fields a run.json leaves out at their default, so older folders read the same.
+    QUIET: ClassVar[dict[str, Any]] = {"moves": (), "narrator": "template"}
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise WoodmarketError(f"seed must be a whole number, got {self.seed!r}")
         if isinstance(self.turns, bool) or not isinstance(self.turns, int) or self.turns < 1:
             raise WoodmarketError(f"turns must be a whole number >= 1, got {self.turns!r}")
-        if self.mechanism is not None and self.mechanism not in MECHANISMS:
-            raise WoodmarketError(
-                f"unknown mechanism {self.mechanism!r}; use {', '.join(MECHANISMS)}"
-            )
+        if self.mechanism is not None and self.mechanism not in ARMS:
+            raise WoodmarketError(f"unknown mechanism {self.mechanism!r}; use {', '.join(ARMS)}")
         if self.mechanism is not None and not self.gambit and not self.financier:
             raise WoodmarketError("--mechanism overrides a gambit's legend; add --gambit NAME")
+        if self.narrator not in NARRATORS:
+            raise WoodmarketError(
+                f"unknown narrator {self.narrator!r}; use {' or '.join(NARRATORS)}"
+            )
+        if not isinstance(self.sampling, Sampling):
+            raise WoodmarketError(f"sampling must be a Sampling, got {self.sampling!r}")
+        object.__setattr__(self, "moves", _moves(self.moves, "moves"))
 
     # -- making --------------------------------------------------------
 
@@ -101,8 +101,9 @@ class RunSpec:
         gambit: str | None = None,
         mechanism: str | None = None,
         financier: bool = False,
-        temperature: float = 0.0,
-        serial: bool = False,
+        sampling: Sampling | None = None,
+        moves: Mapping[int, Sequence[str]] | None = None,
+        narrator: str = "template",
     ) -> RunSpec:
         """A spec from names and paths: reads the scenario (and cast file) now, once."""
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -118,7 +119,9 @@ class RunSpec:
             gambit=gambit,
             mechanism=mechanism,
             financier=financier,
-            sampling=Sampling(temperature, serial),
+            sampling=sampling or Sampling(),
+            moves=by_turn(moves or {}),
+            narrator=narrator,
         )
         if gambit:
             spec.the_gambit(sc)  # an unknown gambit is refused now, not mid-run
@@ -138,6 +141,11 @@ class RunSpec:
     def cast_sha256(self) -> str:
         return sha256_text(self.cast_text) if self.cast_text else ""
 
+    @property
+    def plays(self) -> bool:
+        """Whether the run has a financier: a gambit, a player's seat, or moves of one."""
+        return bool(self.gambit or self.financier or self.moves)
+
     def load_scenario(self) -> Scenario:
         """The scenario, rebuilt from the spec's texts alone (parsed once per process)."""
         return _parsed(self.scenario_text, self.scenario, self.scenario_files)
@@ -156,10 +164,19 @@ class RunSpec:
             raise WoodmarketError("this run plays no gambit: name one (--gambit NAME)")
         return found
 
+    def moves_by_turn(self) -> dict[int, tuple[str, ...]]:
+        return dict(self.moves)
+
     # -- JSON ------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name, default in self.QUIET.items():
+            if out[name] == default:
+                del out[name]
+        out["sampling"] = self.sampling.to_dict()
+        if "moves" in out:
+            out["moves"] = [[turn, list(cmds)] for turn, cmds in self.moves]
         out["scenario_files"] = dict(self.scenario_files)
         out["scenario_sha256"] = self.scenario_sha256
         out["cast_sha256"] = self.cast_sha256
@@ -181,11 +198,11 @@ class RunSpec:
         ):
             raise WoodmarketError(f"{where}: 'scenario_files' must map names to texts")
         kwargs["scenario_files"] = tuple(sorted(files.items()))
-        sampling = kwargs.get("sampling", {})
-        if not isinstance(sampling, Mapping):
-            raise WoodmarketError(f"{where}: 'sampling' must be an object")
         try:
-            kwargs["sampling"] = Sampling(**sampling)
+            kwargs["sampling"] = Sampling.from_dict(
+                kwargs.get("sampling", {}), f"{where}: sampling"
+            )
+            kwargs["moves"] = _moves(kwargs.get("moves", ()), f"{where}: moves")
             spec = cls(**kwargs)
         except TypeError as exc:
             raise WoodmarketError(f"{where}: {exc}") from None
@@ -207,6 +224,30 @@ class RunSpec:
         except ValueError as exc:
             raise WoodmarketError(f"a run spec must be JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+def by_turn(moves: Mapping[int, Iterable[str]]) -> Moves:
+    """Moves as the spec holds them: (turn, commands) in turn order, turns without any left out."""
+    return tuple((t, tuple(cmds)) for t, cmds in sorted(moves.items()) if tuple(cmds))
+
+
+def _moves(value: Any, where: str) -> Moves:
+    """Moves from a spec's field or its JSON form: whole turns >= 1, in order, each a list of
+    command lines (kept as typed: a recorded game's refused lines are moves too)."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    out: list[tuple[int, tuple[str, ...]]] = []
+    try:
+        for turn, cmds in pairs:
+            if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+                raise WoodmarketError(f"{where}: a turn must be a whole number >= 1, got {turn!r}")
+            if isinstance(cmds, str) or not all(isinstance(c, str) for c in cmds):
+                raise WoodmarketError(f"{where}: turn {turn} must hold a list of commands")
+            if out and turn <= out[-1][0]:
+                raise WoodmarketError(f"{where}: turns must come in order; {turn} is out of order")
+            out.append((turn, tuple(cmds)))
+    except (TypeError, ValueError):
+        raise WoodmarketError(f"{where}: expected [turn, [commands]] pairs") from None
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

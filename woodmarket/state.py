@@ -10,6 +10,12 @@ handlers may change the wood.
 
 Only the phases (`turn.py`, `living.py`), seam handlers (legends, the
 financier) and the wood's own front (`wood.py`) change a `WoodState`.
+What the handlers keep in the wood (the legend book, the financier, a
+narrator) are attributes typed by the small protocols stated here
+(`Tales`, `Player`, `Narrator`): the engine knows them by shape only, and
+each has its typed accessor in its own room (`LegendBook.of`,
+`Financier.of`). Policies are seated from above (`seat`): the engine
+imports no policy.
 Randomness comes from the run's seed only: each stream (a creature's
 policy, a good's auction, a mechanism) is a child `random.Random` named by
 its purpose, so adding a consumer never shifts another's draws, and two
@@ -23,7 +29,7 @@ import random
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from woodmarket.errors import WoodmarketError
 from woodmarket.ledger import Account, Ledger
@@ -38,6 +44,24 @@ if TYPE_CHECKING:
 SEAMS = ("before_decide", "after_clear", "settle")
 Handler = Callable[["WoodState", "TurnState"], None]
 Listener = Callable[["TurnState"], None]
+# What writes a turn's headline: the template by default (narrator.py).
+Narrator = Callable[["WoodState", "TurnState"], str]
+
+
+class Player(Protocol):
+    """The financier's side, as the wood carries it (financier/desk.py is the whole of it)."""
+
+    @property
+    def pebbles(self) -> int: ...
+    def worth(self) -> int: ...
+    def pnl(self) -> int: ...
+    def objective(self) -> str: ...
+
+
+class Tales(Protocol):
+    """The legends told in a wood, as the wood carries them (legendbook.py is the whole)."""
+
+    def told(self, legend_id: str) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -119,9 +143,7 @@ class Creature:
 class WoodState:
     """Everything mutable of one world; `wood.Wood` adds the front that steps it."""
 
-    def __init__(
-        self, scenario: Scenario, seed: int = 0, policies: Mapping[str, Any] | None = None
-    ) -> None:
+    def __init__(self, scenario: Scenario, seed: int = 0) -> None:
         self.scenario = scenario
         self.seed = seed
         self.turn = 0
@@ -159,18 +181,22 @@ class WoodState:
         self.pacts: set[tuple[str, str]] = set()
         # Creatures that have left the wood (exile), in the order they left.
         self.exiled: list[str] = []
-        # Extensions (the financier, legends) keep their state here by name.
-        self.extensions: dict[str, Any] = {}
+        # What seam handlers keep in the wood, each typed by what the wood knows of it:
+        # the legends told (legendbook.py), the financier (financier/), a narrator
+        # other than the template (a model's, a replay's).
+        self.legends: Tales | None = None
+        self.financier: Player | None = None
+        self.narrator: Narrator | None = None
         # Things to let go of when the wood closes (model slot leases).
         self.resources: list[Any] = []
         self._streams: dict[str, random.Random] = {}
         self._pool: ThreadPoolExecutor | None = None
         # Concurrent policies asked one at a time, in creature order (reproducible live runs).
         self.serial = False
-        if policies is None:
-            from woodmarket.policies.standin import StandinPolicy
+        self.policies = Policies()
 
-            policies = {n: StandinPolicy(self.rng("policy", n)) for n in self.names}
+    def seat(self, policies: Mapping[str, Any]) -> None:
+        """Seat a policy for every creature: each named once, no stranger among them."""
         missing = [n for n in self.names if n not in policies]
         strangers = [str(n) for n in policies if n not in self.creatures]
         if missing or strangers:
@@ -179,7 +205,7 @@ class WoodState:
             what += "; " if missing and strangers else ""
             what += f"no creature named {', '.join(strangers)}" if strangers else ""
             raise WoodmarketError(
-                f"policies: {what} (creatures of {scenario.name}: {', '.join(self.names)}; "
+                f"policies: {what} (creatures of {self.scenario.name}: {', '.join(self.names)}; "
                 "the stand-in is woodmarket.policies.standin.StandinPolicy)"
             )
         self.policies = Policies(policies)

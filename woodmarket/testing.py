@@ -1,4 +1,4 @@
-"""Contract checks for your own parts: policies, backends and scenarios.
+"""Contract checks for your own parts: policies, backends, scenarios, and the files you write.
 
 As PettingZoo ships its API tests, woodmarket ships the checks its own
 parts pass, for users to run on theirs:
@@ -7,6 +7,7 @@ parts pass, for users to run on theirs:
     check_policy(MyPolicy())                 # decides for every creature, many turns
     check_backend(MyBackend())               # answers completions the way policies need
     check_scenario("my_wood.toml")           # loads, conserves, repeats under a seed
+    check_file("my_cast.toml")               # a scenario, legend or cast file: does it load?
 
 Each runs real woods (stand-in creatures unless told otherwise) and raises
 `ContractError` with a message naming what broke, where, and on which
@@ -19,16 +20,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from woodmarket.casts import parse_cast
 from woodmarket.errors import BackendError, LedgerError, ScenarioError, WoodmarketError
-from woodmarket.scenario import Scenario, load_scenario
+from woodmarket.legends import parse_legend
+from woodmarket.scenario import Scenario, bundled_scenarios, load_scenario
+from woodmarket.textfiles import read_text_file
 from woodmarket.types import Action, Backend, Completion, CompletionRequest, Observation, as_policy
 from woodmarket.wood import Wood
 
-__all__ = ["ContractError", "check_backend", "check_policy", "check_scenario"]
+__all__ = ["ContractError", "check_backend", "check_file", "check_policy", "check_scenario"]
 
 
 class ContractError(WoodmarketError):
@@ -222,3 +227,50 @@ def _digest(sc: Scenario, seed: int, turns: int, setup: Callable[[Wood], None] |
     finally:
         wood.close()
     return h.hexdigest()
+
+
+def check_file(path: str, scenario: str | None = None) -> str:
+    """Load a scenario, legend or cast file (told apart by its keys) without running it.
+
+    A legend or a cast file is checked against `scenario` (the first bundled
+    by default): its target a good there, its creatures there. Returns one
+    line saying what the file is; a broken one raises `ScenarioError`
+    naming the file, the key and what was expected.
+    """
+    against = scenario or bundled_scenarios()[0]
+    text = read_text_file(path, "a scenario, legend or cast file")
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", f"valid TOML: {exc}") from None
+    if {"wood", "goods"} & set(data) or isinstance(data.get("creatures"), list):
+        s = load_scenario(path)
+        summary = (
+            f"scenario {s.name!r}: {len(s.creatures)} creatures, {len(s.goods)} goods, "
+            f"{len(s.legends)} legends, {len(s.gambits)} gambits"
+        )
+    elif {"id", "rumor", "mechanism", "tips"} & set(data):
+        sc = load_scenario(against)
+        legend = parse_legend(text, path, sc.financier.whisper_chars)
+        if legend.target not in sc.good_names:
+            goods = ", ".join(sc.good_names)
+            raise ScenarioError(
+                path, "target", f"a good of {sc.name} ({goods}); {legend.target!r} is not one"
+            )
+        summary = (
+            f"legend {legend.id}: {legend.title!r}, target {legend.target}, {legend.mechanism}"
+        )
+    elif {"defaults", "creatures"} & set(data):
+        sc = load_scenario(against)
+        if not path.endswith(".toml"):
+            raise ScenarioError(path, "(file)", "a cast file named *.toml")
+        seats = parse_cast(path, sc.creature_names)
+        summary = f"cast for {sc.name}: {len(seats)} creatures"
+    else:
+        raise ScenarioError(
+            path,
+            "(file)",
+            "a scenario ([wood], [goods], [[creatures]]), a legend (id, rumor, tips, "
+            "mechanism) or a cast ([defaults], [creatures.NAME])",
+        )
+    return f"{path}: ok ({summary})"

@@ -22,12 +22,14 @@ import math
 import os
 import platform
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from woodmarket.errors import ReplayError
+from woodmarket.version import __version__
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState, WoodState
@@ -127,15 +129,31 @@ def _clean(value: Any) -> Any:
 
 
 class TraceWriter:
-    """A listener that appends each finished turn's records and flushes."""
+    """A listener that appends each finished turn's records and flushes.
 
-    def __init__(self, path: Path) -> None:
+    `apart`: fields of a model call's record kept out of the trace (the
+    clock readings, `TIMED`, when a `Timings` listener keeps them in
+    timings.jsonl). The writer writes a projection of each record; it
+    changes none: every listener reads a turn's records as they are.
+    """
+
+    def __init__(self, path: Path, apart: tuple[str, ...] = ()) -> None:
         self.path = path
+        self.apart = apart
         self.file = path.open("a", encoding="utf-8")
 
     def write(self, records: list[dict[str, Any]]) -> None:
+        if self.apart:
+            records = [self.projected(r) for r in records]
         self.file.write("".join(dumps(r) + "\n" for r in records))
         self.file.flush()
+
+    def projected(self, record: dict[str, Any]) -> dict[str, Any]:
+        call = record.get("call") if record["kind"] == "decision" else None
+        if not isinstance(call, dict) or not any(k in call for k in self.apart):
+            return record
+        kept = {k: v for k, v in call.items() if k not in self.apart}
+        return {**record, "call": kept}
 
     def __call__(self, turn: TurnState) -> None:
         self.write(turn.records)
@@ -144,9 +162,80 @@ class TraceWriter:
         self.file.close()
 
 
-def versions() -> dict[str, str]:
-    from woodmarket import __version__
+class Timings:
+    """A listener that keeps a run's clock readings in timings.jsonl, beside its trace.
 
+    One line per model call (turn, creature, and its `TIMED` fields: what
+    depends on the clock or on what the process asked before, not on what
+    the model said), one per turn (kind "turn", wall_ms), and on `close`
+    any extra lines (a sweep's whole run). With the trace writer keeping
+    the same fields apart, the same spec on the same machine (serial
+    sampling) gives a byte-identical trace.jsonl, whichever worker ran it.
+    It reads the turn's records and changes none. The file is opened on the
+    first turn, once the run folder exists.
+    """
+
+    def __init__(self, folder: str | Path, *, append: bool = False, buffered: bool = False) -> None:
+        self.path = Path(folder) / TIMINGS
+        self.append = append
+        # Buffered: written once, on close (a run without model calls: cheap turns).
+        self.buffered = buffered
+        self.lines: list[dict[str, Any]] = []
+        self.file: Any = None
+        self.last = time.perf_counter()
+
+    def __call__(self, t: TurnState) -> None:
+        now = time.perf_counter()
+        lines = []
+        for r in t.records:
+            call = r.get("call") if r["kind"] == "decision" else None
+            if isinstance(call, dict):
+                line = {"turn": t.turn, "creature": r["creature"]}
+                line |= {k: call[k] for k in TIMED if k in call}
+                lines.append(line)
+        lines.append({"turn": t.turn, "kind": "turn", "wall_ms": round((now - self.last) * 1e3, 3)})
+        self.last = now
+        if self.buffered:
+            self.lines += lines
+        else:
+            self.write(lines)
+
+    def write(self, lines: list[dict[str, Any]]) -> None:
+        if self.file is None:
+            self.file = self.path.open("a" if self.append else "w", encoding="utf-8")
+        self.file.write("".join(dumps(x) + "\n" for x in lines))
+        self.file.flush()
+
+    def close(self, *extra: dict[str, Any]) -> None:
+        """Write what is buffered and `extra` lines (the whole run's reading), and close.
+
+        A buffered run without a model call writes nothing: its clock readings
+        are only the turns', and a new file costs about as much as a stand-in turn.
+        """
+        lines, self.lines = [*self.lines, *extra], []
+        if self.buffered and not any("creature" in x for x in lines):
+            lines = []
+        if lines and (self.file is not None or self.path.parent.is_dir()):
+            self.write(lines)
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def read_timings(folder: str | Path) -> list[dict[str, Any]]:
+    path = Path(folder) / TIMINGS
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a torn last line
+    return out
+
+
+def versions() -> dict[str, str]:
     return {
         "woodmarket": __version__,
         "python": platform.python_version(),
@@ -164,7 +253,9 @@ class RunFolder:
     wood: WoodState
 
     @classmethod
-    def create(cls, path: str | Path, wood: WoodState, meta: dict[str, Any]) -> RunFolder:
+    def create(
+        cls, path: str | Path, wood: WoodState, meta: dict[str, Any], apart: tuple[str, ...] = ()
+    ) -> RunFolder:
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise FileExistsError(f"{path}: output folder exists and is not empty")
@@ -172,7 +263,7 @@ class RunFolder:
         (path / "scenario.toml").write_text(wood.scenario.text, encoding="utf-8")
         run = {"seed": wood.seed, "scenario": wood.scenario.name, "versions": versions(), **meta}
         write_whole(path / "run.json", json_file(run))
-        writer = TraceWriter(path / TRACE)
+        writer = TraceWriter(path / TRACE, apart)
         writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
         return cls(path, writer, wood)

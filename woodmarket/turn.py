@@ -275,7 +275,7 @@ def settle(wood: WoodState, t: TurnState) -> None:
 
 def narrate(wood: WoodState, t: TurnState) -> None:
     # The template, unless the wood has a narrator of its own (a model, a replay's record).
-    t.headline = wood.extensions.get("narrator", headline)(wood, t)
+    t.headline = (wood.narrator or headline)(wood, t)
     wood.headlines.append(t.headline)
     t.emit("headline", text=t.headline)
 

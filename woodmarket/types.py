@@ -2,8 +2,9 @@
 
 Value objects (frozen, self-validating) that cross room boundaries:
 `Order`, `Fill`, `Gossip`, `ModelCall`, `Answer`, `Action`, `Offer`,
-`Debt`, `Observation`, and the
-backend's `CompletionRequest` / `Completion`. Plus the two one-method
+`Debt`, `Observation`, `Sampling` (how models decode: from a run's spec,
+whole, to every completion request), and the backend's
+`CompletionRequest` / `Completion`. Plus the two one-method
 plug-in protocols: a `Policy` decides, a `Backend` completes; a plain
 function `observation -> Action` is accepted as a policy (`as_policy`).
 
@@ -14,11 +15,12 @@ cannot change what another creature sees.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
-from woodmarket.errors import ActionError
+from woodmarket.errors import ActionError, WoodmarketError
 
 SIDES = ("buy", "sell")
 # How a creature answers the financier's offers (`Offer.id`) or ends a pact (an ally's name).
@@ -306,6 +308,68 @@ def as_policy(candidate: object) -> Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class Sampling:
+    """How model creatures decode, whole: a run's spec carries it to every completion request.
+
+    `temperature` 0 decodes greedily (play); sweeps sample, each call with a
+    seed derived from the run's seed, the creature and the turn, so seeds
+    are independent draws of a population's behaviour, not replicas.
+    A knob that may be unset (None) is not sent, so a request, a trace and
+    a run.json without it are what they always were. `serial` asks model
+    creatures one at a time, in creature order: batched decoding in
+    parallel slots depends on request timing, so only this makes a live run
+    repeat exactly on one machine.
+
+    A new knob is a field here with its range in `KNOBS`; the command line,
+    cast files and the request body read them off this class.
+    """
+
+    temperature: float = 0.0
+    serial: bool = False
+
+    # The knobs a completion request carries: each one's allowed range and what it does.
+    KNOBS: ClassVar[dict[str, tuple[float, float, str]]] = {
+        "temperature": (0.0, 5.0, "sampling temperature of model creatures (0: greedy)"),
+    }
+
+    def __post_init__(self) -> None:
+        for name, (low, high, _) in self.KNOBS.items():
+            value = getattr(self, name)
+            if value is None and name != "temperature":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise WoodmarketError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or not low <= value <= high:
+                raise WoodmarketError(f"{name} must lie in {low:g}..{high:g}, got {value}")
+        if not isinstance(self.serial, bool):
+            raise WoodmarketError(f"serial must be true or false, got {self.serial!r}")
+
+    def knobs(self) -> dict[str, float]:
+        """The knobs a request sends: the temperature, and any other that is set."""
+        return {n: getattr(self, n) for n in self.KNOBS if getattr(self, n) is not None}
+
+    def but(self, **changes: Any) -> Sampling:
+        """This sampling with some knobs set (a cast seat's own, say); None keeps one."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Its JSON form, knobs left unset left out (run.json stays as it was without them)."""
+        out: dict[str, Any] = self.knobs()
+        out["serial"] = self.serial
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "sampling") -> Sampling:
+        if not isinstance(data, Mapping):
+            raise WoodmarketError(f"{where}: must be an object")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise WoodmarketError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(names)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
 class CompletionRequest:
     """One chat completion: static system prompt first, turn facts last."""
 
@@ -313,12 +377,16 @@ class CompletionRequest:
     user: str
     grammar: str | None = None
     max_tokens: int = 32
-    temperature: float = 0.0
+    sampling: Sampling = field(default_factory=Sampling)
     seed: int = 0
     slot: int | None = None
     stop: tuple[str, ...] = ()
     # (text piece, bias) pairs added to the logits of the piece's tokens.
     logit_bias: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def temperature(self) -> float:
+        return self.sampling.temperature
 
 
 @dataclass(frozen=True, slots=True)

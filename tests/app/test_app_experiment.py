@@ -92,7 +92,7 @@ def test_model_worlds_use_the_instruments_casts():
         "standin:none",
         "standin:glut",
     ]
-    assert plan.live == frozenset({"council"}) and plan.serial
+    assert plan.live == frozenset({"council"}) and plan.sampling.serial
 
 
 def test_every_bundled_scenario_has_a_gambit_to_sweep(scenario_key):

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from woodmarket.backends.fake import FunctionBackend
-from woodmarket.narrator import (
-    ModelNarrator,
-    clean_headline,
-    headline,
-    use_narrator,
-)
-from woodmarket.runner import build_wood
+from woodmarket.build import build
+from woodmarket.narrator import headline
+from woodmarket.narrators import ModelNarrator, clean_headline
 from woodmarket.spec import RunSpec
 from woodmarket.traces import RunFolder, read_trace
 
@@ -17,11 +13,11 @@ SECRET = "zq-secret-tip-words"
 
 
 def _wood(scenario_key, tmp_path, backend):
-    wood = build_wood(RunSpec.make(scenario_key, seed=1, financier=True))
+    wood = build(RunSpec.make(scenario_key, seed=1, financier=True))
     narrator = ModelNarrator(backend, "fake", "fake")
-    use_narrator(wood, narrator)
+    wood.narrator = narrator
     folder = RunFolder.create(tmp_path / "run", wood, {})
-    fin = wood.extensions["financier"]
+    fin = wood.financier
     good, name = wood.goods[0], wood.names[0]
     assert fin.submit(f"short {good} 2").ok
     assert fin.submit(f"whisper {name} {SECRET}").ok
@@ -65,15 +61,16 @@ def test_a_model_narrators_run_replays_from_its_records(tmp_path, scenario_key):
     import json
 
     from woodmarket.backends.fake import FunctionBackend
-    from woodmarket.narrator import ModelNarrator, use_narrator
+    from woodmarket.build import build
+    from woodmarket.narrators import ModelNarrator
     from woodmarket.replay import replay
-    from woodmarket.runner import build_wood, run
+    from woodmarket.runner import run
     from woodmarket.spec import RunSpec
 
     spec = RunSpec.make(scenario_key, seed=2, turns=4, gambit="showcase")
-    wood = build_wood(spec)
+    wood = build(spec)
     told = FunctionBackend(lambda r: f"Gazette, turn {r.user.count(chr(10))}: the market hums")
-    use_narrator(wood, ModelNarrator(told, "fake", "fake"))
+    wood.narrator = ModelNarrator(told, "fake", "fake")
     run(spec, tmp_path / "r", wood=wood)
     lines = (tmp_path / "r" / "trace.jsonl").read_text().splitlines()
     said = [json.loads(x) for x in lines if '"kind":"narration"' in x]

@@ -14,7 +14,7 @@ from fakes import FakeServer, Reply, completion_json
 from woodmarket.backends import openai
 from woodmarket.backends.openai import OpenAIBackend, chat_url
 from woodmarket.errors import BackendError
-from woodmarket.types import Backend, CompletionRequest
+from woodmarket.types import Backend, CompletionRequest, Sampling
 
 ACTION_GRAMMAR = 'root ::= "hold" | "buy honey " [1-9]'
 SYSTEM = (
@@ -274,7 +274,7 @@ def test_request_fields_sent(fake_server: Callable[..., FakeServer]) -> None:
         user="usr",
         grammar=ACTION_GRAMMAR,
         max_tokens=12,
-        temperature=0.3,
+        sampling=Sampling(0.3),
         seed=42,
         slot=3,
         stop=("\n",),

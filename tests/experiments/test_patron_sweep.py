@@ -14,12 +14,12 @@ import pytest
 from patronkit import accepting_policy, with_debtor
 from sweepkit import cast_file
 
+from woodmarket.build import build
 from woodmarket.experiments import Plan, execute, recorded, report_of
 from woodmarket.experiments.record import Levers, Outcome
 from woodmarket.experiments.report import has_levers, render_csv, render_markdown, render_text
 from woodmarket.experiments.worlds import World
 from woodmarket.financier import Financier
-from woodmarket.runner import build_wood
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
@@ -31,8 +31,8 @@ WORLDS = [World("standin", "rumor"), World("standin", "settle")]
 def by_hand(key: str, world: str, seed: int) -> dict[str, int]:
     """The patron gambit stepped directly: the levers as the wood's own books have them."""
     spec = RunSpec.make(key, gambit="patron", mechanism=world, seed=seed, turns=TURNS)
-    wood = build_wood(spec)
-    fin = wood.extensions["financier"]
+    wood = build(spec)
+    fin = wood.financier
     heat = offered = sold = 0
     try:
         for _ in range(TURNS):

@@ -25,6 +25,7 @@ from woodmarket.experiments.report import (
 )
 from woodmarket.experiments.worlds import World, with_controls
 from woodmarket.spec import RunSpec
+from woodmarket.types import Sampling
 
 
 def test_the_bootstrap_is_seeded_and_brackets_the_mean():
@@ -95,8 +96,7 @@ def _report(outcomes, worlds, temperature=0.7):
         gambit_name="showcase",
         scenario="Oona's Wood",
         turns=6,
-        temperature=temperature,
-        serial=True,
+        sampling=Sampling(temperature, serial=True),
         live=frozenset({"council"}),
         factor=legend_of(GAMBIT).factor,
     )

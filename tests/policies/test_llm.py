@@ -26,7 +26,15 @@ from woodmarket.policies.llm import (
     system_prompt,
     user_prompt,
 )
-from woodmarket.types import Action, Completion, CompletionRequest, Gossip, Order, Policy
+from woodmarket.types import (
+    Action,
+    Completion,
+    CompletionRequest,
+    Gossip,
+    Order,
+    Policy,
+    Sampling,
+)
 
 # What the financier and the legends keep off every prompt (see the privacy
 # tests of the engine): none of these may come from the policy's own text.
@@ -75,7 +83,7 @@ def test_a_reply_becomes_a_parsed_action_with_its_call_record() -> None:
 
 
 def test_the_request_carries_grammar_slot_limits_and_a_derived_seed() -> None:
-    pol, backend = policy(lambda r: "hold", slot=3, max_tokens=100, temperature=0.2, seed=11)
+    pol, backend = policy(lambda r: "hold", slot=3, max_tokens=100, sampling=Sampling(0.2), seed=11)
     obs = make_obs("Pip")
     pol.decide(obs)
     (request,) = backend.requests

@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from woodmarket.app.session import DEFAULT_CAP, DEFAULT_IDLE_S, Sessions
+from woodmarket.types import Sampling
 
 if TYPE_CHECKING:
     import gradio
@@ -64,6 +65,7 @@ def launch(
     runs: str = "runs/app",
     block: bool = True,
     quiet: bool = False,
+    sampling: Sampling | None = None,
 ) -> tuple[Any, Sessions]:
     """Serve the app; returns (the Blocks, the sessions) when `block` is False."""
     from woodmarket.app.view import CSS
@@ -75,7 +77,9 @@ def launch(
             f"{cap}); use --host 127.0.0.1 to keep it to this machine",
             file=sys.stderr,
         )
-    sessions = Sessions(cap=cap, idle_s=idle_s, runs=runs, cast=cast, scenario=scenario)
+    sessions = Sessions(
+        cap=cap, idle_s=idle_s, runs=runs, cast=cast, scenario=scenario, sampling=sampling
+    )
     sessions.start_reaper(min(30.0, max(1.0, idle_s / 4)))
     demo = build_app(sessions)
     try:

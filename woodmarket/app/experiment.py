@@ -73,9 +73,7 @@ def plan(
     if gambit is None or gambit not in names:
         raise WoodmarketError(f"no gambit {gambit!r} in {scenario}; gambits: {', '.join(names)}")
     # Model casts are asked one at a time (serial): the same spec gives the same trace.
-    return Plan.make(
-        scenario, gambit=gambit, worlds=expand(worlds), seeds=list(seeds), turns=turns, serial=True
-    )
+    return Plan.make(scenario, gambit=gambit, worlds=expand(worlds), seeds=list(seeds), turns=turns)
 
 
 def sweep(

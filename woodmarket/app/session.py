@@ -30,11 +30,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from woodmarket.build import build
 from woodmarket.commands import MAX_COMMAND_CHARS, VERBS, unknown
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import Financier
 from woodmarket.play import Game, first_trade, hint
+from woodmarket.runner import run_json
+from woodmarket.scenario import LEVEL_SEP, bundled_levels, bundled_scenarios, load_scenario
+from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState
+from woodmarket.traces import RunFolder
+from woodmarket.types import Sampling
 
 # Casts a visitor may pick: names, never files or paths.
 CASTS = ("standin", "single:smollm2", "single:gemma3", "council")
@@ -54,23 +60,17 @@ GOSSIP_KEPT = 40
 
 def scenario_keys() -> tuple[str, ...]:
     """The bundled scenarios, by key."""
-    from woodmarket.scenario import bundled_scenarios
-
     return bundled_scenarios()
 
 
 def level_keys() -> tuple[str, ...]:
     """Every bundled scenario at every level (`oona`, `oona:hard`, ...): what a visitor may pick."""
-    from woodmarket.scenario import bundled_levels
-
     return tuple(level for key in scenario_keys() for level in bundled_levels(key))
 
 
 @functools.cache
 def level_label(key: str) -> str:
     """A level as a player reads it: "Oona's Wood", "Oona's Wood — hard"."""
-    from woodmarket.scenario import LEVEL_SEP, load_scenario
-
     base, _, level = key.partition(LEVEL_SEP)
     name = load_scenario(base).name
     return f"{name} — {level}" if level else name
@@ -271,6 +271,7 @@ class Sessions:
         runs: str | Path = "runs/app",
         cast: str = "standin",
         scenario: str | None = None,
+        sampling: Sampling | None = None,
     ) -> None:
         if cap < 1:
             raise WoodmarketError(f"the session cap must be at least 1, got {cap}")
@@ -282,6 +283,8 @@ class Sessions:
             raise WoodmarketError(f"unknown scenario {scenario!r}; bundled: {', '.join(keys)}")
         self.cap, self.idle_s, self.runs = cap, idle_s, Path(runs)
         self.cast, self.scenario = cast, scenario
+        # How model casts decode in every game of this server (greedy by default).
+        self.sampling = sampling or Sampling()
         self.open: dict[str, Session] = {}
         self.lock = threading.Lock()
         self._seq = 0
@@ -342,7 +345,7 @@ class Sessions:
         if old is not None:
             old.close()
         try:
-            session = _build(key, scenario, cast, number, narrator, self.runs, seq)
+            session = _build(key, scenario, cast, number, narrator, self.runs, seq, self.sampling)
         except BaseException:
             with self.lock:
                 if self.open.get(key) is placeholder:
@@ -405,19 +408,20 @@ class _Placeholder:
 
 
 def _build(
-    key: str, scenario: str, cast: str, seed: int, narrator: str, runs: Path, seq: int
+    key: str,
+    scenario: str,
+    cast: str,
+    seed: int,
+    narrator: str,
+    runs: Path,
+    seq: int,
+    sampling: Sampling,
 ) -> Session:
-    from woodmarket.runner import build_wood, run_json
-    from woodmarket.spec import RunSpec
-    from woodmarket.traces import RunFolder
-
-    spec = RunSpec.make(scenario, cast=cast, seed=seed, financier=True)
-    wood = build_wood(spec)
+    spec = RunSpec.make(
+        scenario, cast=cast, seed=seed, financier=True, narrator=narrator, sampling=sampling
+    )
+    wood = build(spec)
     try:
-        if narrator == "model":
-            from woodmarket.narrator import attach_model_narrator
-
-            attach_model_narrator(wood, cast)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         # Names made safe for a folder: `oona:hard` is `oona-hard`, `single:gemma3` `single-gemma3`.
         place, tag = (re.sub(r"[^a-z0-9]+", "-", k.lower()).strip("-") for k in (scenario, cast))

@@ -207,8 +207,7 @@ def _ties(s: Session, name: str) -> str:
 def _marks(s: Session) -> dict[str, list[tuple[int, str]]]:
     """Per good, the turns a legend was sprung and settles, as chart marks."""
     out: dict[str, list[tuple[int, str]]] = {}
-    book = s.wood.extensions.get("legends")
-    for sp in getattr(book, "sprung", ()):
+    for sp in s.fin.legends.sprung:
         g = sp.legend.target
         out.setdefault(g, []).append((sp.turn, f"spring ({sp.mechanism})"))
         out.setdefault(g, []).append((sp.reckoning, "settlement"))

@@ -32,7 +32,8 @@ def chat_body(
     body: dict[str, Any] = {
         "messages": messages,
         "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
+        # The temperature, and any other sampling knob only when it is set.
+        **request.sampling.knobs(),
         "seed": request.seed,
         "stream": False,
     }

@@ -59,8 +59,7 @@ def report_of(plan: Plan, outcomes: Sequence[Mapping[str, Any]]) -> Report:
         gambit_name=plan.gambit,
         scenario=plan.base.load_scenario().name,
         turns=plan.turns,
-        temperature=plan.temperature,
-        serial=plan.serial,
+        sampling=plan.sampling,
         live=plan.live,
         factor=factor,
     )

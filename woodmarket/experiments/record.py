@@ -7,12 +7,12 @@
     DIR/outcome.json    the run's outcome for the report, written last: its
                         presence marks a finished run
 
-`Timings` is a listener put ahead of the trace writer: it moves each model
-call's `latency_ms` and `cached_tokens` (which depend on the clock and on
-what the worker process ran before, not on what the model said) out of the
-turn's `decision` records into timings.jsonl before the trace is written,
-so the same spec on the same machine (serial sampling) gives a
-byte-identical trace.jsonl, whichever worker ran it.
+The clock readings of each model call (`latency_ms`, `cached_tokens`:
+they depend on the clock and on what the worker ran before, not on what
+the model said) are kept in timings.jsonl by `traces.Timings`, and kept
+out of the trace by its writer, so the same spec on the same machine
+(serial sampling) gives a byte-identical trace.jsonl, whichever worker
+ran it.
 
 `outcome_of(folder, gambit)` computes an outcome from the recorded trace
 alone (no model loaded): the report of a sweep and of its `--replay` come
@@ -28,86 +28,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from woodmarket.traces import TIMED, TIMINGS, dumps, read_trace
+from woodmarket.traces import dumps, read_timings, read_trace
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState
 
-# What a model call's record holds that depends on the clock or on what the
-# process asked before (a warm slot's cache), not on what the model said.
-MOVED = TIMED
 OUTCOME = "outcome.json"
-
-
-class Timings:
-    """A listener that takes clock readings out of the turn's records into timings.jsonl.
-
-    Add it to `wood.listeners` before the run starts (ahead of the trace
-    writer). The file is opened on the first turn, once the run folder exists.
-    """
-
-    def __init__(self, folder: str | Path, *, append: bool = False, buffered: bool = False) -> None:
-        self.path = Path(folder) / TIMINGS
-        self.append = append
-        # Buffered: written once, on close (a run without model calls: cheap turns).
-        self.buffered = buffered
-        self.lines: list[dict[str, Any]] = []
-        self.file: Any = None
-        self.last = time.perf_counter()
-
-    def __call__(self, t: TurnState) -> None:
-        now = time.perf_counter()
-        lines = []
-        for r in t.records:
-            call = r.get("call") if r["kind"] == "decision" else None
-            if isinstance(call, dict):
-                line = {"turn": t.turn, "creature": r["creature"]}
-                line |= {k: call.pop(k) for k in MOVED if k in call}
-                lines.append(line)
-        lines.append({"turn": t.turn, "kind": "turn", "wall_ms": round((now - self.last) * 1e3, 3)})
-        self.last = now
-        if self.buffered:
-            self.lines += lines
-        else:
-            self.write(lines)
-
-    def write(self, lines: list[dict[str, Any]]) -> None:
-        if self.file is None:
-            self.file = self.path.open("a" if self.append else "w", encoding="utf-8")
-        self.file.write("".join(dumps(x) + "\n" for x in lines))
-        self.file.flush()
-
-    def close(self, *extra: dict[str, Any]) -> None:
-        """Write what is buffered and `extra` lines (the whole run's reading), and close.
-
-        A buffered run without a model call writes nothing: its clock readings
-        are only the turns', and a new file costs about as much as a stand-in turn.
-        """
-        lines, self.lines = [*self.lines, *extra], []
-        if self.buffered and not any("creature" in x for x in lines):
-            lines = []
-        if lines and (self.file is not None or self.path.parent.is_dir()):
-            self.write(lines)
-        if self.file is not None:
-            self.file.close()
-            self.file = None
-
-
-def read_timings(folder: str | Path) -> list[dict[str, Any]]:
-    path = Path(folder) / TIMINGS
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a torn last line
-    return out
 
 
 def complete(folder: str | Path) -> bool:
@@ -122,9 +51,10 @@ def complete(folder: str | Path) -> bool:
 class Outcome:
     """Accumulates a run's outcome record by record: from its trace, or live as a listener.
 
-    Fed the same records either way (a listener sees them after `Timings`
-    has taken the clock readings out), so a sweep's outcome and the one
-    `--replay` recomputes from the trace are the same.
+    Fed the same records either way (a listener sees each record whole; the
+    trace keeps the clock readings apart, in timings.jsonl, which
+    `outcome_of` reads back), so a sweep's outcome and the one `--replay`
+    recomputes from the trace are the same.
     """
 
     def __init__(self, gambit: Any) -> None:

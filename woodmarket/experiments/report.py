@@ -50,6 +50,8 @@ from typing import Any
 
 from woodmarket.experiments.record import Levers
 from woodmarket.experiments.worlds import World
+from woodmarket.rules import MECHANISMS
+from woodmarket.types import Sampling
 
 BOOTSTRAP = 4000
 BOOTSTRAP_SEED = 20260608  # the article's date: any fixed seed does
@@ -188,8 +190,7 @@ def build_report(
     gambit_name: str,
     scenario: str,
     turns: int,
-    temperature: float,
-    serial: bool,
+    sampling: Sampling,
     live: frozenset[str] = frozenset(),
     factor: Any = None,
 ) -> Report:
@@ -234,7 +235,7 @@ def build_report(
         rows[w.label] = row
     # Agreement: each model world against the stand-in's world of the same mechanism.
     by_mech: list[tuple[str, Stat | None, list[tuple[str, Stat | None, str]]]] = []
-    for mech in ("rumor", "glut", "settle"):
+    for mech in MECHANISMS:
         stand = next(
             (r for r in rows.values() if r.world.is_standin and r.world.mechanism == mech), None
         )
@@ -267,9 +268,10 @@ def build_report(
         "  effect: P&L minus the same cast's none arm, seed by seed; n (eff): distinct runs",
     ]
     if live:
-        mode = "one at a time (reproducible)" if serial else "in parallel slots"
-        title.append(f"  model casts sample at temperature {temperature:g}, asked {mode}")
-    notes = _notes(list(rows.values()), temperature, live)
+        mode = "one at a time (reproducible)" if sampling.serial else "in parallel slots"
+        knobs = ", ".join(f"{k.replace('_', '-')} {v:g}" for k, v in sampling.knobs().items())
+        title.append(f"  model casts sample at {knobs}, asked {mode}")
+    notes = _notes(list(rows.values()), sampling.temperature, live)
     return Report(title, target, list(rows.values()), notes, by_mech)
 
 

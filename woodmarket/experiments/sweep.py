@@ -44,10 +44,12 @@ from woodmarket.experiments.worlds import (
     check_casts,
     is_live,
     short_size,
+    sized_script,
     with_controls,
 )
-from woodmarket.spec import RunSpec, Sampling
+from woodmarket.spec import RunSpec, by_turn
 from woodmarket.traces import write_whole
+from woodmarket.types import Sampling
 
 SWEEP_JSON = "sweep.json"
 SWEEP_VERSION = 1
@@ -62,8 +64,8 @@ class Plan:
     gambit: str
     worlds: tuple[World, ...]
     seeds: tuple[int, ...]
-    temperature: float = DEFAULT_TEMPERATURE
-    serial: bool = True
+    # How the live casts decode (the stand-in's worlds decode nothing).
+    sampling: Sampling = field(default_factory=lambda: Sampling(DEFAULT_TEMPERATURE, serial=True))
     cast_texts: tuple[tuple[str, str], ...] = ()
     live: frozenset[str] = field(default_factory=frozenset)  # casts that put a model to work
 
@@ -76,8 +78,7 @@ class Plan:
         worlds: Sequence[World],
         seeds: Sequence[int],
         turns: int | None = None,
-        temperature: float = DEFAULT_TEMPERATURE,
-        serial: bool = True,
+        sampling: Sampling | None = None,
     ) -> Plan:
         """Check everything a sweep needs now (worlds, casts, turns), before any run starts."""
         from woodmarket.textfiles import read_text_file
@@ -93,7 +94,6 @@ class Plan:
                 f"{base.turns} turns end before the legend's settlement (turn {g.reckoning}); "
                 f"use --turns {g.reckoning} or more"
             )
-        Sampling(temperature)  # a bad temperature is refused here
         all_worlds = tuple(with_controls(worlds))
         names = tuple(c.name for c in base.load_scenario().creatures)
         check_casts([*worlds, *all_worlds], names)  # the user's own worlds named first
@@ -110,8 +110,7 @@ class Plan:
             gambit,
             all_worlds,
             tuple(dict.fromkeys(seeds)),
-            temperature,
-            serial,
+            sampling or Sampling(DEFAULT_TEMPERATURE, serial=True),
             tuple(sorted(texts.items())),
             live,
         )
@@ -131,16 +130,16 @@ class Plan:
     def spec(self, world: World, seed: int) -> RunSpec:
         """The spec of one (world, seed). A resized short runs the gambit as typed moves."""
         live = world.cast in self.live
-        sampling = Sampling(self.temperature if live else 0.0, self.serial if live else False)
         spec = self.base.but(
             cast=world.cast,
             cast_text=dict(self.cast_texts).get(world.cast, ""),
             seed=seed,
             mechanism=world.mechanism,
-            sampling=sampling,
+            sampling=self.sampling if live else Sampling(),
         )
         if world.short is not None and world.short != self.own_short():
-            spec = spec.but(gambit=None, financier=True)
+            moves = sized_script(self.the_gambit().script(world.mechanism), world.short)
+            spec = spec.but(gambit=None, financier=True, moves=by_turn(moves))
         return spec
 
     def folder(self, world: World, seed: int) -> str:
@@ -181,8 +180,7 @@ class Plan:
             "worlds": [w.to_dict() for w in self.worlds],
             "seeds": list(self.seeds),
             "turns": self.turns,
-            "temperature": self.temperature,
-            "serial": self.serial,
+            "sampling": self.sampling.to_dict(),
             "cast_texts": dict(self.cast_texts),
             "live": sorted(self.live),
         }
@@ -195,8 +193,7 @@ class Plan:
                 data["gambit"],
                 tuple(World.from_dict(w) for w in data["worlds"]),
                 tuple(int(s) for s in data["seeds"]),
-                float(data["temperature"]),
-                bool(data["serial"]),
+                _sampling(data, where),
                 tuple(sorted(data.get("cast_texts", {}).items())),
                 frozenset(data.get("live", ())),
             )
@@ -229,13 +226,20 @@ class Plan:
         mine, theirs = self.base, other.base
         if mine.scenario_sha256 != theirs.scenario_sha256:
             return "a different scenario"
-        for name in ("gambit", "turns", "temperature", "serial"):
+        for name in ("gambit", "turns", "sampling"):
             if getattr(self, name) != getattr(other, name):
                 return f"a different {name} ({getattr(other, name)!r})"
         mine_texts, theirs_texts = dict(self.cast_texts), dict(other.cast_texts)
         if any(theirs_texts.get(k, v) != v for k, v in mine_texts.items()):
             return "a different text of a cast file"
         return ""
+
+
+def _sampling(data: dict[str, Any], where: str) -> Sampling:
+    """A plan's sampling; sweep folders written before it was kept whole held two keys."""
+    if "sampling" in data:
+        return Sampling.from_dict(data["sampling"], f"{where}: sampling")
+    return Sampling(float(data["temperature"]), serial=bool(data["serial"]))
 
 
 # -- the sweep ---------------------------------------------------------------

@@ -1,15 +1,16 @@
 """One run of a sweep: a task, run in whichever process, and landed in the sweep's folder.
 
-A `Task` is one (world, seed) of a sweep: its spec, world, gambit and run
-folder (relative to the sweep). `run_task` runs it (in this process, a
-pool worker, or a Ray worker) into an ordinary run folder plus
+A `Task` is one (world, seed) of a sweep: its spec (the world's cast,
+mechanism, sampling and, for a resized short, its moves), world, gambit
+and run folder (relative to the sweep). `run_task` runs it (in this
+process, a pool worker, or a Ray worker) into an ordinary run folder plus
 timings.jsonl and outcome.json (record.py), written last; a worker on
 another machine ships the files back in its result and `land` writes them.
-`build` and `reset_slots` are the run's two preparations: the wood with
-the world's sized moves, and model slots started afresh so a run does not
-depend on which worker ran it. The pool (pool.py), Ray (ray.py) and the
-cost calibration (cost.py) call this room; the sweep (sweep.py) plans the
-tasks and collects their outcomes.
+The wood is the one builder's (`build.build`), its model slots started
+afresh (`build.reset_slots`) so a run does not depend on which worker ran
+it. The pool (pool.py), Ray (ray.py) and the cost calibration (cost.py)
+call this room; the sweep (sweep.py) plans the tasks and collects their
+outcomes.
 
 This room writes only inside the task's run folder.
 """
@@ -24,10 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from woodmarket.experiments.record import OUTCOME, Outcome, Timings
-from woodmarket.experiments.worlds import World, sized_script
+from woodmarket.backends.embedded import get_embedded
+from woodmarket.build import build, reset_slots
+from woodmarket.experiments.record import OUTCOME, Outcome
+from woodmarket.experiments.worlds import World
+from woodmarket.runner import run
 from woodmarket.spec import RunSpec
-from woodmarket.traces import write_whole
+from woodmarket.traces import Timings, write_whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,63 +45,6 @@ class Task:
     # Embedded models the whole sweep uses, with the most slots any cast needs:
     # loaded so before the first run, every run of a worker finds the same servers.
     models: tuple[tuple[str, int], ...] = ()
-
-
-def build(task: Task) -> Any:
-    """The wood of one task: `runner.build_wood`, plus a resized short as typed moves."""
-    from woodmarket.runner import build_wood
-
-    wood = build_wood(task.spec)
-    if task.spec.gambit is None and task.spec.financier:
-        gambit = task.spec.but(gambit=task.gambit).gambit_of(wood.scenario)
-        moves = sized_script(gambit.script(task.world.mechanism), task.world.short)
-        # Typed moves (source "player") are recorded, so `replay` makes them again.
-        wood.extensions["financier"].add_script(moves, "player")
-    return wood
-
-
-def drive(spec: RunSpec, out: Path, wood: Any) -> Any:
-    """The run of a task: `runner.run`, the same folder as any run's, byte for byte."""
-    from woodmarket.runner import run
-
-    return run(spec, out, wood=wood)
-
-
-def reset_slots(wood: Any) -> int:
-    """Start every embedded model creature's slot afresh: its static prompt computed anew.
-
-    llama.cpp's numbers depend on how a prompt was split between cached and
-    new tokens (measured: a warm worker's rerun of a spec sampled other
-    tokens than its cold run, at turn 1), so a run that began on whatever an
-    earlier run left in a slot would depend on which worker ran it before.
-    Each creature's system prompt is sent with `cache_prompt` off (and one
-    token generated); the run's first turn then finds exactly that in its
-    slot, in any worker. A warm worker still saves loading the models.
-    Servers behind the `openai` backend are left as they are. Returns the
-    slots reset.
-    """
-    import dataclasses
-
-    from woodmarket.backends._chat import chat_body
-
-    reset = 0
-    for name, policy in wood.policies.items():
-        backend: Any = getattr(policy, "backend", None)
-        if getattr(policy, "label", "") != "llm" or not hasattr(backend, "chat"):
-            continue
-        if not hasattr(policy, "request"):
-            continue
-        request = dataclasses.replace(
-            policy.request(wood.observe(name)),
-            user="",
-            grammar=None,
-            max_tokens=1,
-            temperature=0.0,
-            logit_bias=(),
-        )
-        backend.chat(chat_body(request, model=backend.name, cache_prompt=False))
-        reset += 1
-    return reset
 
 
 def run_task(task: Task, root: str | None) -> dict[str, Any]:
@@ -116,23 +63,20 @@ def run_task(task: Task, root: str | None) -> dict[str, Any]:
     head = {"world": task.world.label, "seed": task.spec.seed, "folder": task.folder}
     try:
         if task.models:
-            from woodmarket.backends.embedded import get_embedded
-
             for model, slots in task.models:
                 get_embedded(model, slots)
-        wood = build(task)
+        wood = build(task.spec)
         reset_slots(wood)
         acc = Outcome(task.spec.but(gambit=task.gambit).the_gambit(wood.scenario))
         acc.feed({"kind": "start", "prices": dict(wood.prices)})
         live = task.spec.cast != "standin" and any(
             getattr(p, "label", "") == "llm" for p in wood.policies.values()
         )
-        # The outcome sees every record whole; then the clock readings leave for
-        # timings.jsonl; then (`drive`) the trace is written.
+        # The clock readings are kept in timings.jsonl, apart from the trace (`apart`).
         timings = Timings(out, buffered=not live)
         wood.listeners[:0] = [acc, timings]
         try:
-            result = drive(task.spec, out, wood)
+            result = run(task.spec, out, wood=wood, apart=True)
         finally:
             wall = round((time.perf_counter() - start) * 1e3, 3)
             timings.close({"kind": "run", "wall_ms": wall})

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.errors import ScenarioError, WoodmarketError
+from woodmarket.rules import ARMS
 
-MECHANISMS = ("none", "rumor", "glut", "settle")
 CONTROL = "none"
 STANDIN = "standin"
 
@@ -92,7 +92,7 @@ def parse_world(text: str) -> World:
     """`CAST:MECHANISM[:SHORT]`; the cast may itself hold a colon (`single:gemma3:rumor`)."""
     parts = text.strip().split(":")
     short: int | None = None
-    if len(parts) >= 3 and parts[-1].isdigit() and parts[-2] in MECHANISMS:
+    if len(parts) >= 3 and parts[-1].isdigit() and parts[-2] in ARMS:
         short = int(parts.pop())
         if short < 1:
             raise WoodmarketError(f"world {text!r}: the short's size must be >= 1")
@@ -103,9 +103,9 @@ def parse_world(text: str) -> World:
         )
     mechanism = parts.pop()
     cast = ":".join(parts)
-    if mechanism not in MECHANISMS:
+    if mechanism not in ARMS:
         raise WoodmarketError(
-            f"world {text!r}: unknown mechanism {mechanism!r}; use {', '.join(MECHANISMS)}"
+            f"world {text!r}: unknown mechanism {mechanism!r}; use {', '.join(ARMS)}"
         )
     if not cast:
         raise WoodmarketError(f"world {text!r}: no cast before the mechanism")
@@ -135,8 +135,8 @@ def load_worlds_file(path: str | Path) -> list[World]:
         cast, mech, short = t.get("cast"), t.get("mechanism"), t.get("short")
         if not isinstance(cast, str) or not cast:
             raise ScenarioError(where, f"{key}.cast", "a cast: standin, council, single:MODEL")
-        if mech not in MECHANISMS:
-            raise ScenarioError(where, f"{key}.mechanism", f"one of {', '.join(MECHANISMS)}")
+        if mech not in ARMS:
+            raise ScenarioError(where, f"{key}.mechanism", f"one of {', '.join(ARMS)}")
         if short is not None and (isinstance(short, bool) or not isinstance(short, int)):
             raise ScenarioError(where, f"{key}.short", "a whole number of units")
         if short is not None and short < 1:

@@ -114,7 +114,7 @@ class Financier:
         `script` maps a turn to commands submitted just before that turn
         (a gambit); `override` replaces every legend's mechanism.
         """
-        if "financier" in wood.extensions:
+        if wood.financier is not None:
             raise WoodmarketError("this wood already has a financier")
         if override is not None and override not in MECHANISMS:
             raise ActionError(f"unknown mechanism {override!r}; use {', '.join(MECHANISMS)}")
@@ -125,7 +125,7 @@ class Financier:
         fin = cls(wood, pebbles, Book(wood.ledger))
         fin.magistrate = Magistrate(wood.scenario.magistrate)
         fin.add_script(script or {}, source)
-        wood.extensions["financier"] = fin
+        wood.financier = fin
         wood.seams.add("before_decide", fin.before_decide)
         wood.seams.add("after_clear", fin.after_clear)
         # The legends settle first, so shorts are marked at the landed price.
@@ -139,10 +139,17 @@ class Financier:
         """Submit `moves` (turn -> commands) just before their turns, as from `source`."""
         self.script = merge(self.script, script_of(moves, source))
 
+    @classmethod
+    def of(cls, wood: WoodState) -> Financier:
+        """The wood's financier (WoodmarketError when it has none)."""
+        fin = wood.financier
+        if not isinstance(fin, cls):
+            raise WoodmarketError("this wood has no financier")
+        return fin
+
     @property
     def legends(self) -> LegendBook:
-        book: LegendBook = self.wood.extensions["legends"]
-        return book
+        return LegendBook.of(self.wood)
 
     # -- figures -------------------------------------------------------
 
@@ -369,8 +376,8 @@ class Financier:
         return self.lexicon.legend(name)
 
     def told(self, legend_id: str) -> bool:
-        book = self.wood.extensions.get("legends")
-        return book is not None and any(s.legend.id == legend_id for s in book.sprung)
+        book = self.wood.legends
+        return book is not None and book.told(legend_id)
 
     # -- the desk: what a command is made with (the events phase) ---------
 

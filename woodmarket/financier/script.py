@@ -30,5 +30,7 @@ def recorded_moves(records: Iterable[Mapping[str, Any]]) -> dict[int, list[str]]
     moves: dict[int, list[str]] = {}
     for r in records:
         if r.get("kind") == "financier" and r.get("source") == "player":
-            moves.setdefault(r["turn"], []).append(r["command"])
+            command = r.get("command")
+            if isinstance(command, str):  # a forged record of another shape is no move
+                moves.setdefault(r["turn"], []).append(command)
     return moves

@@ -93,6 +93,7 @@ from woodmarket.types import (
     CompletionRequest,
     ModelCall,
     Observation,
+    Sampling,
 )
 
 __all__ = [
@@ -300,7 +301,7 @@ class LLMPolicy:
         backend_name: str,
         slot: int | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
-        temperature: float = 0.0,
+        sampling: Sampling | None = None,
         seed: int = 0,
         lines: int = DEFAULT_LINES,
         talk: str = "auto",
@@ -316,7 +317,7 @@ class LLMPolicy:
         self.backend_name = backend_name
         self.slot = slot
         self.max_tokens = max_tokens
-        self.temperature = temperature
+        self.sampling = sampling or Sampling()
         self.seed = seed
         self.lines = lines
         self.talk = talk
@@ -368,7 +369,7 @@ class LLMPolicy:
             user=user_prompt(obs),
             grammar=self.grammar(obs),
             max_tokens=max(self.max_tokens, answer_chars(obs, **self.grammar_args(obs)) + 1),
-            temperature=self.temperature,
+            sampling=self.sampling,
             seed=call_seed(self.seed, obs.creature, obs.turn),
             slot=self.slot,
             logit_bias=tuple((p, WORD_PIECE_BIAS) for p in WORD_PIECES) if self.whole_words else (),

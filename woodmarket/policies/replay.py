@@ -1,18 +1,40 @@
-"""The replay policy: a creature's recorded decisions, played back turn by turn.
+"""Recorded decisions, played back: one replayer for replay, resume, forks and the `replay:` cast.
 
 A run's `decision` records hold every action as it was taken and, for
-model-driven creatures, the raw model output, which is parsed again against
-the replayed observation (no model is loaded). Playing them back with the
-same scenario and seed must reproduce the run exactly; `replay.py` checks.
+model-driven creatures, the raw model output. `RecordedPolicy` makes a
+creature's decisions again from them, as far as they can be made:
+
+- a stand-in's (record labelled `standin`) by the stand-in itself, from
+  its own random stream, when one is given (a replay, a fork's prefix);
+  taken as recorded otherwise (the `replay:DIR` cast, driving another wood);
+- a model's (`llm`) from its recorded reply, parsed again against the
+  observation it is now given, with its prompt rebuilt from that
+  observation (no model is loaded: if the wood drifted, so does this);
+- any other policy's (a replay cast, an imported class) as recorded, a
+  recorded reply still parsed again.
+
+A turn without a record is a `hold` whose reason says so. The decision's
+label follows the record's (so a relabelled record stands out in a
+replay), or stays `replay` for the cast. The first record of a creature's
+turn is the one played. This room reads records and observations; it
+touches no wood.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from woodmarket.errors import ReplayError
-from woodmarket.types import Action, Answer, Gossip, ModelCall, Observation, Order
+from woodmarket.policies.llm import system_prompt, user_prompt
+from woodmarket.policies.parse import parse
+from woodmarket.types import Action, Answer, Gossip, ModelCall, Observation, Order, Policy
+
+NO_DECISION = "replay: no decision on the record"
+# The reasons of holds made by the turn, not the policy (turn._collect, turn._ask).
+UNTIMED = ("no decision within the deadline;", "policy error:")
 
 
 def action_from_record(r: Mapping[str, Any]) -> Action:
@@ -30,43 +52,114 @@ def action_from_record(r: Mapping[str, Any]) -> Action:
     )
 
 
-class ReplayPolicy:
-    label = "replay"
+class RecordedPolicy:
+    """A creature's decisions made again from the record, as far as they can be.
+
+    The label of the turn's decision record picks how: `standin` runs the
+    `standin` given (or takes the record), `llm` parses the recorded reply
+    again; any other label is a policy replay cannot run, so its decision is
+    taken as recorded (a recorded reply still parsed again) under the label
+    the creature had in most turns (`usual`), so that one relabelled record
+    stands out. `fixed`: the label is always `usual` (the `replay:` cast).
+    """
+
     concurrent = False
 
-    def __init__(self, creature: str, decisions: Mapping[int, Mapping[str, Any]]) -> None:
-        self.creature = creature
+    def __init__(
+        self,
+        decisions: Mapping[int, Mapping[str, Any]],
+        usual: str = "replay",
+        standin: Policy | None = None,
+        *,
+        fixed: bool = False,
+    ) -> None:
         self.decisions = decisions
+        self.usual = usual
+        self.label = usual
+        self.standin = standin
+        self.fixed = fixed
 
     def decide(self, obs: Observation) -> Action:
         record = self.decisions.get(obs.turn)
+        self.label = self.usual
         if record is None:
-            raise ReplayError(f"no recorded decision for {self.creature} on turn {obs.turn}")
+            return Action.hold(NO_DECISION)
+        label = record.get("policy")
+        if label == "standin" and self.standin is not None:
+            self.label = self.usual if self.fixed else "standin"
+            return self.standin.decide(obs)
+        if label == "llm":
+            self.label = self.usual if self.fixed else "llm"
+            return self._model(record, obs)
         recorded = action_from_record(record)
         call = recorded.call
-        if call is None or call.error:
+        if call is None:
             return recorded
-        # A model's decision is replayed from its raw output, parsed again
-        # against the replayed observation: if the wood drifted, so does this.
-        from woodmarket.policies.parse import parse
+        call = _shaped(call)
+        if call.error:
+            return replace(recorded, call=call)
+        return replace(parse(call.response, obs), call=call)
 
-        again = parse(call.response, obs)
-        return Action(
-            again.orders,
-            again.gossip,
-            again.thought,
-            again.valid,
-            again.reason,
-            call,
-            again.answers,
-        )
+    def _model(self, record: Mapping[str, Any], obs: Observation) -> Action:
+        """A model's decision: its reply parsed again, its prompt rebuilt from `obs`."""
+        raw = record.get("call")
+        if not isinstance(raw, Mapping):
+            # Only a call abandoned at its deadline or a policy that broke leaves no call;
+            # when and whether that happens is the machine's doing, so the hold is taken.
+            reason = str(record.get("reason", ""))
+            if reason.startswith(UNTIMED) and not record.get("offers"):
+                return Action.hold(reason)
+            return Action.hold("replay: a model's decision without its call")
+        call = _shaped(ModelCall(**raw))
+        thoughts = call.system == system_prompt(obs, thoughts=True)
+        call = replace(call, system=system_prompt(obs, thoughts=thoughts), user=user_prompt(obs))
+        if call.error:
+            # A failed call has no reply and no tokens; only its latency was measured.
+            call = replace(call, response="", prompt_tokens=0, cached_tokens=0, generated_tokens=0)
+            return Action.hold(f"backend: {call.error}", call=call)
+        return replace(parse(call.response, obs), call=call)
+
+
+def _shaped(call: ModelCall) -> ModelCall:
+    """The call with each field replay must take from the record reset to its default
+    when it has not the shape a backend gives it (a count below 0, a latency that is no
+    number), so that an edit of that kind shows as a difference in that very field."""
+    fixes: dict[str, Any] = {}
+    for name in ("prompt_tokens", "cached_tokens", "generated_tokens"):
+        value = getattr(call, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            fixes[name] = 0
+    ms = call.latency_ms
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < math.inf:
+        fixes["latency_ms"] = 0.0
+    for name in ("model", "backend", "system", "user", "response", "error"):
+        if not isinstance(getattr(call, name), str):
+            fixes[name] = ""
+    return replace(call, **fixes) if fixes else call
+
+
+def decisions_of(
+    records: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> tuple[dict[str, dict[int, Mapping[str, Any]]], dict[str, str]]:
+    """Each creature's first decision record of each turn, and the label it had most."""
+    table: dict[str, dict[int, Mapping[str, Any]]] = {n: {} for n in names}
+    labels: dict[str, Counter[str]] = {n: Counter() for n in names}
+    for r in records:
+        if r["kind"] == "decision" and r.get("creature") in table:
+            table[r["creature"]].setdefault(r["turn"], r)
+            labels[r["creature"]][str(r.get("policy"))] += 1
+    usual = {n: labels[n].most_common(1)[0][0] if labels[n] else "replay" for n in names}
+    return table, usual
 
 
 def replay_policies(
-    records: Sequence[Mapping[str, Any]], names: tuple[str, ...]
-) -> dict[str, ReplayPolicy]:
-    table: dict[str, dict[int, Mapping[str, Any]]] = {n: {} for n in names}
-    for r in records:
-        if r["kind"] == "decision" and r["creature"] in table:
-            table[r["creature"]][r["turn"]] = r
-    return {n: ReplayPolicy(n, table[n]) for n in names}
+    records: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+    standins: Mapping[str, Policy] | None = None,
+) -> dict[str, RecordedPolicy]:
+    """A recorded policy per creature: with `standins`, a replay's (stand-ins decide again,
+    labels as recorded); without, the `replay:` cast's (every decision as recorded)."""
+    table, usual = decisions_of(records, names)
+    if standins is None:
+        return {n: RecordedPolicy(table[n], "replay", fixed=True) for n in names}
+    return {n: RecordedPolicy(table[n], usual[n], standins[n]) for n in names}
