@@ -99,10 +99,14 @@ def test_openai_cast_against_a_real_llama_server(tmp_path, monkeypatch):
             'model = "smollm2"\n[creatures.Oona]\n[creatures.Rusk]\n'
         )
         out = tmp_path / "served"
-        assert main(["run", "--cast", str(cast), "--turns", "2", "--out", str(out)]) == 0
+        # The nucleus and min-p filters as llama.cpp's own server reads them.
+        argv = ["run", "--cast", str(cast), "--turns", "2", "--out", str(out)]
+        assert main([*argv, "--temperature", "0.7", "--top-p", "0.9", "--min-p", "0.05"]) == 0
     decisions = [r for r in read_trace(out) if r["kind"] == "decision"]
     served = [r for r in decisions if r["creature"] in ("Oona", "Rusk")]
     assert all(r["call"]["backend"] == "openai" and r["call"]["response"] for r in served)
+    assert all(not r["call"].get("error") for r in served)  # the server took every knob
+    assert json.loads((out / "run.json").read_text())["sampling"]["top_p"] == 0.9
     assert all(r["policy"] == "standin" for r in decisions if r["creature"] not in ("Oona", "Rusk"))
     for path in out.iterdir():
         assert secret not in path.read_text()  # the key never reaches the run folder

@@ -21,7 +21,7 @@ def _spec(key: str, **kw) -> RunSpec:
 
 
 def test_a_spec_round_trips_through_json_and_pickle(scenario_key):
-    spec = _spec(scenario_key, sampling=Sampling(0.7))
+    spec = _spec(scenario_key, sampling=Sampling(0.7, top_p=0.9))
     again = RunSpec.from_json(spec.to_json())
     assert again == spec and pickle.loads(pickle.dumps(spec)) == spec
     assert again.scenario_sha256 == spec.scenario_sha256 and len(spec.scenario_sha256) == 64

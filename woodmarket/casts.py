@@ -26,10 +26,11 @@ A cast file (errors name the file and key):
     policy = "mypkg.agents:Lowball" # any importable class or function; a class is
                                     # called with no arguments, a function is the policy
 
-Creatures a cast file does not name keep the stand-in. A run's sampling
-temperature (a sweep's, say) applies to every model seat that does not set
-its own. Embedded creatures on
-the same model share one in-process server, each pinned to its own slot.
+Creatures a cast file does not name keep the stand-in. A seat may set any
+sampling knob of `Sampling` (`temperature`, `top_p`, `min_p`); the run's
+sampling (a sweep's, say) gives every knob a seat does not set. Embedded
+creatures on the same model share one in-process server, each pinned to
+its own slot.
 """
 
 from __future__ import annotations

@@ -314,8 +314,9 @@ class Sampling:
     `temperature` 0 decodes greedily (play); sweeps sample, each call with a
     seed derived from the run's seed, the creature and the turn, so seeds
     are independent draws of a population's behaviour, not replicas.
-    A knob that may be unset (None) is not sent, so a request, a trace and
-    a run.json without it are what they always were. `serial` asks model
+    `top_p` and `min_p` are llama.cpp's (and vLLM's) nucleus and min-p
+    filters; unset (None), they are not sent, so a request, a trace and a
+    run.json without them are what they always were. `serial` asks model
     creatures one at a time, in creature order: batched decoding in
     parallel slots depends on request timing, so only this makes a live run
     repeat exactly on one machine.
@@ -325,11 +326,15 @@ class Sampling:
     """
 
     temperature: float = 0.0
+    top_p: float | None = None
+    min_p: float | None = None
     serial: bool = False
 
     # The knobs a completion request carries: each one's allowed range and what it does.
     KNOBS: ClassVar[dict[str, tuple[float, float, str]]] = {
         "temperature": (0.0, 5.0, "sampling temperature of model creatures (0: greedy)"),
+        "top_p": (0.0, 1.0, "nucleus sampling: keep the likeliest tokens up to this mass"),
+        "min_p": (0.0, 1.0, "keep tokens at least this fraction as likely as the likeliest"),
     }
 
     def __post_init__(self) -> None:
