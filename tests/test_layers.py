@@ -67,6 +67,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "woodmarket.runner",
             "woodmarket.replay",
             "woodmarket.resume",
+            "woodmarket.fork",
             "woodmarket.provenance",
             "woodmarket.testing",
         ),

@@ -2,6 +2,7 @@
 
     app        the game in a browser        play       the game in a terminal
     run        one run into a run folder (--resume continues one)
+    fork       a recorded run branched at a turn, its past proved
     replay     re-run a folder and compare every record
     sweep      one gambit across worlds x seeds: Table 1 (gambit: one cast)
     compare    two sweeps' gambits, world by world, paired by seed
@@ -61,11 +62,16 @@ def _knob(name: str, low: float, high: float) -> Any:
     return read
 
 
-def _add_sampling(p: argparse.ArgumentParser, temperature: float, note: str = "") -> None:
-    """The sampling knobs of model creatures, one option each, read off `Sampling`."""
+def _add_sampling(
+    p: argparse.ArgumentParser, temperature: float | None, note: str = "", unset: str = ""
+) -> None:
+    """The sampling knobs of model creatures, one option each, read off `Sampling`.
+
+    `temperature` None: no knob has a default (a fork keeps its parent's unless told).
+    """
     for name, (low, high, what) in Sampling.KNOBS.items():
         default = temperature if name == "temperature" else None
-        said = f"default {default:g}{note}" if default is not None else "unset: not sent"
+        said = f"default {default:g}{note}" if default is not None else unset or "unset: not sent"
         p.add_argument(
             "--" + name.replace("_", "-"),
             type=_knob(name, low, high),
@@ -132,6 +138,72 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(
             f"financier: {fin['pebbles']} pebbles, gambit P&L {fin['pnl']:+d}; {fin['objective']}"
         )
+    print(f"run folder: {out}")
+    return 0
+
+
+def _moves(given: Sequence[str] | None) -> dict[int, list[str]]:
+    """`--moves TURN:COMMAND` options as turn -> commands, in the order given."""
+    out: dict[int, list[str]] = {}
+    for item in given or ():
+        turn, sep, command = item.partition(":")
+        if not sep or not turn.strip().isascii() or not turn.strip().isdigit():
+            raise WoodmarketError(f"--moves {item!r}: expected TURN:COMMAND, e.g. 3:cover GOOD")
+        out.setdefault(int(turn), []).append(command.strip())
+    return out
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    """A recorded run branched at a turn: its prefix rebuilt and proved, then run on."""
+    from tqdm import tqdm
+
+    from woodmarket.fork import plan_fork, run_fork
+    from woodmarket.runner import out_folder
+
+    knobs = {k: getattr(args, k) for k in Sampling.KNOBS if getattr(args, k) is not None}
+    spec, parent = plan_fork(
+        args.run,
+        args.at,
+        out=args.out,
+        moves=_moves(args.moves),
+        keep_moves=True if args.keep_moves else None,
+        mechanism=args.mechanism,
+        short=args.short,
+        cast=args.cast,
+        knobs=knobs,
+        serial=True if args.serial else None,
+        reask=args.reask,
+    )
+    out = out_folder(args.out, spec.scenario, spec.seed, "fork-")
+    bar = tqdm(total=spec.turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
+    diverged: list[str] = []
+
+    def show(state) -> None:
+        bar.n = state.turn
+        bar.refresh()
+
+    try:
+        result = run_fork(spec, out, parent, on_turn=show, diverged=diverged)
+    except WoodmarketError:
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a refused fork writes nothing
+        raise
+    finally:
+        bar.close()
+    if diverged:
+        print(
+            f"warning: {len(diverged)} model calls asked again differ from the parent's "
+            f"(first: {diverged[0]}); the fork went on from the record",
+            file=sys.stderr,
+        )
+    summary = result.summary
+    print(
+        f"forked {args.run} at turn {args.at}: turns 1 to {args.at - 1} rebuilt from its record "
+        f"and proved; {summary['turns']} of {summary['turns_requested']} turns done"
+    )
+    if "financier" in summary:
+        fin = summary["financier"]
+        print(f"financier: {fin['pebbles']} pebbles, P&L {fin['pnl']:+d}; {fin['objective']}")
     print(f"run folder: {out}")
     return 0
 
@@ -505,6 +577,41 @@ def parser() -> argparse.ArgumentParser:
         help="continue the stopped or killed run in DIR from its last finished turn",
     )
     r.set_defaults(func=cmd_run)
+
+    fk = sub.add_parser(
+        "fork", help="branch a recorded run at a turn: its past rebuilt, then changed moves"
+    )
+    fk.add_argument("run", help="the parent: a run folder")
+    fk.add_argument("--at", type=_positive, required=True, help="the first turn that may differ")
+    fk.add_argument("--out", default=None, help="the fork's run folder (default runs/fork-...)")
+    fk.add_argument(
+        "--moves",
+        action="append",
+        metavar="TURN:COMMAND",
+        help="a move from turn --at on (repeatable); the parent's moves from --at on are "
+        "then dropped unless --keep-moves",
+    )
+    fk.add_argument(
+        "--keep-moves", action="store_true", help="make the parent's moves from --at on too"
+    )
+    fk.add_argument(
+        "--mechanism", choices=ARMS, default=None, help="the mechanism of legends told from --at"
+    )
+    fk.add_argument("--short", type=_positive, default=None, help="resize shorts from --at on")
+    fk.add_argument("--cast", default=None, help="another cast from --at on")
+    _add_sampling(fk, None, unset="default: the parent's")
+    fk.add_argument(
+        "--serial",
+        action="store_true",
+        help="ask model creatures one at a time: two forks with the same changes repeat "
+        "each other byte for byte",
+    )
+    fk.add_argument(
+        "--reask",
+        action="store_true",
+        help="ask the models of the prefix again, as resume does (the parent's continuation)",
+    )
+    fk.set_defaults(func=cmd_fork)
 
     rp = sub.add_parser("replay", help="re-run a run folder from its records and check every turn")
     rp.add_argument("folder", help="a run folder written by `woodmarket run`")

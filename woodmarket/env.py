@@ -62,6 +62,7 @@ from woodmarket.commands import parse_command
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import Financier
 from woodmarket.financier.whispers import legends_of
+from woodmarket.fork import open_fork, parent_of, plan_fork
 from woodmarket.rules import Admission, band
 from woodmarket.scenario import Scenario, load_scenario
 from woodmarket.spec import RunSpec
@@ -430,14 +431,22 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """A new wood. `options` may hold `gambit`, `mechanism`, `legends` and `moves`.
+        """A new wood. `options` may hold `gambit`, `mechanism`, `legends`, `moves` and `fork`.
 
         `legends` and `moves` map a turn to legend ids to spring or financier
-        commands to make just before it; other keys are ignored.
+        commands to make just before it; other keys are ignored. `fork`,
+        `(run_dir, K)`, starts the episode at turn K of a recorded run: its
+        turns before K rebuilt from the record and proved (`fork.open_fork`),
+        the agents deciding from K, the other creatures on this
+        environment's cast. A fork plays its parent's seed, so `seed` with
+        `fork` is refused; `gambit` and `mechanism` likewise (the parent's
+        moves go on from K).
         """
         options = dict(options or {})
         # Until this reset succeeds, there is no episode to step.
         self.agents, self._turn, self.last_turn = [], None, None
+        if options.get("fork") is not None:
+            return self._reset_fork(seed, options)
         gambit = options.get("gambit", self.gambit)
         mechanism = options.get("mechanism", self.mechanism)
         self._check_gambit(gambit, mechanism)
@@ -456,6 +465,31 @@ class WoodEnv(ParallelEnv[str, dict[str, Any], Any]):
         self._turn = self._begin(wood)
         obs = self._observations(self._turn.observations)
         return obs, infos
+
+    def _reset_fork(
+        self, seed: int | None, options: dict[str, Any]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        given = options["fork"]
+        if not isinstance(given, tuple | list) or len(given) != 2:
+            raise WoodmarketError("options['fork'] must be (run_dir, K): a run folder and a turn")
+        clash = [k for k in ("gambit", "mechanism", "legends", "moves") if options.get(k)]
+        if seed is not None or clash:
+            what = "seed" if seed is not None else clash[0]
+            raise WoodmarketError(
+                f"reset: {what} with a fork: a fork plays its parent's seed and moves"
+            )
+        parent = parent_of(given[0])
+        if parent.spec.scenario_text != self._spec.scenario_text:
+            raise WoodmarketError(f"{given[0]}: a run of another scenario than this environment's")
+        spec, _ = plan_fork(parent, given[1], cast=self._spec.cast)
+        if self.wood is not None:
+            self.wood.close()
+        wood = self.wood = open_fork(spec, None, parent).wood
+        self.agents = [a for a in self.possible_agents if a in wood.creatures]
+        infos = {a: self._info(wood, a, Action.hold(), []) for a in self.agents}
+        self._before = {a: info[self.reward] for a, info in infos.items()}
+        self._turn = self._begin(wood)
+        return self._observations(self._turn.observations), infos
 
     def step(
         self, actions: Mapping[str, Any]

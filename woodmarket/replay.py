@@ -25,6 +25,7 @@ This room reads a run folder and steps a wood of its own; it writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ from woodmarket.spec import RunSpec
 from woodmarket.traces import (
     TIMED,
     TIMINGS,
+    TRACE,
     dumps,
     load_trace,
     read_run,
@@ -108,7 +110,7 @@ def replay(folder: str | Path) -> ReplayReport:
         what = "a file" if folder.exists() else "nothing"
         raise ReplayError(f"{folder}: {what} there, not a run folder")
     meta = read_run(folder)
-    spec, _ = _spec(folder, meta)
+    spec, _ = folder_spec(folder, meta)
     trace = load_trace(folder)
     summary = read_summary(folder)
     records = trace.records
@@ -124,9 +126,10 @@ def replay(folder: str | Path) -> ReplayReport:
         last -= 1
     finished = min(last, spec.turns)
 
-    turn, problem = _moves_problem(spec, records, finished)
-    if problem:
-        return ReplayReport(finished, turn - 1, spec.turns, turn, problem)
+    for check in (_moves_problem(spec, records, finished), fork_check(folder, spec)):
+        turn, problem = check
+        if problem:
+            return ReplayReport(finished, turn - 1, spec.turns, turn, problem)
     try:
         wood = _wood(spec, records, finished)
     except WoodmarketError as exc:
@@ -178,7 +181,7 @@ def _compare(
 ) -> tuple[int, int, str]:
     """(turn, turns found equal, the first difference) over the start and `finished` turns."""
     start = _normal({"turn": 0, "kind": "start", **start_fields(wood)})
-    found = _difference(turns.get(0, []), [start])
+    found = difference(turns.get(0, []), [start])
     if found:
         return 0, 0, found
     for t in range(1, finished + 1):
@@ -186,7 +189,7 @@ def _compare(
             state = wood.step()
         except Exception as exc:  # a forged record may break the wood: a difference, not a crash
             return t, t - 1, f"the replay stopped: {type(exc).__name__}: {exc}"
-        found = _difference(turns.get(t, []), [_normal(r) for r in state.records])
+        found = difference(turns.get(t, []), [_normal(r) for r in state.records])
         if found:
             return t, t - 1, found
     return finished, finished, ""
@@ -225,7 +228,7 @@ def _put_back_timings(folder: Path, records: list[dict[str, Any]]) -> None:
                 call[key] = timing[key]
 
 
-def _spec(folder: Path, meta: dict[str, Any]) -> tuple[RunSpec, Scenario]:
+def folder_spec(folder: Path, meta: dict[str, Any]) -> tuple[RunSpec, Scenario]:
     """The run's spec and scenario; scenario.toml must be the text the spec holds."""
     path = folder / "scenario.toml"
     try:
@@ -370,7 +373,7 @@ def _normal(record: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-def _difference(recorded: Sequence[dict[str, Any]], replayed: Sequence[dict[str, Any]]) -> str:
+def difference(recorded: Sequence[dict[str, Any]], replayed: Sequence[dict[str, Any]]) -> str:
     """The first difference between a turn's records, and what else differs in the turn."""
     want = [dumps(r) for r in recorded]
     got = [dumps(r) for r in replayed]
@@ -461,3 +464,41 @@ def _short(value: Any) -> str:
         return "(absent)"
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= SHOW_CHARS else text[: SHOW_CHARS - 1] + "…"
+
+
+def fork_check(folder: Path, spec: RunSpec) -> tuple[int, str]:
+    """(turn, what) where a fork's prefix is not its parent's, (0, "") when it is or can't be told.
+
+    Only when the parent's folder is there (`spec.fork.path`, relative to
+    the fork's): its trace must still be the one forked (its sha256), and
+    the fork's trace lines before turn K its very lines, byte for byte.
+    """
+    fork = spec.fork
+    if fork is None or not fork.path:
+        return 0, ""
+    where = (folder / fork.path).resolve()
+    if not (where / TRACE).is_file():
+        return 0, ""
+    theirs = (where / TRACE).read_bytes()
+    if fork.sha256 and hashlib.sha256(theirs).hexdigest() != fork.sha256:
+        return 1, f"the parent {fork.path} holds another trace than the one this fork was made from"
+    mine = (folder / TRACE).read_bytes()
+    lines = [_prefix_lines(data, fork.at) for data in (theirs, mine)]
+    for t in range(fork.at):
+        a, b = (x.get(t, []) for x in lines)
+        if a != b:
+            return max(t, 1), f"the fork's turn {t} is not its parent's (parent {fork.path})"
+    return 0, ""
+
+
+def _prefix_lines(data: bytes, at: int) -> dict[int, list[bytes]]:
+    """A trace's lines of the turns before `at`, by turn (a line that is no record is dropped)."""
+    out: dict[int, list[bytes]] = {}
+    for line in data.split(b"\n"):
+        try:
+            turn = json.loads(line).get("turn")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(turn, int) and turn < at:
+            out.setdefault(turn, []).append(line)
+    return out

@@ -38,7 +38,7 @@ from typing import Any
 from woodmarket.build import build, played, reset_slots
 from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.metrics import Tracker
-from woodmarket.policies.replay import RecordedPolicy, replay_policies
+from woodmarket.policies.replay import Prefixed, replay_policies
 from woodmarket.replay import spec_of
 from woodmarket.runner import result, summary_of
 from woodmarket.scenario import parse_scenario
@@ -54,46 +54,9 @@ from woodmarket.traces import (
     read_run,
     write_whole,
 )
-from woodmarket.types import Action, Observation, Policy
 
 # The records of the wood's state a resumed turn must reproduce before the run goes on.
 STATE_KINDS = ("order", "fill", "price", "holdings")
-
-
-class _Resumed:
-    """A creature's policy on resume: its recorded decisions up to `upto`, then itself.
-
-    Policies that call a model play back their record; with `reask` (serial
-    sampling) the model is asked again too, and its answer compared with the
-    record, so that the model's slot goes through exactly the work it did
-    the first time. Others decide again, advancing their random streams.
-    """
-
-    def __init__(
-        self, live: Policy, recorded: RecordedPolicy, upto: int, reask: bool, diverged: list[str]
-    ) -> None:
-        self.live = live
-        self.recorded = recorded
-        self.upto = upto
-        self.label = getattr(live, "label", "policy")
-        self.concurrent = getattr(live, "concurrent", False)
-        timeout = getattr(live, "timeout_s", None)
-        if timeout is not None:
-            self.timeout_s = timeout
-        self.replays = self.label == "llm" or getattr(live, "backend", None) is not None
-        self.reask = reask and hasattr(live, "request")
-        self.diverged = diverged
-
-    def decide(self, observation: Observation) -> Action:
-        if observation.turn <= self.upto and self.replays:
-            recorded = self.recorded.decide(observation)
-            if self.reask:
-                again = self.live.decide(observation)
-                said = again.call.response if again.call is not None else None
-                if recorded.call is None or said != recorded.call.response:
-                    self.diverged.append(f"{observation.creature} on turn {observation.turn}")
-            return recorded
-        return self.live.decide(observation)
 
 
 def whole_turns(lines: list[str]) -> tuple[int, int]:
@@ -185,7 +148,7 @@ def resume(
     recorded = replay_policies(records, wood.names)
     reask = spec.sampling.serial
     found: list[str] = [] if diverged is None else diverged
-    wood.seat({n: _Resumed(wood.policies[n], recorded[n], done, reask, found) for n in wood.names})
+    wood.seat({n: Prefixed(wood.policies[n], recorded[n], done, reask, found) for n in wood.names})
     tracker = Tracker(wood)
     wood.listeners.append(tracker)
     by_turn: dict[int, list[dict[str, Any]]] = {}

@@ -40,17 +40,23 @@ def run(
     wood: Wood | None = None,
     on_turn: Callable[[TurnState], None] | None = None,
     apart: bool = False,
+    folder: RunFolder | None = None,
+    tracker: Tracker | None = None,
 ) -> RunResult:
     """Run `spec` (or the already built `wood` of it); with `out`, write the run folder.
 
     `apart`: the clock readings of model calls are kept out of the trace
     (a `traces.Timings` listener the caller adds keeps them beside it).
+    A caller that made some turns already (a fork's prefix) hands over the
+    `folder` it wrote them to and the `tracker` that saw them; the run goes
+    on from the wood's turn.
     """
+    built = wood is None
     wood = wood or build(spec)
-    tracker = Tracker(wood)
-    wood.listeners.append(tracker)
-    folder = None
-    if out is not None:
+    if tracker is None:
+        tracker = Tracker(wood)
+        wood.listeners.append(tracker)
+    if folder is None and out is not None:
         folder = RunFolder.create(out, wood, run_json(spec), TIMED if apart else ())
     stopped = ""
     try:
@@ -70,6 +76,8 @@ def run(
         wood.listeners.remove(tracker)
         if folder is not None:
             folder.finish(summary)
+        if built:
+            wood.close()  # its threads and model slots: nobody else holds this wood
     if stopped:
         raise KeyboardInterrupt(stopped)
     return result(spec, wood, summary, folder.path if folder else None)

@@ -67,9 +67,10 @@ class RunSpec:
     sampling: Sampling = field(default_factory=Sampling)
     moves: Moves = ()
     narrator: str = "template"
+    fork: Fork | None = None  # a branch of a recorded run: its parent and the turn it differs from
 
     # Fields a run.json leaves out at their default, so older folders read the same.
-    QUIET: ClassVar[dict[str, Any]] = {"moves": (), "narrator": "template"}
+    QUIET: ClassVar[dict[str, Any]] = {"moves": (), "narrator": "template", "fork": None}
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -78,7 +79,9 @@ class RunSpec:
             raise WoodmarketError(f"turns must be a whole number >= 1, got {self.turns!r}")
         if self.mechanism is not None and self.mechanism not in ARMS:
             raise WoodmarketError(f"unknown mechanism {self.mechanism!r}; use {', '.join(ARMS)}")
-        if self.mechanism is not None and not self.gambit and not self.financier:
+        if self.mechanism is not None and not (
+            self.gambit or self.financier or self.moves or self.fork
+        ):
             raise WoodmarketError("--mechanism overrides a gambit's legend; add --gambit NAME")
         if self.narrator not in NARRATORS:
             raise WoodmarketError(
@@ -87,6 +90,18 @@ class RunSpec:
         if not isinstance(self.sampling, Sampling):
             raise WoodmarketError(f"sampling must be a Sampling, got {self.sampling!r}")
         object.__setattr__(self, "moves", _moves(self.moves, "moves"))
+        if self.fork is not None:
+            if self.fork.parent.scenario_text != self.scenario_text:
+                raise WoodmarketError("a fork plays its parent's scenario; this one differs")
+            if self.fork.at > self.turns:
+                raise WoodmarketError(
+                    f"a fork at turn {self.fork.at} runs past its {self.turns} turns"
+                )
+            if any(t < self.fork.at for t, _ in self.moves):
+                raise WoodmarketError(
+                    f"a fork's own moves start at its turn {self.fork.at}; "
+                    "the turns before it are its parent's"
+                )
 
     # -- making --------------------------------------------------------
 
@@ -144,7 +159,15 @@ class RunSpec:
     @property
     def plays(self) -> bool:
         """Whether the run has a financier: a gambit, a player's seat, or moves of one."""
-        return bool(self.gambit or self.financier or self.moves)
+        mine = bool(self.gambit or self.financier or self.moves)
+        return mine or (self.fork is not None and self.fork.parent.plays)
+
+    @property
+    def lineage(self) -> tuple[tuple[int, RunSpec], ...]:
+        """(first turn, spec) of the run and each run it was forked from, oldest first."""
+        if self.fork is None:
+            return ((1, self),)
+        return (*self.fork.parent.lineage, (self.fork.at, self))
 
     def load_scenario(self) -> Scenario:
         """The scenario, rebuilt from the spec's texts alone (parsed once per process)."""
@@ -175,6 +198,8 @@ class RunSpec:
             if out[name] == default:
                 del out[name]
         out["sampling"] = self.sampling.to_dict()
+        if self.fork is not None:
+            out["fork"] = self.fork.to_dict()
         if "moves" in out:
             out["moves"] = [[turn, list(cmds)] for turn, cmds in self.moves]
         out["scenario_files"] = dict(self.scenario_files)
@@ -203,6 +228,8 @@ class RunSpec:
                 kwargs.get("sampling", {}), f"{where}: sampling"
             )
             kwargs["moves"] = _moves(kwargs.get("moves", ()), f"{where}: moves")
+            if kwargs.get("fork") is not None:
+                kwargs["fork"] = Fork.from_dict(kwargs["fork"], f"{where}: fork")
             spec = cls(**kwargs)
         except TypeError as exc:
             raise WoodmarketError(f"{where}: {exc}") from None
@@ -224,6 +251,58 @@ class RunSpec:
         except ValueError as exc:
             raise WoodmarketError(f"a run spec must be JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Where a run branches from a recorded one: its parent, and the turn it differs from.
+
+    Turns before `at` are the parent's: rebuilt from the parent's records
+    (`parent` is its spec, the moves its player typed before `at` in it),
+    byte for byte. From `at` on, the fork's own spec decides: its cast,
+    sampling, narrator, mechanism (for legends told from then) and moves;
+    the parent's moves from `at` on are made too when `keep_moves`.
+    `path` names the parent's run folder relative to the fork's, `sha256`
+    its trace as it was forked; `reask` asks the models of the prefix
+    again (a continuation that equals the parent's), as resume does.
+    """
+
+    at: int
+    parent: RunSpec
+    path: str = ""
+    sha256: str = ""
+    keep_moves: bool = True
+    reask: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.at, bool) or not isinstance(self.at, int) or self.at < 1:
+            raise WoodmarketError(f"a fork's turn must be a whole number >= 1, got {self.at!r}")
+        if not isinstance(self.parent, RunSpec):
+            raise WoodmarketError("a fork's parent must be a run spec")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "parent": self.parent.to_dict(),
+            "path": self.path,
+            "sha256": self.sha256,
+            "keep_moves": self.keep_moves,
+            "reask": self.reask,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "fork") -> Fork:
+        if not isinstance(data, Mapping) or "at" not in data or "parent" not in data:
+            raise WoodmarketError(f"{where}: expected an object with 'at' and 'parent'")
+        known = {"at", "parent", "path", "sha256", "keep_moves", "reask"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise WoodmarketError(f"{where}: unknown key {unknown[0]!r}")
+        parent = RunSpec.from_dict(data["parent"], f"{where}: parent")
+        for key, kind in (("path", str), ("sha256", str), ("keep_moves", bool), ("reask", bool)):
+            if key in data and not isinstance(data[key], kind):
+                raise WoodmarketError(f"{where}: {key!r} must be a {kind.__name__}")
+        return cls(**{**dict(data), "parent": parent})
 
 
 def by_turn(moves: Mapping[int, Iterable[str]]) -> Moves:

@@ -254,8 +254,15 @@ class RunFolder:
 
     @classmethod
     def create(
-        cls, path: str | Path, wood: WoodState, meta: dict[str, Any], apart: tuple[str, ...] = ()
+        cls,
+        path: str | Path,
+        wood: WoodState,
+        meta: dict[str, Any],
+        apart: tuple[str, ...] = (),
+        start: dict[str, Any] | None = None,
     ) -> RunFolder:
+        """The folder, its start record (`start`: the wood before turn 1, when it has
+        stepped since: a fork's prefix) written, its writer listening to the wood."""
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise FileExistsError(f"{path}: output folder exists and is not empty")
@@ -264,7 +271,7 @@ class RunFolder:
         run = {"seed": wood.seed, "scenario": wood.scenario.name, "versions": versions(), **meta}
         write_whole(path / "run.json", json_file(run))
         writer = TraceWriter(path / TRACE, apart)
-        writer.write([{"turn": 0, "kind": "start", **start_fields(wood)}])
+        writer.write([start or {"turn": 0, "kind": "start", **start_fields(wood)}])
         wood.listeners.append(writer)
         return cls(path, writer, wood)
 

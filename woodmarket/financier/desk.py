@@ -33,7 +33,7 @@ from woodmarket.errors import ActionError, ScenarioError, WoodmarketError
 from woodmarket.financier.book import FINANCIER, Book, Closed, Position
 from woodmarket.financier.magistrate import Magistrate
 from woodmarket.financier.patron import Loan, Patron, ask_goods, goods_named
-from woodmarket.financier.script import Script, merge, script_of
+from woodmarket.financier.script import Script, merge, script_from
 from woodmarket.financier.season import settle
 from woodmarket.financier.whispers import (
     REFUSE_AT,
@@ -137,7 +137,7 @@ class Financier:
 
     def add_script(self, moves: Mapping[int, Iterable[str]], source: str) -> None:
         """Submit `moves` (turn -> commands) just before their turns, as from `source`."""
-        self.script = merge(self.script, script_of(moves, source))
+        self.script = merge(self.script, script_from(moves, source))
 
     @classmethod
     def of(cls, wood: WoodState) -> Financier:

@@ -15,7 +15,7 @@ from typing import Any
 Script = dict[int, tuple[tuple[str, str], ...]]
 
 
-def script_of(moves: Mapping[int, Iterable[str]], source: str) -> Script:
+def script_from(moves: Mapping[int, Iterable[str]], source: str) -> Script:
     """turn -> ((command, source), ...) from turn -> commands."""
     return {turn: tuple((m, source) for m in cmds) for turn, cmds in sorted(moves.items())}
 

@@ -163,3 +163,57 @@ def replay_policies(
     if standins is None:
         return {n: RecordedPolicy(table[n], "replay", fixed=True) for n in names}
     return {n: RecordedPolicy(table[n], usual[n], standins[n]) for n in names}
+
+
+class Prefixed:
+    """A creature's policy after a prefix of recorded turns: the record up to `upto`, then itself.
+
+    Resume and forks make their first turns again from a run's record. In
+    that prefix, a policy that calls a model plays back its recorded reply;
+    with `reask` the model is asked again too, and its answer compared with
+    the record (a difference goes to `diverged`), so that the model's slot
+    does exactly the work it did the first time. A policy of the recorded
+    kind (the stand-in, an imported class) decides again, so its random
+    stream and any state of its own advance as they did; any other (a fork
+    that changed the cast) takes the record. The decision's label is the
+    record's in the prefix, the policy's own after it.
+    """
+
+    def __init__(
+        self,
+        live: Policy,
+        recorded: RecordedPolicy,
+        upto: int,
+        reask: bool = False,
+        diverged: list[str] | None = None,
+    ) -> None:
+        self.live = live
+        self.recorded = recorded
+        self.upto = upto
+        self.own = getattr(live, "label", "policy")
+        self.label = self.own
+        self.concurrent = getattr(live, "concurrent", False)
+        timeout = getattr(live, "timeout_s", None)
+        if timeout is not None:
+            self.timeout_s = timeout
+        self.asks = self.own == "llm" or getattr(live, "backend", None) is not None
+        self.reask = reask and hasattr(live, "request")
+        self.diverged = [] if diverged is None else diverged
+
+    def decide(self, observation: Observation) -> Action:
+        if observation.turn > self.upto:
+            self.label = self.own
+            return self.live.decide(observation)
+        record = self.recorded.decisions.get(observation.turn)
+        kind = None if record is None else record.get("policy")
+        if kind == self.own and not self.asks:
+            self.label = self.own
+            return self.live.decide(observation)
+        action = self.recorded.decide(observation)
+        self.label = self.recorded.label
+        if self.asks and self.reask:
+            again = self.live.decide(observation)
+            said = again.call.response if again.call is not None else None
+            if action.call is None or said != action.call.response:
+                self.diverged.append(f"{observation.creature} on turn {observation.turn}")
+        return action
