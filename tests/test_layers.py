@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "woodmarket.text",
             "woodmarket.textfiles",
             "woodmarket.version",
+            "woodmarket.drawing",
             "woodmarket.commands",
         ),
     ),
@@ -82,6 +83,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "woodmarket.app",
             "woodmarket.env",
             "woodmarket.experiments",
+            "woodmarket.recap",
+            "woodmarket.story",
         ),
     ),
 )

@@ -3,6 +3,7 @@
     app        the game in a browser        play       the game in a terminal
     run        one run into a run folder (--resume continues one)
     fork       a recorded run branched at a turn, its past proved
+    story      a run's season as one self-contained HTML page
     replay     re-run a folder and compare every record
     sweep      one gambit across worlds x seeds: Table 1 (gambit: one cast)
     compare    two sweeps' gambits, world by world, paired by seed
@@ -205,6 +206,14 @@ def cmd_fork(args: argparse.Namespace) -> int:
         fin = summary["financier"]
         print(f"financier: {fin['pebbles']} pebbles, P&L {fin['pnl']:+d}; {fin['objective']}")
     print(f"run folder: {out}")
+    return 0
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    """A run folder's season as one self-contained HTML page."""
+    from woodmarket.story import write_story
+
+    print(f"wrote {write_story(args.run, args.out)}")
     return 0
 
 
@@ -612,6 +621,11 @@ def parser() -> argparse.ArgumentParser:
         help="ask the models of the prefix again, as resume does (the parent's continuation)",
     )
     fk.set_defaults(func=cmd_fork)
+
+    st = sub.add_parser("story", help="a run's season as one self-contained HTML page")
+    st.add_argument("run", help="a run folder")
+    st.add_argument("--out", required=True, metavar="PAGE.html", help="the page to write")
+    st.set_defaults(func=cmd_story)
 
     rp = sub.add_parser("replay", help="re-run a run folder from its records and check every turn")
     rp.add_argument("folder", help="a run folder written by `woodmarket run`")
