@@ -138,7 +138,7 @@ def cpu_model() -> str:
     return f"{name or 'unknown CPU'} ({detail})"
 
 
-def _wood(cast: str, seed: int, gambit: str | None) -> Any:
+def _wood(cast: str, seed: int, gambit: str | None, thoughts: bool = False) -> Any:
     """The Oona wood of `cast`, from a run spec, by the checkout's own builder."""
     from woodmarket.spec import RunSpec
 
@@ -146,14 +146,16 @@ def _wood(cast: str, seed: int, gambit: str | None) -> Any:
         from woodmarket.build import build
     except ImportError:  # a checkout before the one builder: the runner's
         from woodmarket.runner import build_wood as build  # type: ignore[no-redef]
-    return build(RunSpec.make("oona", cast=cast, seed=seed, gambit=gambit))
+    # (`thoughts` only when asked: older checkouts know no such field)
+    extra = {"thoughts": True} if thoughts else {}
+    return build(RunSpec.make("oona", cast=cast, seed=seed, gambit=gambit, **extra))
 
 
 class Bench:
     """One wood of a cast, its slots primed, with turns and reference turns timed in turn."""
 
-    def __init__(self, cast: str, seed: int, gambit: str | None) -> None:
-        self.wood = _wood(cast, seed, gambit)
+    def __init__(self, cast: str, seed: int, gambit: str | None, thoughts: bool = False) -> None:
+        self.wood = _wood(cast, seed, gambit, thoughts)
         self.log: list[tuple[float, float]] = []
         self.models = {n: p for n, p in self.wood.policies.items() if hasattr(p, "backend")}
         self.raw = {n: p.backend for n, p in self.models.items()}
@@ -242,10 +244,12 @@ def summarise(turns: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def bench(cast: str, turns: int, seed: int) -> dict[str, list[dict[str, Any]]]:
+def bench(
+    cast: str, turns: int, seed: int, thoughts: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"quiet": [], "news": []}
     for gambit in (None, "showcase"):
-        b = Bench(cast, seed, gambit)
+        b = Bench(cast, seed, gambit, thoughts)
         b.prime()
         for _ in range(turns):
             t = b.turn()
@@ -260,6 +264,9 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=6)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--casts", default="council")
+    ap.add_argument(
+        "--thoughts", action="store_true", help="the creatures think aloud (a line of why)"
+    )
     args = ap.parse_args()
     print(f"CPU: {cpu_model()}")
     cols = ("cast", "turns", "n", "median s", "ref s", "ratio", "new tok", "gen tok")
@@ -267,7 +274,7 @@ def main() -> None:
     widths = (15, 5, 2, 8, 6, 5, 7, 7, 7, 7, 5, 9)
     print("  ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)))
     for cast in args.casts.split(","):
-        for kind, turns in bench(cast, args.turns, args.seed).items():
+        for kind, turns in bench(cast, args.turns, args.seed, args.thoughts).items():
             if not turns:
                 continue
             r = summarise(turns)

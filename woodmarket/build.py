@@ -8,8 +8,8 @@ the same spec:
 1. the scenario, from the spec's own texts;
 2. the wood, every creature seated as the stand-in (`Wood`);
 3. the cast: model creatures on their backends (each leasing its slot),
-   with the spec's `Sampling` whole, unless `policies` are given (a replay
-   seats its own);
+   with the spec's `Sampling` whole and its `thoughts`, unless `policies`
+   are given (a replay seats its own);
 4. the financier, when the run plays one: every move by turn
    (`script_of`: the gambit's, a mechanism of the spec overriding its
    legend's, then the spec's own `moves` as a player's; for a fork, its
@@ -65,7 +65,7 @@ def build(
     try:
         if policies is None and spec.cast != "standin":
             seats = parse_cast(spec.cast, wood.names, spec.cast_text or None)
-            apply_cast(wood, seats, spec.sampling)
+            apply_cast(wood, seats, spec.sampling, spec.thoughts)
         if spec.plays:
             (_, first), *later = overrides(spec)
             if later:  # a fork: legends told from its turn on take its mechanism

@@ -230,7 +230,9 @@ def _imported(path: str) -> Policy:
     return as_policy(found() if isinstance(found, type) else found)
 
 
-def apply_cast(wood: WoodState, seats: list[Seat], sampling: Sampling | None = None) -> None:
+def apply_cast(
+    wood: WoodState, seats: list[Seat], sampling: Sampling | None = None, thoughts: bool = False
+) -> None:
     """Replace the wood's policies per seat (stand-in seats keep their stream).
 
     Model seats on an embedded model lease their slots from the model's
@@ -238,7 +240,7 @@ def apply_cast(wood: WoodState, seats: list[Seat], sampling: Sampling | None = N
     so woods in one process never pin two creatures to one slot.
     """
     release_cast(wood)
-    wood.policies.update(build_policies(wood, seats, sampling or Sampling()))
+    wood.policies.update(build_policies(wood, seats, sampling or Sampling(), thoughts))
 
 
 def release_cast(wood: WoodState) -> None:
@@ -248,7 +250,9 @@ def release_cast(wood: WoodState) -> None:
         wood.resources.remove(lease)
 
 
-def build_policies(wood: WoodState, seats: list[Seat], sampling: Sampling) -> dict[str, Policy]:
+def build_policies(
+    wood: WoodState, seats: list[Seat], sampling: Sampling, thoughts: bool = False
+) -> dict[str, Policy]:
     out: dict[str, Policy] = {}
     embedded: dict[str, list[Seat]] = {}
     for s in seats:
@@ -266,7 +270,7 @@ def build_policies(wood: WoodState, seats: list[Seat], sampling: Sampling) -> di
                 replays = _replay_policies(s.model, wood.names)
             out[s.creature] = replays[s.creature]
         else:
-            out[s.creature] = _llm(wood, s, slots.get(s.creature), sampling)
+            out[s.creature] = _llm(wood, s, slots.get(s.creature), sampling, thoughts)
     return out
 
 
@@ -293,7 +297,13 @@ def _replay_policies(folder: str, names: tuple[str, ...]) -> dict[str, Policy]:
     return dict(replay_policies(list(read_trace(folder)), names))  # as recorded: the cast
 
 
-def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, sampling: Sampling) -> Policy:
+def _llm(
+    wood: WoodState,
+    seat: Seat,
+    leased: tuple[Any, int] | None,
+    sampling: Sampling,
+    thoughts: bool = False,
+) -> Policy:
     backend: Backend
     slot: int | None = None
     timeout_s: float | None = None
@@ -316,6 +326,7 @@ def _llm(wood: WoodState, seat: Seat, leased: tuple[Any, int] | None, sampling: 
         slot=slot,
         max_tokens=seat.max_tokens or DEFAULT_MAX_TOKENS,
         sampling=sampling.but(**dict(seat.sampling)),
+        thoughts=thoughts,
         seed=wood.seed,
         timeout_s=timeout_s,
     )

@@ -81,6 +81,15 @@ def _add_sampling(
         )
 
 
+def _add_thoughts(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--thoughts",
+        action="store_true",
+        help="model creatures add one short line of why to each answer (`think: ...`, at most "
+        "48 characters; a few more generated tokens a turn)",
+    )
+
+
 def sampling_of(args: argparse.Namespace, serial: bool = False) -> Sampling:
     """The parsed sampling options as the `Sampling` a spec carries."""
     return Sampling(**{name: getattr(args, name) for name in Sampling.KNOBS}, serial=serial)
@@ -104,6 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         gambit=args.gambit,
         mechanism=args.mechanism,
         sampling=sampling_of(args),
+        thoughts=args.thoughts,
     )
     wood = build(spec)
     out = out_folder(args.out, args.scenario, args.seed)
@@ -330,6 +340,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         idle_s=args.idle_minutes * 60,
         runs=args.runs,
         sampling=sampling_of(args),
+        thoughts=args.thoughts,
     )
     return 0
 
@@ -579,6 +590,7 @@ def parser() -> argparse.ArgumentParser:
         help="override the gambit's legend mechanism (none: the gambit without its legend)",
     )
     _add_sampling(r, 0.0)
+    _add_thoughts(r)
     r.add_argument(
         "--resume",
         default=None,
@@ -651,6 +663,7 @@ def parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("--out", default=None, help="run folder (default runs/play-SCENARIO-...)")
     _add_sampling(pl, 0.0)
+    _add_thoughts(pl)
     pl.set_defaults(func=cmd_play)
 
     a = sub.add_parser("app", help="the web app: play the financier in a browser")
@@ -676,6 +689,7 @@ def parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--runs", default="runs/app", help="where games are saved (default runs/app)")
     _add_sampling(a, 0.0, " in every game of this server")
+    _add_thoughts(a)
     a.set_defaults(func=cmd_app)
 
     g = sub.add_parser("gambit", help="Table 1 for one cast: a sweep across the mechanisms")

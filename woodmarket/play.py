@@ -378,6 +378,7 @@ def main(args: argparse.Namespace, sampling: Sampling) -> int:
         mechanism=args.mechanism,
         financier=True,
         sampling=sampling,
+        thoughts=args.thoughts,
     )
     out = out_folder(args.out, args.scenario, args.seed, "play-")
     wood = build(spec)

@@ -67,10 +67,17 @@ class RunSpec:
     sampling: Sampling = field(default_factory=Sampling)
     moves: Moves = ()
     narrator: str = "template"
+    # Model creatures add one short line of why to each answer (`think: ...`).
+    thoughts: bool = False
     fork: Fork | None = None  # a branch of a recorded run: its parent and the turn it differs from
 
     # Fields a run.json leaves out at their default, so older folders read the same.
-    QUIET: ClassVar[dict[str, Any]] = {"moves": (), "narrator": "template", "fork": None}
+    QUIET: ClassVar[dict[str, Any]] = {
+        "moves": (),
+        "narrator": "template",
+        "thoughts": False,
+        "fork": None,
+    }
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -87,6 +94,8 @@ class RunSpec:
             raise WoodmarketError(
                 f"unknown narrator {self.narrator!r}; use {' or '.join(NARRATORS)}"
             )
+        if not isinstance(self.thoughts, bool):
+            raise WoodmarketError(f"thoughts must be true or false, got {self.thoughts!r}")
         if not isinstance(self.sampling, Sampling):
             raise WoodmarketError(f"sampling must be a Sampling, got {self.sampling!r}")
         object.__setattr__(self, "moves", _moves(self.moves, "moves"))
@@ -119,6 +128,7 @@ class RunSpec:
         sampling: Sampling | None = None,
         moves: Mapping[int, Sequence[str]] | None = None,
         narrator: str = "template",
+        thoughts: bool = False,
     ) -> RunSpec:
         """A spec from names and paths: reads the scenario (and cast file) now, once."""
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -137,6 +147,7 @@ class RunSpec:
             sampling=sampling or Sampling(),
             moves=by_turn(moves or {}),
             narrator=narrator,
+            thoughts=thoughts,
         )
         if gambit:
             spec.the_gambit(sc)  # an unknown gambit is refused now, not mid-run

@@ -66,6 +66,7 @@ def launch(
     block: bool = True,
     quiet: bool = False,
     sampling: Sampling | None = None,
+    thoughts: bool = False,
 ) -> tuple[Any, Sessions]:
     """Serve the app; returns (the Blocks, the sessions) when `block` is False."""
     from woodmarket.app.view import CSS
@@ -78,7 +79,13 @@ def launch(
             file=sys.stderr,
         )
     sessions = Sessions(
-        cap=cap, idle_s=idle_s, runs=runs, cast=cast, scenario=scenario, sampling=sampling
+        cap=cap,
+        idle_s=idle_s,
+        runs=runs,
+        cast=cast,
+        scenario=scenario,
+        sampling=sampling,
+        thoughts=thoughts,
     )
     sessions.start_reaper(min(30.0, max(1.0, idle_s / 4)))
     demo = build_app(sessions)

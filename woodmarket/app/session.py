@@ -129,6 +129,7 @@ class Session:
     busy: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
     run_folder: Path = field(default=Path("."))
+    thoughts: bool = False  # model creatures think aloud: the page shows their thought
 
     @property
     def wood(self):  # type: ignore[no-untyped-def]  # the engine's Wood
@@ -272,6 +273,7 @@ class Sessions:
         cast: str = "standin",
         scenario: str | None = None,
         sampling: Sampling | None = None,
+        thoughts: bool = False,
     ) -> None:
         if cap < 1:
             raise WoodmarketError(f"the session cap must be at least 1, got {cap}")
@@ -283,8 +285,10 @@ class Sessions:
             raise WoodmarketError(f"unknown scenario {scenario!r}; bundled: {', '.join(keys)}")
         self.cap, self.idle_s, self.runs = cap, idle_s, Path(runs)
         self.cast, self.scenario = cast, scenario
-        # How model casts decode in every game of this server (greedy by default).
+        # How model casts decode in every game of this server (greedy by default), and
+        # whether its model creatures think aloud (a line of why; the page shows it).
         self.sampling = sampling or Sampling()
+        self.thoughts = thoughts
         self.open: dict[str, Session] = {}
         self.lock = threading.Lock()
         self._seq = 0
@@ -345,7 +349,9 @@ class Sessions:
         if old is not None:
             old.close()
         try:
-            session = _build(key, scenario, cast, number, narrator, self.runs, seq, self.sampling)
+            session = _build(
+                key, scenario, cast, number, narrator, self.runs, seq, self.sampling, self.thoughts
+            )
         except BaseException:
             with self.lock:
                 if self.open.get(key) is placeholder:
@@ -416,9 +422,16 @@ def _build(
     runs: Path,
     seq: int,
     sampling: Sampling,
+    thoughts: bool = False,
 ) -> Session:
     spec = RunSpec.make(
-        scenario, cast=cast, seed=seed, financier=True, narrator=narrator, sampling=sampling
+        scenario,
+        cast=cast,
+        seed=seed,
+        financier=True,
+        narrator=narrator,
+        sampling=sampling,
+        thoughts=thoughts,
     )
     wood = build(spec)
     try:
@@ -431,4 +444,4 @@ def _build(
         wood.close()
         raise
     game = Game(wood, spec.turns, folder)
-    return Session(key, game, cast, scenario, narrator, run_folder=path)
+    return Session(key, game, cast, scenario, narrator, run_folder=path, thoughts=thoughts)

@@ -266,15 +266,18 @@ def thoughts(s: Session) -> str:
             )
         said = f"<pre data-wm='answer'>{esc(answer)}</pre>" if answer is not None else "(rules)"
         verdict = "" if r["valid"] else f"<div class='wm-neg'>invalid: {esc(r['reason'])}</div>"
-        thought = esc(r.get("thought") or "")
+        thought = f"<td data-wm='thought'>{esc(r.get('thought') or '')}</td>" if s.thoughts else ""
         rows.append(
             f"<tr data-wm='decision' data-name='{esc(r['creature'])}'><td><b>"
-            f"{esc(r['creature'])}</b><br>{esc(r['policy'])}</td><td>{thought}</td>"
+            f"{esc(r['creature'])}</b><br>{esc(r['policy'])}</td>{thought}"
             f"<td>{said}{prompt}</td><td>{_offers(r['offers'])}{verdict}</td></tr>"
         )
+    # The thought column only when the creatures think aloud: an empty one says nothing.
+    head = "<th>thought</th>" if s.thoughts else ""
+    title = "What they thought and answered" if s.thoughts else "What they answered"
     return (
-        f'<div class="wm"><h3>What they thought and answered, turn {last.turn}</h3>'
-        '<table class="wm-table wm-think"><tr><th>creature</th><th>thought</th>'
+        f'<div class="wm"><h3>{title}, turn {last.turn}</h3>'
+        f'<table class="wm-table wm-think"><tr><th>creature</th>{head}'
         f"<th>answer</th><th>orders</th></tr>{''.join(rows)}</table></div>"
     )
 
