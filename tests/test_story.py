@@ -127,3 +127,57 @@ def test_a_story_page_requests_nothing_and_runs_nothing(tmp_path, scenario_key):
             assert page.locator("svg").count() == len(build(RunSpec.make(scenario_key)).goods)
         finally:
             browser.close()
+
+
+def test_the_terminal_explains_the_squeeze_as_it_happens_and_recaps_the_season(tmp_path):
+    """The fixture's game played again in the terminal: its creatures' recorded decisions, the
+    player's moves typed at their turns; turn 3 says which trade forced the cover."""
+    from woodmarket.play import Game
+    from woodmarket.policies.replay import replay_policies
+    from woodmarket.runner import run_json
+    from woodmarket.traces import RunFolder
+
+    spec = RunSpec.from_dict(json.loads((SQUEEZE / "run.json").read_text())).but(cast="standin")
+    records = list(read_trace(SQUEEZE))
+    names = records[0]["creatures"]
+    wood = build(spec, policies=replay_policies(records, names))
+    game = Game(wood, 6, RunFolder.create(tmp_path / "game", wood, run_json(spec)))
+    moves = {1: ["short honey 8", "whisper Oona oona_run"], 3: ["spring oona_run"]}
+    said = {}
+    for turn in range(1, 7):
+        for move in moves.get(turn, []):
+            assert game.handle(move).startswith("queued")
+        said[turn] = game.handle("next")
+    assert "forced cover" not in said[2]
+    flat = " ".join(said[3].split())
+    assert "Pip bought 1 honey from Mossback at 20" in flat and "P&L -80" in flat
+    end = " ".join(said[6].split())
+    assert "The season, as the record tells it" in end
+    assert "honey: 10 -> 10 -> 9 -> 20 -> 4 -> 3 -> 2" in end
+    assert all(len(line) <= 100 for line in said[3].splitlines())
+    assert game.done and game.folder is None  # the season over: its folder finished
+
+
+@pytest.mark.parametrize("level", ["oona:hard", "reedmere:hard"])
+def test_a_fine_is_explained_by_the_win_and_its_levers(tmp_path, level):
+    from woodmarket.play import Game
+    from woodmarket.runner import run_json
+    from woodmarket.scenario import load_scenario
+    from woodmarket.traces import RunFolder
+
+    sc = load_scenario(level)
+    g = sc.gambit("showcase")
+    spec = RunSpec.make(level, seed=0, financier=True)
+    wood = build(spec)
+    game = Game(wood, spec.turns, RunFolder.create(tmp_path / "g", wood, run_json(spec)))
+    fined = []
+    plan = {1: [f"short {g.target} 12", sc.first_trade[1]], 2: [f"spring {g.legend.id} settle"]}
+    for turn in range(1, 8):
+        for move in plan.get(turn, []):
+            game.handle(move)
+        told = " ".join(game.handle("next").split())
+        fined += [told] if "the magistrate fined you" in told else []
+    game.quit()
+    events = [r for r in read_trace(tmp_path / "g") if r.get("event") == "fined"]
+    assert len(fined) == len(events) > 0
+    assert "after your spring" in fined[0] and f"on {g.target}" in fined[0]

@@ -18,6 +18,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from woodmarket.build import build
 from woodmarket.commands import VERBS, follow_ups, parse_command
@@ -26,11 +27,12 @@ from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
 from woodmarket.financier.whispers import legends_of
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
+from woodmarket.recap import explain, recap
 from woodmarket.runner import out_folder, run_json, stop_between_turns, summary_of
 from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState, WoodState
 from woodmarket.text import printable
-from woodmarket.traces import RunFolder
+from woodmarket.traces import RunFolder, read_trace
 from woodmarket.types import Sampling
 from woodmarket.wood import Wood
 
@@ -175,9 +177,23 @@ class Game:
             for r in self.last.records
             if r["kind"] == "financier" and r["source"] == "player" and r["ok"]
         }
+        told = self.board()
+        losses = self.losses()
+        if losses:  # each loss of the turn, and what caused it
+            told += "\n\n" + "\n".join(_wrap(x) for x in losses)
         if self.over:
-            return self.board() + "\n\n" + self.finish()
-        return self.board()
+            return told + "\n\n" + self.finish()
+        return told
+
+    def records(self) -> list[dict[str, Any]]:
+        """The run's records so far, as its folder holds them (the game's own, without one)."""
+        if self.folder is not None:
+            return list(read_trace(self.folder.path))
+        return self.last.records if self.last is not None else []
+
+    def losses(self) -> list[str]:
+        """What the last turn cost the player, each loss explained from the records."""
+        return explain(self.records(), self.wood.turn) if self.last is not None else []
 
     def quit(self) -> str:
         self.done = True
@@ -193,6 +209,9 @@ class Game:
         if self.folder is not None:
             stopped = "" if self.over else f"{how} after {self.wood.turn} of {self.turns} turns"
             summary = summary_of(self.wood, self.tracker, self.turns, stopped)
+            if self.over:  # the season told from its record, as its story page tells it
+                told = recap(self.records(), summary)
+                lines[1:1] = [_wrap(x) for x in told.lines()]
             self.folder.finish(summary)
             self.wood.close()
             lines.append(f"run folder: {self.folder.path}")
@@ -362,6 +381,11 @@ def _status_line(text: str) -> None:
     """One line redrawn in place (\r, then clear to the end of the line)."""
     sys.stdout.write("\r\x1b[K" + text)
     sys.stdout.flush()
+
+
+def _wrap(text: str) -> str:
+    """A long line of prose folded to the terminal's width, continued with an indent."""
+    return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent="    ")) or text
 
 
 def _clip(text: str) -> str:
