@@ -112,6 +112,20 @@ def test_a_fork_of_a_fork_and_a_killed_fork_resumed(tmp_path, scenario_key):
     assert (killed / "trace.jsonl").read_bytes() == (two / "trace.jsonl").read_bytes()
 
 
+def test_an_undo_drops_the_parents_moves_from_its_turn_and_makes_none(tmp_path, scenario_key):
+    """`keep_moves=False` with no moves (a game's rewind): nothing of the financier's from K on."""
+    parent = parent_run(tmp_path, scenario_key, "showcase", 2, 5)
+    assert any(r["kind"] == "financier" and r["turn"] >= 2 for r in read_trace(parent))
+    out = tmp_path / "undo"
+    spec, p = plan_fork(parent, 2, out=out, keep_moves=False)
+    assert spec.moves == () and spec.fork is not None and not spec.fork.keep_moves
+    run_fork(spec, out, p)
+    assert lines_before(out, 2) == lines_before(parent, 2)
+    made = [r for r in read_trace(out) if r["kind"] == "financier" and r["turn"] >= 2]
+    assert [r for r in made if r["source"] != "margin"] == []
+    assert replay(out).passed
+
+
 def test_replay_checks_the_prefix_against_the_parent_and_does_without_it(tmp_path, scenario_key):
     parent = parent_run(tmp_path, scenario_key, "patron", 1, 6)
     fork = tmp_path / "fork"

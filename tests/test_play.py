@@ -1,14 +1,21 @@
-"""The terminal game, driven like a player through a pseudo-terminal, and its replay."""
+"""The terminal game, driven like a player through a pseudo-terminal, and its replay.
+
+Also the rewind: a game forked at a past turn into a new run folder, on
+both bundled scenarios, by hand and through `Game.rewind`.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pexpect
 import pytest
 
 from woodmarket.build import build
+from woodmarket.errors import WoodmarketError
+from woodmarket.financier.whispers import legends_of
 from woodmarket.play import WIDTH, Game
 from woodmarket.replay import replay
 from woodmarket.runner import run_json
@@ -243,3 +250,160 @@ def test_text_from_creatures_reaches_the_screen_escaped(tmp_path):
     said = game.handle("whisper Nobody \x1b[31mred")
     assert "\x1b" not in said and said.startswith("refused: unknown creature")
     assert printable("boo\x1b[2J\x07 ha\r") == "boo\\x1b[2J\\x07 ha\\r"
+
+
+# -- rewinding ------------------------------------------------------------
+
+
+def lines_before(folder: Path, at: int) -> list[str]:
+    """A trace's lines of the turns before `at`, as written."""
+    text = (folder / "trace.jsonl").read_text(encoding="utf-8").splitlines()
+    return [line for line in text if json.loads(line)["turn"] < at]
+
+
+def moves_from(folder: Path, at: int) -> list[tuple[int, str, str, bool]]:
+    """The financier's records from turn `at` on: (turn, command, source, ok)."""
+    return [
+        (r["turn"], r["command"], r["source"], r["ok"])
+        for r in read_trace(folder)
+        if r["kind"] == "financier" and r["turn"] >= at
+    ]
+
+
+def _game(tmp_path, key="oona", turns=6, seed=1, folder=True):
+    spec = RunSpec.make(key, seed=seed, turns=turns, financier=True)
+    wood = build(spec)
+    run = RunFolder.create(tmp_path / "game", wood, run_json(spec)) if folder else None
+    return Game(wood, turns, run)
+
+
+def test_a_rewound_game_plays_on_from_a_past_turn_and_both_replay(tmp_path, scenario_key):
+    game = _game(tmp_path, scenario_key)
+    for line in ["f", "next", "next", "next"]:
+        game.handle(line)
+    good = game.wood.goods[0]
+    assert game.handle(f"short {good} 1").startswith("queued for turn 4")
+    parent = game.path
+    branch = game.rewind(2)
+    # The game left is finished, its summary saying why; the branch is the wood after turn 1.
+    assert game.done and game.folder is None
+    summary = json.loads((parent / "summary.json").read_text())
+    assert summary["stopped"] == "left after 3 of 6 turns for a rewind to turn 2"
+    assert branch.path == tmp_path / "game-at2" and branch.fork is not None
+    assert (branch.fork.at, branch.fork.path) == (2, "../game")
+    assert branch.wood.turn == 1 and branch.fin.queued() == []  # the queued short dropped
+    assert lines_before(branch.path, 2) == lines_before(parent, 2)
+    assert "first trade is made already" in branch.handle("f")  # it was, in turn 1
+    legend = legends_of(branch.wood)[0].id
+    assert branch.handle(f"spring {legend} settle").startswith("queued for turn 2")
+    branch.handle("next")
+    # Only the move typed in the branch: the parent's from turn 2 on are not made again.
+    assert moves_from(branch.path, 2) == [(2, f"spring {legend} settle", "player", True)]
+    # A rewind of the rewind: a fork of a fork, beside the others.
+    again = branch.rewind(1)
+    assert again.path == tmp_path / "game-at1" and again.wood.turn == 0
+    meta = json.loads((again.path / "run.json").read_text())
+    assert meta["fork"]["at"] == 1 and meta["fork"]["parent"]["fork"]["at"] == 2
+    again.handle("next")
+    again.quit()
+    assert lines_before(again.path, 1) == lines_before(parent, 1)
+    for folder in (parent, branch.path, again.path):
+        report = replay(folder)
+        assert report.ok, (folder, report.line())
+    assert json.loads((branch.path / "summary.json").read_text())["turns"] == 2
+
+
+def test_a_finished_season_can_be_rewound(tmp_path):
+    game = _game(tmp_path, turns=3)
+    for _ in range(3):
+        game.handle("next")
+    assert game.over and game.done and game.folder is None
+    branch = game.rewind(3)  # play the last turn again
+    assert branch.wood.turn == 2 and not branch.done
+    assert "The season is over." in branch.handle("next")
+    assert lines_before(branch.path, 3) == lines_before(game.path, 3)
+    assert replay(game.path).passed and replay(branch.path).passed
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("rewind", "usage: rewind TURN, the number of a turn played, not ''"),
+        ("rewind x", "not 'x'"),
+        ("rewind 1 2", "not '1 2'"),
+        ("rewind -1", "not '-1'"),
+        ("rewind ²", "not '²'"),
+        ("rewind 1.5", "not '1.5'"),
+        ("rewind \x1b[2J", "not '\\x1b[2J'"),
+        ("rewind " + "9" * 5000, "not '99999"),
+        ("rewind 0", "cannot rewind to turn 0: pick a turn played, from 1 to 2"),
+        ("rewind 3", "cannot rewind to turn 3: pick a turn played, from 1 to 2"),
+        ("rewind 999999999", "from 1 to 2"),
+    ],
+)
+def test_a_bad_rewind_is_one_line_and_changes_nothing(tmp_path, line, said):
+    game = _game(tmp_path)
+    game.handle("next")
+    game.handle("next")
+    game.handle("short honey 1")
+    reply = game.handle(line)
+    assert reply.startswith("refused: ") and said in reply and "\n" not in reply, reply
+    assert "\x1b" not in reply and len(reply) <= WIDTH
+    assert not game.done and game.rewound is None and game.wood.turn == 2
+    assert game.fin.queued() == ["short honey 1"]
+    assert not (tmp_path / "game-at1").exists() and not (tmp_path / "game-at2").exists()
+    game.handle("next")
+    game.quit()
+    assert replay(game.path).ok
+
+
+def test_a_rewind_is_refused_before_a_turn_without_a_folder_or_onto_a_full_one(tmp_path):
+    game = _game(tmp_path)
+    with pytest.raises(WoodmarketError, match="no turn has been played yet"):
+        game.rewind(1)
+    game.handle("next")
+    for turn in (True, "1", 1.0, 2):
+        with pytest.raises(WoodmarketError, match="pick a turn played, from 1 to 1"):
+            game.rewind(turn)  # type: ignore[arg-type]
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("")
+    with pytest.raises(WoodmarketError, match="not empty"):
+        game.rewind(1, full)
+    assert not game.done and game.folder is not None
+    unrecorded = _game(tmp_path / "bare", folder=False)
+    unrecorded.handle("next")
+    with pytest.raises(WoodmarketError, match="keeps no run folder"):
+        unrecorded.rewind(1)
+    unrecorded.quit()
+    game.quit()
+    assert replay(game.path).ok
+
+
+def test_a_game_rewound_by_hand(tmp_path):
+    """Three turns, back to turn 2, the legend sprung a turn earlier; both runs replay."""
+    child, out = _spawn(tmp_path, "--turns", "6")
+    assert "rewind TURN" in _say(child, "help")
+    _say(child, "f")
+    for _ in range(3):
+        _say(child, "next")
+    assert "refused: cannot rewind to turn 4" in _say(child, "rewind 4")
+    assert "refused: usage: rewind TURN" in _say(child, "rewind two")
+    _say(child, "short acorns 1")
+    said = _say(child, "rewind 2")
+    branch = tmp_path / "played-at2"
+    assert "turn 1 of 6" in said and "the next turn is 2" in said
+    assert f"run folder: {branch}, a branch of {out}" in said
+    assert "dropped (they were for the wood you left): short acorns 1" in said
+    assert "The Run on Oona's Hoard is told" in _say(child, "spring oona_run settle")
+    assert "turn 2 of 6" in _say(child, "next")
+    child.sendline("quit")
+    child.expect_exact(f"run folder: {branch}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    stopped = json.loads((out / "summary.json").read_text())["stopped"]
+    assert stopped == "left after 3 of 6 turns for a rewind to turn 2"
+    assert lines_before(branch, 2) == lines_before(out, 2)
+    assert moves_from(branch, 2) == [(2, "spring oona_run settle", "player", True)]
+    assert replay(out).ok and replay(branch).ok

@@ -101,7 +101,9 @@ def plan_fork(
     """The fork's spec: the parent's plus the turn K and what changes from it.
 
     `moves` (turn -> commands, turns from K on) replace the parent's moves
-    from K on unless `keep_moves`; with none given, the parent's are kept.
+    from K on unless `keep_moves`; with none given, the parent's are kept,
+    unless `keep_moves` is False: then none are made from K (an undo, as a
+    game's rewind is).
     `short` resizes the shorts the fork makes from K on; `cast` seats other
     models, `knobs` (sampling knobs by name) decode otherwise from K,
     `serial` asks them one at a time (two forks then repeat each other); `reask` asks

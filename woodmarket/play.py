@@ -6,30 +6,38 @@ scoreboard) and turns typed lines into financier moves or turns. A move
 is checked and queued (`Financier.submit`) and made when the next turn
 begins. It changes the wood only through `Financier.submit` and
 `wood.step`, and writes the run folder like `woodmarket run` does, so
-`woodmarket replay` can re-run a played game. Lines fit in 100 columns;
-text from creatures and the player is shown escaped (no terminal escape,
-bell or control character reaches the screen).
+`woodmarket replay` can re-run a played game. A game can be rewound
+(`Game.rewind`, the word `rewind TURN`): its run folder is finished and
+forked at a past turn (`fork.plan_fork`, `fork.open_fork`) into a new
+one, where the player goes on; the web app's Rewind is the same call.
+Lines fit in 100 columns; text from creatures and the player is shown
+escaped (no terminal escape, bell or control character reaches the
+screen).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import re
 import sys
 import textwrap
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from woodmarket.build import build
 from woodmarket.commands import VERBS, follow_ups, parse_command
-from woodmarket.errors import ActionError
+from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier import FINANCIER, MAINTENANCE_PCT, Financier, ceil_pct
 from woodmarket.financier.whispers import legends_of
+from woodmarket.fork import Forked, Parent, open_fork, plan_fork
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
 from woodmarket.recap import explain, recap
 from woodmarket.runner import out_folder, run_json, stop_between_turns, summary_of
-from woodmarket.spec import RunSpec
+from woodmarket.spec import Fork, RunSpec
 from woodmarket.state import TurnState, WoodState
 from woodmarket.text import printable
 from woodmarket.traces import RunFolder, read_trace
@@ -46,6 +54,12 @@ GAME_WORDS = (
     ("legends", "", "the legends you can spring"),
     ("board", "", "show the wood again"),
     ("next", "", "let the turn run (also: n)"),
+    (
+        "rewind",
+        "TURN",
+        "go back: play on from a past turn TURN in a new run folder, a branch of this "
+        "one (queued moves are dropped; both runs replay)",
+    ),
     ("help", "", "this text (also: ?)"),
     ("quit", "", "leave the game (also: q)"),
 )
@@ -93,19 +107,36 @@ def hint(fin: Financier) -> str:
 class Game:
     """One played wood: reads command lines, returns what to print."""
 
-    def __init__(self, wood: Wood, turns: int, folder: RunFolder | None = None) -> None:
+    def __init__(
+        self,
+        wood: Wood,
+        turns: int,
+        folder: RunFolder | None = None,
+        *,
+        tracker: Tracker | None = None,
+        fork: Fork | None = None,
+    ) -> None:
+        """`tracker`: one that saw turns the wood made already (a fork's rebuilt
+        past), so the summary counts them; `fork`: where this game branched, if it did."""
         self.wood = wood
         self.turns = turns
         self.folder = folder
+        # The run folder's place, kept once it is finished (a finished game can be rewound).
+        self.path: Path | None = folder.path if folder is not None else None
+        self.fork = fork
         self.fin = Financier.of(wood)
-        self.tracker = Tracker(wood)
-        wood.listeners.append(self.tracker)
+        if tracker is None:
+            tracker = Tracker(wood)
+            wood.listeners.append(tracker)
+        self.tracker = tracker
         self.last: TurnState | None = None
         self.done = False
         # Moves made in past turns, as typed (the first trade is offered once).
         self.played: set[str] = set()
         # Where to show who is still thinking while a turn runs (a terminal), if anywhere.
         self.show: Callable[[str], None] | None = None
+        # The game a `rewind` line went on in: the terminal's loop plays that one next.
+        self.rewound: Game | None = None
 
     @property
     def over(self) -> bool:
@@ -133,6 +164,8 @@ class Game:
             if len(words) > 2:
                 return "refused: usage: tips [GOOD] (the true tips you can whisper)"
             return self.tips(words[1] if len(words) == 2 else None)
+        if verb == "rewind":
+            return self._rewind_word(words[1:])
         if self.over:
             return "The season is over: only board, help and quit remain."
         out = self.fin.submit(line)
@@ -201,22 +234,108 @@ class Game:
 
     def finish(self, how: str = "left") -> str:
         """End the game: the scoreboard, and the run folder's summary (`how` it ended)."""
-        self.done = True
         lines = ["The season is over." if self.over else "You leave the wood.", self.scoreboard()]
         waiting = self.fin.queued()
         if waiting:
             lines.append(f"not made (the wood did not turn again): {'; '.join(waiting)}")
         if self.folder is not None:
-            stopped = "" if self.over else f"{how} after {self.wood.turn} of {self.turns} turns"
-            summary = summary_of(self.wood, self.tracker, self.turns, stopped)
             if self.over:  # the season told from its record, as its story page tells it
+                summary = summary_of(self.wood, self.tracker, self.turns, "")
                 told = recap(self.records(), summary)
                 lines[1:1] = [_wrap(x) for x in told.lines()]
-            self.folder.finish(summary)
-            self.wood.close()
             lines.append(f"run folder: {self.folder.path}")
             lines.append(f"replay it:  woodmarket replay {self.folder.path}")
+        self._close("" if self.over else f"{how} after {self.wood.turn} of {self.turns} turns")
+        return "\n".join(lines)
+
+    def _close(self, stopped: str) -> None:
+        """The game ends: summary.json says how (`stopped`, "" for a whole season)."""
+        self.done = True
+        if self.folder is not None:
+            self.folder.finish(summary_of(self.wood, self.tracker, self.turns, stopped))
+            self.wood.close()
             self.folder = None
+
+    # -- rewinding -------------------------------------------------------
+
+    def rewind(self, turn: int, out: str | Path | None = None) -> Game:
+        """This run forked at `turn` (the next turn played is `turn`), as a new game.
+
+        An undo: this game ends (its summary says it was left for the
+        rewind), then its run folder is forked with no change and its moves
+        from `turn` on dropped, so turns 1 to `turn`-1 are rebuilt from the
+        record and proved, and nothing it did from `turn` on is made again.
+        The new game plays on that wood in a new folder (`out`, or one beside
+        this one); moves queued here are dropped: they were for this wood.
+        Both folders replay. A turn not from 1 to the turns played is one
+        `WoodmarketError` line, and then nothing has changed.
+        """
+        self._can_rewind(turn)
+        assert self.path is not None
+        target = Path(out) if out is not None else branch_path(self.path, turn)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise WoodmarketError(f"{target}: a folder that is not empty is there already")
+        if self.folder is not None:
+            n = self.wood.turn
+            self._close(f"left after {n} of {self.turns} turns for a rewind to turn {turn}")
+        spec, parent = plan_fork(self.path, turn, out=target, keep_moves=False)
+        game = Game.of_fork(open_fork(spec, target, parent), parent)
+        game.show = self.show
+        return game
+
+    def _can_rewind(self, turn: int) -> None:
+        played = self.wood.turn
+        if self.path is None:
+            raise WoodmarketError("this game keeps no run folder: there is no record to go back to")
+        if played < 1:
+            raise WoodmarketError("no turn has been played yet: there is nothing to rewind")
+        if isinstance(turn, bool) or not isinstance(turn, int) or not 1 <= turn <= played:
+            raise WoodmarketError(
+                f"cannot rewind to turn {turn}: pick a turn played, from 1 to {played}"
+            )
+
+    @classmethod
+    def of_fork(cls, forked: Forked, parent: Parent) -> Game:
+        """The game on a fork's wood: its rebuilt past as its parent recorded it."""
+        assert forked.spec.fork is not None
+        at = forked.spec.fork.at
+        game = cls(
+            forked.wood,
+            forked.spec.turns,
+            forked.folder,
+            tracker=forked.tracker,
+            fork=forked.spec.fork,
+        )
+        made = [r for r in parent.records if r["turn"] < at and r["kind"] == "financier"]
+        game.played = {r["command"] for r in made if r["source"] == "player" and r["ok"]}
+        if at > 1:  # the last turn as the record holds it: its gossip and thoughts are shown
+            game.last = TurnState(at - 1, records=parent.turn(at - 1))
+        return game
+
+    def _rewind_word(self, args: list[str]) -> str:
+        """`rewind TURN` typed: the new game goes on (`rewound`), or one line says why not."""
+        if len(args) != 1 or not re.fullmatch(r"[0-9]{1,9}", args[0]):
+            typed = printable(" ".join(args))[:20]
+            return f"refused: usage: rewind TURN, the number of a turn played, not '{typed}'"
+        waiting = self.fin.queued()
+        left = self.path
+        try:
+            game = self.rewind(int(args[0]))
+        except (WoodmarketError, OSError) as exc:
+            if not self.done:
+                return f"refused: {printable(str(exc))}"
+            return f"the rewind failed: {printable(str(exc))}\nthe run you left: {left}"
+        self.rewound = game
+        lines = [
+            game.board(),
+            "",
+            f"Rewound: the wood as it stood after turn {game.wood.turn}; "
+            f"the next turn is {game.wood.turn + 1}.",
+            f"run folder: {game.path}, a branch of {left}",
+            f"the run you left: {left} (woodmarket replay {left})",
+        ]
+        if waiting:
+            lines.append(f"dropped (they were for the wood you left): {'; '.join(waiting)}")
         return "\n".join(lines)
 
     # -- drawing ---------------------------------------------------------
@@ -352,6 +471,20 @@ class Game:
         return "\n".join(rows)
 
 
+def branch_path(path: Path, turn: int) -> Path:
+    """A free folder beside `path` for its rewind to `turn`: NAME-atTURN, then -2, -3, ...
+
+    NAME is the folder's name without an earlier rewind's `-atK[-N]`, so the
+    branches of one game sit side by side and a name never grows with each rewind.
+    """
+    root = re.sub(r"-at[0-9]+(-[0-9]+)?$", "", path.name)
+    for n in itertools.count(1):
+        place = path.with_name(f"{root}-at{turn}" + (f"-{n}" if n > 1 else ""))
+        if not place.exists():
+            return place
+    raise AssertionError("unreachable")
+
+
 class Thinking:
     """Shows which creatures are still deciding while a turn runs (models take seconds)."""
 
@@ -422,6 +555,8 @@ def main(args: argparse.Namespace, sampling: Sampling) -> int:
             reply = game.handle(line)
             if reply:
                 print(reply)
+            if game.rewound is not None:  # `rewind`: play on in the branch
+                game = game.rewound
             sys.stdout.flush()
     except KeyboardInterrupt:
         print()

@@ -1,5 +1,5 @@
 """The app in a real browser (Debian's Chromium): the showcase, isolation, hostile input,
-the patron's levers and the levels.
+the patron's levers, the levels and the rewind.
 
 Each test drives the page as a player does: buttons by their labels,
 boxes by typing. What the page shows is compared with the run folder's
@@ -463,6 +463,54 @@ def test_a_hard_level_in_the_browser(app, browser):
     page.context.close()
     assert wait_for(folder / "summary.json")
     assert replay(folder).ok
+
+
+def lines_before(folder: Path, at: int) -> list[str]:
+    text = (folder / "trace.jsonl").read_text(encoding="utf-8").splitlines()
+    return [line for line in text if json.loads(line)["turn"] < at]
+
+
+def test_a_rewind_in_the_browser(app, browser, scenario_key):
+    """Three turns, back to turn 2, the legend sprung there; both run folders replay."""
+    page = open_page(browser, app.url)
+    new_wood(page, scenario_key)
+    press(page, "First trade")
+    said(page, "queued")
+    for _ in range(3):
+        next_turn(page)
+    parent = folder_of_page(app, page)
+    assert options(page, "wm-rewind-turn") == ["1", "2", "3"]
+    for typed, expected in [
+        ("4", "cannot rewind to turn 4: pick a turn played, from 1 to 3"),
+        ("-2", "must be at least 1"),
+        ("two<b>", "must be a whole number from 1 to"),
+        ("9" * 60, "far too large"),
+    ]:
+        choose(page, "wm-rewind-turn", typed)
+        press(page, "Rewind")
+        assert expected in said(page, expected)
+        assert page.get_attribute("[data-wm=header]", "data-turn") == "3"
+    assert "Error" not in page.inner_text("body") and page.locator("[data-wm=branch]").count() == 0
+    pick(page, "wm-rewind-turn", "2")
+    press(page, "Rewind")
+    page.wait_for_selector("[data-wm=header][data-turn='1'] [data-wm=branch][data-at='2']")
+    assert "rewound to turn 2" in said(page, "rewound to turn 2")
+    assert page.inner_text("[data-wm=parent]") == parent.name
+    fork = folder_of_page(app, page)
+    assert fork != parent and fork.name == f"{parent.name}-at2"
+    assert options(page, "wm-rewind-turn") == ["1"]
+    page.locator("#wm-spring-mechanism").get_by_text("settle", exact=True).click()
+    press(page, "Spring")
+    said(page, "is told in the wood")
+    assert next_turn(page) == 2
+    page.context.close()  # the tab goes: the branch's summary is written
+    assert wait_for(fork / "summary.json") and (parent / "summary.json").exists()
+    assert replay(parent).ok and replay(fork).ok
+    assert lines_before(fork, 2) == lines_before(parent, 2)
+    made = [r for r in read_trace(fork) if r["kind"] == "financier" and r["turn"] >= 2]
+    assert [(r["command"].split()[0], r["command"].split()[-1], r["ok"]) for r in made] == [
+        ("spring", "settle", True)
+    ]
 
 
 def test_the_experiment_tab_runs_table1(app, browser):

@@ -1,7 +1,8 @@
 """Sessions of the app without a browser: moves from form fields, the cap, idle cleanup, replay.
 
 Also the patron's levers (lend, bribe, ally) from fields, the levels a
-visitor may seat, and the scoreboard's patron book against the trace.
+visitor may seat, the scoreboard's patron book against the trace, and the
+rewind: a session's game forked at a past turn, played on in the same seat.
 """
 
 from __future__ import annotations
@@ -376,3 +377,97 @@ def test_a_lost_season_shows_and_refuses_every_move(sessions):
     assert f"data-wm='frozen' data-turns='{until - s.wood.turn}'" in header
     said = _lend(s, "Birch", "10", "10", "2")
     assert said.startswith("refused: the season is lost")
+
+
+# -- rewinding ------------------------------------------------------------
+
+
+def _lines_before(folder, at):
+    text = (folder / "trace.jsonl").read_text(encoding="utf-8").splitlines()
+    return [line for line in text if json.loads(line)["turn"] < at]
+
+
+def test_a_session_rewinds_and_plays_on_in_the_branch(sessions, scenario_key):
+    s = sessions.seat("a", scenario=scenario_key, seed=4)
+    s.first_trade()
+    for _ in range(3):
+        s.step()
+    parent, game = s.run_folder, s.game
+    gossip = [r for r in read_trace(parent) if r["kind"] == "gossip" and r["turn"] < 2]
+    assert "queued" in s.form("whisper", {"creature": s.wood.names[0], "tip": "psst"})
+    said = s.rewind(" 2 ")
+    assert said.startswith("rewound to turn 2: the wood as it stood after turn 1"), said
+    assert f"a branch of {parent.name}" in said and s.ok
+    assert said.endswith(f"dropped: whisper {s.wood.names[0]} psst")
+    assert sessions.get("a") is s and s.game is not game and game.done
+    assert (s.key, s.cast, s.scenario, s.narrator) == ("a", "standin", scenario_key, "template")
+    assert s.run_folder == parent.with_name(parent.name + "-at2") and s.wood.turn == 1
+    assert s.fin.queued() == [] and [g["text"] for g in s.gossip] == [g["text"] for g in gossip]
+    header = view.header(s)
+    assert "data-wm='branch' data-at='2'" in header
+    assert f"<code data-wm='parent'>{parent.name}</code> at turn 2" in header
+    assert view.rewind_choices(s) == ["1"]
+    legend = legends_of(s.wood)[0].id
+    assert "is told" in s.form("spring", {"legend": legend, "mechanism": "settle"})
+    assert s.step().startswith("turn 2 is done")
+    assert view.rewind_choices(s) == ["1", "2"]
+    sessions.close("a")
+    stopped = json.loads((parent / "summary.json").read_text())["stopped"]
+    assert stopped == "left after 3 of 15 turns for a rewind to turn 2"
+    assert _lines_before(s.run_folder, 2) == _lines_before(parent, 2)
+    made = [
+        (r["turn"], r["command"], r["source"])
+        for r in read_trace(s.run_folder)
+        if r["kind"] == "financier" and r["turn"] >= 2
+    ]
+    assert made == [(2, f"spring {legend} settle", "player")]
+    assert replay(parent).ok and replay(s.run_folder).ok
+
+
+def test_a_bad_rewind_is_one_line_and_the_game_goes_on(sessions):
+    s = sessions.seat("a")
+    assert s.rewind("1") == "refused: no turn has been played yet: there is nothing to rewind"
+    s.step()
+    s.step()
+    folder = s.run_folder
+    cases = [
+        ("", "the turn to rewind to is empty"),
+        (None, "the turn to rewind to is empty"),
+        ("two", "must be a whole number from 1 to 15, not 'two'"),
+        ("-1", "must be at least 1; -1 is not"),
+        ("0", "must be at least 1"),
+        ("1.5", "not '1.5'"),
+        ("٢", "not '٢'"),
+        ("<script>alert(1)</script>", "not '<script>alert(1)</script>'"),
+        ("9" * 5000, "must be a whole number from 1 to 15, not '9999"),
+        ("9" * 40, "far too large"),
+        ("16", "must be at most 15"),
+        ("3", "cannot rewind to turn 3: pick a turn played, from 1 to 2"),
+        ("15", "cannot rewind to turn 15: pick a turn played, from 1 to 2"),
+    ]
+    for typed, expected in cases:
+        said = s.rewind(typed)
+        assert said.startswith("refused: ") and expected in said, (typed, said)
+        assert "\n" not in said and len(said) < 200 and s.ok is False
+        assert s.run_folder == folder and s.wood.turn == 2 and not s.game.done
+    with s.busy:  # as while a turn runs
+        assert "a turn is running" in s.rewind("1")
+    assert s.step().startswith("turn 3 is done")
+    sessions.close("a")
+    assert "closed" in s.rewind("1")
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no branch was made
+    assert replay(folder).ok
+
+
+def test_a_season_played_out_can_be_rewound(tmp_path):
+    sessions = Sessions(cap=1, runs=tmp_path / "runs")
+    try:
+        s = sessions.seat("a")
+        while not s.game.over:
+            s.step()
+        assert "season is over" in s.step()
+        assert s.rewind("15").startswith("rewound to turn 15")
+        assert s.wood.turn == 14 and s.step().startswith("turn 15 is done. The season is over")
+        assert replay(s.run_folder).passed
+    finally:
+        sessions.close_all()

@@ -9,6 +9,10 @@ line typed in the terminal. The browser never names a file, a model path
 or an import path: a legend is one of the wood's, a cast one of `CASTS`,
 a scenario one of the bundled levels (`level_keys`).
 
+A session can be rewound (`Session.rewind`): its game's run is forked at
+a past turn into a new run folder (`play.Game.rewind`, the terminal's
+`rewind`), and the tab plays on in that branch, in the same seat.
+
 `Sessions` holds every open session by the browser's session key, caps
 how many are open (past the cap a visitor is told they wait, not shown an
 error), and closes a session when its tab goes or when it has been idle
@@ -39,7 +43,7 @@ from woodmarket.runner import run_json
 from woodmarket.scenario import LEVEL_SEP, bundled_levels, bundled_scenarios, load_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState
-from woodmarket.traces import RunFolder
+from woodmarket.traces import RunFolder, read_trace
 from woodmarket.types import Sampling
 
 # Casts a visitor may pick: names, never files or paths.
@@ -237,6 +241,52 @@ class Session:
             self.status = ""
             self.busy.release()
             self.touch()
+
+    def rewind(self, turn: object) -> str:
+        """Go back to a past turn typed in a box: the game forked there, played on in this seat.
+
+        The turn is read like any number in a box (one line when it is not
+        one); the game refuses a turn not played. The game is swapped for the
+        rewound one under `busy`, so no turn runs meanwhile; the cast,
+        scenario, narrator and seat stay, the run folder is the branch's, and
+        queued moves are dropped (they were for the wood left). Rewinding a
+        season that is over is allowed: an undo is wanted most then.
+        """
+        self.touch()
+        if self.closed:
+            return self._say(False, "this wood is closed; start a new one")
+        try:
+            k = whole(turn, "the turn to rewind to", 1, self.game.turns)
+        except Refused as exc:
+            return self._say(False, f"refused: {exc}")
+        if not self.busy.acquire(blocking=False):
+            return self._say(False, "a turn is running: rewind when it is done")
+        try:
+            return self._rewind(k)
+        finally:
+            self.busy.release()
+            self.touch()
+
+    def _rewind(self, turn: int) -> str:
+        old, waiting = self.game, self.fin.queued()
+        try:
+            game = old.rewind(turn)
+        except (WoodmarketError, OSError) as exc:
+            if not old.done:  # refused: nothing changed
+                return self._say(False, f"refused: {exc}")
+            # The run was finished for the rewind, and the branch could not be made.
+            self.closed = True
+            return self._say(False, f"the rewind failed: {exc}; start a new wood")
+        self.game = game
+        self.run_folder = game.path or self.run_folder
+        kept = [r for r in read_trace(self.run_folder) if r["kind"] == "gossip"]
+        self.gossip = kept[-GOSSIP_KEPT:]
+        dropped = f"; dropped: {'; '.join(waiting)}" if waiting else ""
+        return self._say(
+            True,
+            f"rewound to turn {turn}: the wood as it stood after turn {turn - 1}, in a new run "
+            f"folder, a branch of {old.path.name if old.path else 'the run'}{dropped}",
+        )
 
     def _thinking(self, line: str) -> None:
         self.status = line

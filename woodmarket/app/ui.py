@@ -52,7 +52,8 @@ INTRO = (
     "<b>Your objective</b> is shown above the scoreboard. Press <b>First trade</b>, then "
     "<b>Next turn</b>; spring a legend with the mechanism of your choice and cover after it "
     "settles. The creatures may decline to panic. As their patron you may also lend, bribe "
-    "and broker pacts; the magistrate watches for wins that follow your levers.</div>"
+    "and broker pacts; the magistrate watches for wins that follow your levers. "
+    "<b>Rewind</b> takes the wood back to a past turn, to play it again another way.</div>"
 )
 
 
@@ -98,6 +99,16 @@ def build(sessions: Sessions) -> gr.Blocks:
                     with gr.Row():
                         first = gr.Button("First trade", variant="primary", elem_id="wm-first")
                         step = gr.Button("Next turn", variant="primary", elem_id="wm-next")
+                    with gr.Row():
+                        # Typed text is allowed and refused in one line, like any box.
+                        back_to = gr.Dropdown(
+                            [],
+                            label="rewind to turn (you play it again)",
+                            allow_custom_value=True,
+                            scale=2,
+                            elem_id="wm-rewind-turn",
+                        )
+                        back = gr.Button("Rewind", scale=1, elem_id="wm-rewind")
                     status = gr.HTML(elem_id="wm-status")
                     message = gr.HTML(elem_id="wm-message")
                     score = gr.HTML(elem_id="wm-score")
@@ -124,6 +135,8 @@ def build(sessions: Sessions) -> gr.Blocks:
         tips = _menus(forms, "tip")
         roster = _menus(forms, "creature")
         board += tips + roster
+        # The turns a rewind may go back to: the past ones, redrawn after every turn.
+        board += [back_to]
         goods_menus, legend_menus = _menus(forms, "good"), _menus(forms, "legend")
         # Each creature menu's place among its form's creature fields (a pact's second: 1).
         roster_rank = [
@@ -145,7 +158,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                     view.message(None, note, ok),
                     blank,
                     blank,
-                    *[gr.skip()] * (len(tips) + len(roster)),
+                    *[gr.skip()] * (len(tips) + len(roster) + 1),
                 ]
             names = list(s.wood.names)
             if fresh:
@@ -167,6 +180,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                 view.legends(s),
                 *[gr.Dropdown(choices=view.tip_choices(s), value=None) for _ in tips],
                 *creatures,
+                gr.Dropdown(choices=view.rewind_choices(s), value=None),
             ]
 
         def choices(s: Session | None) -> list[Any]:
@@ -257,6 +271,34 @@ def build(sessions: Sessions) -> gr.Blocks:
             None,
             board,
             api_name="next_turn",
+            show_progress="hidden",
+            concurrency_limit=None,
+        )
+
+        def rewind(turn_v: Any, request: gr.Request) -> Iterator[list[Any]]:
+            """Fork this tab's run at the picked turn and play on in the branch.
+
+            A model cast takes seconds (its slots start afresh), so the page says so first.
+            """
+            s = sessions.get(request.session_hash or "")
+            if s is None:
+                yield draw(None, _no_seat(sessions), False)
+                return
+            out: list[Any] = [gr.skip()] * len(board)
+            out[7] = view.message(None, "rewinding: the turns before it are rebuilt from records")
+            yield out
+            s.rewind(turn_v)
+            if not s.ok and not s.closed:  # refused: only the message changes, picks stay
+                out[7] = view.message(s)
+                yield out
+                return
+            yield draw(s)
+
+        back.click(
+            rewind,
+            [back_to],
+            board,
+            api_name="rewind",
             show_progress="hidden",
             concurrency_limit=None,
         )

@@ -4,7 +4,8 @@ Pure functions of a session (no UI toolkit): creature cards, price charts
 (inline SVG, history with the legend's spring and settlement marked), the
 headline ticker, the gossip feed, what each creature thought and answered
 this turn, the objective and scoreboard (the magistrate's heat, loans,
-bribes, pacts and exiles among it), the legends. Every piece of text
+bribes, pacts and exiles among it), the legends, and for a rewound game
+the run and turn it branched from. Every piece of text
 that a player or a model wrote, and every name from a scenario, passes
 through `esc`: it is shown as text, never obeyed as markup or script.
 Elements the browser tests read carry `data-wm` attributes.
@@ -13,6 +14,7 @@ Elements the browser tests read carry `data-wm` attributes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from woodmarket.drawing import chart, esc
@@ -81,7 +83,19 @@ def header(s: Session) -> str:
         f"</div></div>{magistrate(s)}"
         f"<div style='font-size:12px'>cast: {esc(s.cast)}; narrator: {esc(s.narrator)}; "
         f"seed {wood.seed}; run folder: <code data-wm='folder'>{esc(s.run_folder)}</code></div>"
-        "</div>"
+        f"{branch(s)}</div>"
+    )
+
+
+def branch(s: Session) -> str:
+    """Where a rewound game branched: its parent run folder's name and the turn ("" if none)."""
+    fork = s.game.fork
+    if fork is None:
+        return ""
+    parent = PurePath(fork.path).name or fork.path
+    return (
+        f"<div style='font-size:12px' data-wm='branch' data-at='{fork.at}'>a branch of "
+        f"<code data-wm='parent'>{esc(parent)}</code> at turn {fork.at}</div>"
     )
 
 
@@ -423,3 +437,8 @@ def tip_choices(s: Session) -> list[tuple[str, str]]:
         (printable(t.text if len(t.text) <= 90 else t.text[:87] + "..."), t.key)
         for t in s.fin.tips()
     ]
+
+
+def rewind_choices(s: Session) -> list[str]:
+    """The turns a rewind may go back to: every turn played, the oldest first."""
+    return [str(t) for t in range(1, s.wood.turn + 1)]
