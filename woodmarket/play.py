@@ -35,7 +35,7 @@ from woodmarket.financier.whispers import legends_of
 from woodmarket.fork import Forked, Parent, open_fork, plan_fork
 from woodmarket.memory import bucket
 from woodmarket.metrics import Tracker
-from woodmarket.recap import explain, recap
+from woodmarket.recap import Recap, explain, recap
 from woodmarket.runner import out_folder, run_json, stop_between_turns, summary_of
 from woodmarket.spec import Fork, RunSpec
 from woodmarket.state import TurnState, WoodState
@@ -220,9 +220,15 @@ class Game:
 
     def records(self) -> list[dict[str, Any]]:
         """The run's records so far, as its folder holds them (the game's own, without one)."""
-        if self.folder is not None:
-            return list(read_trace(self.folder.path))
+        if self.path is not None:
+            return list(read_trace(self.path))
         return self.last.records if self.last is not None else []
+
+    def recap(self) -> Recap | None:
+        """The season told from its record, once it is over (None before)."""
+        if not self.over:
+            return None
+        return recap(self.records(), summary_of(self.wood, self.tracker, self.turns, ""))
 
     def losses(self) -> list[str]:
         """What the last turn cost the player, each loss explained from the records."""
@@ -239,9 +245,8 @@ class Game:
         if waiting:
             lines.append(f"not made (the wood did not turn again): {'; '.join(waiting)}")
         if self.folder is not None:
-            if self.over:  # the season told from its record, as its story page tells it
-                summary = summary_of(self.wood, self.tracker, self.turns, "")
-                told = recap(self.records(), summary)
+            told = self.recap()  # the season told from its record, as its story page tells it
+            if told is not None:
                 lines[1:1] = [_wrap(x) for x in told.lines()]
             lines.append(f"run folder: {self.folder.path}")
             lines.append(f"replay it:  woodmarket replay {self.folder.path}")

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from woodmarket.drawing import esc
 from woodmarket.rules import MAINTENANCE_PCT, ceil_pct
 
 Record = Mapping[str, Any]
@@ -196,6 +197,44 @@ class Recap:
         out += [f"  {x}" for x in self.losses]
         out.append(f"  {self.objective}: {self.why}" if self.why else f"  {self.objective}")
         return out
+
+    def html(self) -> str:
+        """The recap as HTML, every text escaped (the web app's scoreboard and the story page)."""
+        moves = "".join(
+            f"<tr><td>{t}</td><td><code>{esc(cmd)}</code></td>"
+            f"<td class='{'' if ok else 'no'}'>{'made' if ok else 'refused'}: {esc(said)}</td></tr>"
+            for t, cmd, ok, said in self.moves
+        )
+        parts = ["<h2>The season</h2>"]
+        parts.append(
+            f"<table data-wm='moves'><tr><th>turn</th><th>your move</th><th>what it did</th></tr>"
+            f"{moves or '<tr><td colspan=3>no moves</td></tr>'}</table>"
+        )
+        if self.target:
+            marks = []
+            if self.spring is not None:
+                marks.append(f"the legend told on turn {self.spring}")
+            if self.settlement is not None:
+                marks.append(f"settled on turn {self.settlement}")
+            path = " &rarr; ".join(str(p) for p in self.path)
+            parts.append(
+                f"<p data-wm='target'><b>{esc(self.target)}</b>: {path}"
+                + (f" ({esc('; '.join(marks))})" if marks else "")
+                + "</p>"
+            )
+            rows = "".join(
+                f"<tr><td>{esc(n)}</td><td>{d['bought']}</td><td>{d['sold']}</td>"
+                f"<td>{d['holds']}</td></tr>"
+                for n, d in self.creatures.items()
+            )
+            parts.append(
+                f"<table data-wm='creatures'><tr><th>creature</th><th>bought</th><th>sold</th>"
+                f"<th>holds at the end</th></tr>{rows}</table>"
+            )
+        parts += [f"<p class='loss' data-wm='loss'>{esc(x)}</p>" for x in self.losses]
+        said = f"{self.objective}: {self.why}" if self.why else self.objective
+        parts.append(f"<p data-wm='objective'><b>{esc(said)}</b></p>")
+        return "".join(parts)
 
 
 def target_of(records: Sequence[Record], gambit_target: str = "") -> str:

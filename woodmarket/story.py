@@ -24,7 +24,7 @@ from typing import Any
 
 from woodmarket.drawing import chart, esc
 from woodmarket.errors import WoodmarketError
-from woodmarket.recap import Recap, of_kind, recap
+from woodmarket.recap import of_kind, recap
 from woodmarket.replay import folder_spec
 from woodmarket.traces import load_trace, read_run, read_summary, write_whole
 
@@ -57,7 +57,7 @@ def story(folder: str | Path) -> str:
     )
     body = [
         f"<h1>{head}</h1>",
-        _recap(told),
+        told.html(),
         "<h2>Prices</h2>",
         _charts(records, spec.turns),
         "<h2>Headlines</h2>",
@@ -82,44 +82,6 @@ def write_story(folder: str | Path, out: str | Path) -> Path:
         raise WoodmarketError(f"--out {out}: no folder {out.parent} to write it in")
     write_whole(out, story(folder))
     return out
-
-
-def _recap(told: Recap) -> str:
-    moves = "".join(
-        f"<tr><td>{t}</td><td><code>{esc(cmd)}</code></td>"
-        f"<td class='{'' if ok else 'no'}'>{'made' if ok else 'refused'}: {esc(said)}</td></tr>"
-        for t, cmd, ok, said in told.moves
-    )
-    parts = ["<h2>The season</h2>"]
-    parts.append(
-        f"<table data-wm='moves'><tr><th>turn</th><th>your move</th><th>what it did</th></tr>"
-        f"{moves or '<tr><td colspan=3>no moves</td></tr>'}</table>"
-    )
-    if told.target:
-        marks = []
-        if told.spring is not None:
-            marks.append(f"the legend told on turn {told.spring}")
-        if told.settlement is not None:
-            marks.append(f"settled on turn {told.settlement}")
-        path = " &rarr; ".join(str(p) for p in told.path)
-        parts.append(
-            f"<p data-wm='target'><b>{esc(told.target)}</b>: {path}"
-            + (f" ({esc('; '.join(marks))})" if marks else "")
-            + "</p>"
-        )
-        rows = "".join(
-            f"<tr><td>{esc(n)}</td><td>{d['bought']}</td><td>{d['sold']}</td>"
-            f"<td>{d['holds']}</td></tr>"
-            for n, d in told.creatures.items()
-        )
-        parts.append(
-            f"<table data-wm='creatures'><tr><th>creature</th><th>bought</th><th>sold</th>"
-            f"<th>holds at the end</th></tr>{rows}</table>"
-        )
-    parts += [f"<p class='loss' data-wm='loss'>{esc(x)}</p>" for x in told.losses]
-    said = f"{told.objective}: {told.why}" if told.why else told.objective
-    parts.append(f"<p data-wm='objective'><b>{esc(said)}</b></p>")
-    return "".join(parts)
 
 
 def _charts(records: Sequence[Mapping[str, Any]], turns: int) -> str:

@@ -443,6 +443,9 @@ def test_a_hard_level_in_the_browser(app, browser):
     said(page, "bribe offered to Oona")
     next_turn(page)
     next_turn(page)  # the settlement: the crash, the heat
+    told = page.inner_text("[data-wm=message]")  # the turn's losses, each explained
+    assert "the season is lost" in told and "heat reached" in told
+    assert "after your spring" in told or "after your bribe" in told
     traced = traced_patron(folder)
     assert shown_patron(page) == traced
     judged = [r for r in read_trace(folder) if r["kind"] == "magistrate"]
@@ -595,3 +598,41 @@ def test_the_council_thinks_in_the_browser(tmp_path, browser):
         page.context.close()
     finally:
         served.close()
+
+
+def test_a_season_played_as_the_header_says_ends_in_its_recap_and_story(app, browser, scenario_key):
+    """First trade, the first trade's own legend sprung with settle, cover after it lands, play
+    the season out: the scoreboard tells the season from its record, and the page downloads."""
+    from woodmarket.scenario import load_scenario
+
+    sc = load_scenario(scenario_key)
+    showcase = sc.gambit("showcase")
+    page = open_page(browser, app.url)
+    new_wood(page, scenario_key)
+    press(page, "First trade")
+    assert f"spring {showcase.legend.id}" in said(page, "Now press Next turn")
+    next_turn(page)
+    page.locator("#wm-spring-mechanism").get_by_text("settle", exact=True).click()
+    press(page, "Spring")  # the first trade's legend is the one preselected
+    said(page, "is told in the wood")
+    for _ in range(showcase.legend.delay + 1):
+        next_turn(page)
+    page.get_by_text("Cover a short").click()
+    press(page, "Cover")
+    said(page, "covered")
+    while int(page.get_attribute("[data-wm=header]", "data-turn")) < sc.turns:
+        next_turn(page)
+    recap = page.inner_text("[data-wm=recap]")
+    assert "objective" in recap and showcase.target in recap
+    assert f"spring {showcase.legend.id}" in recap and "settled on turn" in recap
+    press(page, "The season's story (a page)")
+    link = page.locator("#wm-story-file a").first
+    link.wait_for(timeout=15_000)
+    with page.expect_download() as got:
+        link.click()
+    html = Path(got.value.path()).read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and showcase.target in html
+    folder = folder_of_page(app, page)
+    page.context.close()
+    assert wait_for(folder / "summary.json")
+    assert replay(folder).passed

@@ -365,7 +365,10 @@ def test_a_lost_season_shows_and_refuses_every_move(sessions):
     assert "is told" in s.form("spring", {"legend": "oona_run", "mechanism": "settle"})
     assert "queued" in _bribe(s, "Oona", "5", "hold", "honey", "")
     while not s.fin.lost:
-        s.step()
+        said = s.step()
+    assert "the season is lost" in said and "heat reached" in said and s.ok is False
+    page = s.story()  # the season so far, as one page beside its run folder
+    assert page.name.endswith("-story.html") and "the season is lost" in page.read_text()
     header = view.header(s)
     trace = list(read_trace(s.run_folder))
     judged = [r for r in trace if r["kind"] == "magistrate"]

@@ -43,6 +43,7 @@ from woodmarket.runner import run_json
 from woodmarket.scenario import LEVEL_SEP, bundled_levels, bundled_scenarios, load_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.state import TurnState
+from woodmarket.story import write_story
 from woodmarket.traces import RunFolder, read_trace
 from woodmarket.types import Sampling
 
@@ -236,11 +237,20 @@ class Session:
                 self.gossip += [r for r in last.records if r["kind"] == "gossip"]
                 del self.gossip[:-GOSSIP_KEPT]
             ended = " The season is over; the run folder is complete." if self.game.over else ""
-            return self._say(True, f"turn {self.wood.turn} is done.{ended}")
+            # What the turn cost the player, and why, from the turn's records.
+            losses = " ".join(self.game.losses())
+            said = f"turn {self.wood.turn} is done.{ended}" + (f" {losses}" if losses else "")
+            return self._say(not losses, said)
         finally:
             self.status = ""
             self.busy.release()
             self.touch()
+
+    def story(self) -> Path:
+        """This game's season as one self-contained page (`story.py`), beside its run folder."""
+        self.touch()
+        page = self.run_folder.with_name(self.run_folder.name + "-story.html")
+        return write_story(self.run_folder, page)
 
     def rewind(self, turn: object) -> str:
         """Go back to a past turn typed in a box: the game forked there, played on in this seat.

@@ -112,6 +112,9 @@ def build(sessions: Sessions) -> gr.Blocks:
                     status = gr.HTML(elem_id="wm-status")
                     message = gr.HTML(elem_id="wm-message")
                     score = gr.HTML(elem_id="wm-score")
+                    with gr.Row():
+                        tell = gr.Button("The season's story (a page)", elem_id="wm-story")
+                        page = gr.File(label="story", interactive=False, elem_id="wm-story-file")
                     forms = {cls.verb: _form(cls, cls.verb in opened) for cls in VERBS.values()}
                     legends = gr.HTML(elem_id="wm-legends")
         with gr.Tab("Experiment"):
@@ -274,6 +277,18 @@ def build(sessions: Sessions) -> gr.Blocks:
             show_progress="hidden",
             concurrency_limit=None,
         )
+
+        def story(request: gr.Request) -> Any:
+            """The season so far as one self-contained page, to download."""
+            s = sessions.get(request.session_hash or "")
+            if s is None:
+                return gr.skip()
+            # Served from a temporary folder Gradio may hand out, wherever the runs folder is.
+            page = Path(tempfile.mkdtemp(prefix="woodmarket-story-")) / s.story().name
+            shutil.copyfile(s.story(), page)
+            return str(page)
+
+        tell.click(story, None, page, api_name="story", queue=False, show_progress="hidden")
 
         def rewind(turn_v: Any, request: gr.Request) -> Iterator[list[Any]]:
             """Fork this tab's run at the picked turn and play on in the branch.

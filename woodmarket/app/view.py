@@ -337,8 +337,15 @@ def scoreboard(s: Session) -> str:
         + (f"<div>queued for turn {s.wood.turn + 1}:<ul>{queued}</ul></div>" if queued else "")
         + patron(s)
         + (f"<div>whispers:<ul>{''.join(whispers)}</ul></div>" if whispers else "")
+        + _recap(s)
         + "</div>"
     )
+
+
+def _recap(s: Session) -> str:
+    """The season told from its record, once it is over (recap.py, as the story page tells it)."""
+    told = s.game.recap()
+    return f"<div data-wm='recap'>{told.html()}</div>" if told is not None else ""
 
 
 BRIBES_SHOWN = 6
