@@ -105,6 +105,13 @@ def test_a_mark_moves_toward_its_reference_and_reaches_one_that_stands(last, ref
 # -- the rule as scenario data -------------------------------------------------
 
 
+@pytest.mark.parametrize("key", ["oona", "oona:hard", "reedmere", "reedmere:hard"])
+def test_the_bundled_scenarios_state_the_rule(key):
+    scenario = load_scenario(key)
+    assert scenario.market.mark_step_pct == STEP
+    _settles_in_full(scenario)  # every level as it ships
+
+
 @pytest.mark.parametrize("key", bundled_scenarios())
 def test_a_scenario_without_the_key_marks_at_the_reference(key):
     assert MarketRules().mark_step_pct == 0
