@@ -128,7 +128,7 @@ def test_variation_margin_pays_each_mark_and_cover_realizes(scenario):
     for _ in range(4):
         wood.step()
         p = fin.positions["honey"]
-        assert p.mark == wood.prices["honey"]
+        assert p.mark == fin.mark("honey")  # the good's mark (tests/test_marks.py: its rule)
         assert p.pnl == 8 * (10 - p.mark)
         assert fin.pebbles == 100 + p.pnl
         assert house.pebbles == -p.pnl
@@ -223,7 +223,7 @@ def test_equity_stays_within_the_rules_and_pebbles_are_conserved(scenario, squee
         open_pnl = sum(p.pnl for p in fin.positions.values())
         assert house.pebbles == -(fin.realized() + open_pnl)
         for p in fin.positions.values():
-            assert p.mark == wood.prices[p.good]  # marked at every settlement
+            assert p.mark == fin.mark(p.good)  # marked at every settlement, at the good's mark
 
 
 def test_margin_rules_round_up_in_the_houses_favour():

@@ -15,6 +15,9 @@ Mechanisms, for a legend sprung for turn t:
   down to a whole pebble and never below 1: 9 x 0.5 = 4.5 -> 4, 5 x 1.5 =
   7.5 -> 7.
 
+The financier's book marks a good a `settle` legend set at that
+settlement in full, whatever the scenario's mark rule (`settled`).
+
 At turn t + delay (the reckoning, whatever the mechanism) the book tells
 the wood, as a public happening, whether the target crashed or the gamble
 soured, and every creature that lost on its stores of the target grows
@@ -82,6 +85,16 @@ class LegendBook:
 
     def told(self, legend_id: str) -> bool:
         return any(s.legend.id == legend_id for s in self.sprung)
+
+    def settled(self, turn: int) -> set[str]:
+        """The goods whose reference a `settle` legend sets at `turn`'s settlement.
+
+        The financier's book marks them there in full: the authored
+        settlement is a fact, which no mark rule smooths.
+        """
+        return {
+            s.legend.target for s in self.sprung if s.reckoning == turn and s.mechanism == "settle"
+        }
 
     def mechanism_of(self, legend: Legend) -> str:
         return self.override or legend.mechanism

@@ -14,10 +14,11 @@ room and another elsewhere. Pure functions over orders and holdings.
   can overdraw anyone.
 
 The financier's book and the command language share the margin rules
-(`INITIAL_MARGIN_PCT`, `MAINTENANCE_PCT`, `ceil_pct`), the patron and the
-`lend` command the interest rule (`interest`), and legends, commands,
-specs and sweeps the names of the mechanisms (`MECHANISMS`, and `ARMS`
-with the control arm `none`).
+(`INITIAL_MARGIN_PCT`, `MAINTENANCE_PCT`, `ceil_pct`), the book the mark
+rule (`next_mark`: how far a settlement may move a good's mark), the
+patron and the `lend` command the interest rule (`interest`), and
+legends, commands, specs and sweeps the names of the mechanisms
+(`MECHANISMS`, and `ARMS` with the control arm `none`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ MAINTENANCE_PCT = 25
 def ceil_pct(value: int, pct: int) -> int:
     """`pct` percent of `value`, rounded up (in the house's, or the lender's, favour)."""
     return -(-value * pct // 100)
+
+
+def next_mark(last: int, reference: int, step_pct: int) -> int:
+    """A good's mark at a settlement: its reference, at most one step from the last mark.
+
+    The step is `step_pct` percent of the last mark, rounded down, and at
+    least one pebble, so a mark always moves toward its reference and a
+    reference that stands is reached. `step_pct` 0 states no limit: the
+    mark is the reference (the scenario's `[market] mark_step_pct`).
+    """
+    if step_pct == 0:
+        return reference
+    step = max(1, last * step_pct // 100)
+    return min(max(reference, last - step), last + step)
 
 
 def interest(amount: int, rate: int) -> int:

@@ -39,7 +39,7 @@ from woodmarket.commands.base import (
     cut,
     text_problem,
 )
-from woodmarket.commands.market import SIDES, Cover, PlaceOrder, Short
+from woodmarket.commands.market import SIDES, Cover, PlaceOrder, Short, at_mark
 from woodmarket.commands.patron import ASKS, MAX_ASK_CHARS, Ally, Ask, Bribe, Lend, parse_ask
 from woodmarket.commands.stories import Spring, Whisper, find_tip
 from woodmarket.errors import ActionError
@@ -66,6 +66,7 @@ __all__ = [
     "Tale",
     "TipLike",
     "Whisper",
+    "at_mark",
     "count",
     "find_tip",
     "follow_ups",

@@ -1,12 +1,15 @@
 """The market's verbs: a short against the house, its cover, and a real order in the auction.
 
-    short GOOD QTY                 a short on GOOD's reference price, with the house
-    cover GOOD                     close the short on GOOD at the reference price
+    short GOOD QTY                 a short on GOOD with the house, opened at GOOD's mark
+    cover GOOD                     close the short on GOOD at its mark
     order buy|sell GOOD QTY PRICE  a real order in this turn's auction
 
-Each class parses, names, checks and makes itself (see base.py); the book
-itself (marks, margin calls) is the financier's. Reads the wood only
-through the `Desk`.
+The house deals at a good's mark: the reference price itself, unless the
+scenario states a mark rule (`[market] mark_step_pct`), and then the price
+the last settlement marked at. A message quoting a mark says where the
+reference stands when it differs (`at_mark`). Each class parses, names,
+checks and makes itself (see base.py); the book itself (marks, margin
+calls) is the financier's. Reads the wood only through the `Desk`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from woodmarket.rules import INITIAL_MARGIN_PCT, ceil_pct
 SIDES = ("buy", "sell")
 
 
+def at_mark(mark: int, reference: int) -> str:
+    """What a price quoted at the mark adds when the reference stands elsewhere ("" when not)."""
+    return "" if mark == reference else f" (the mark; the reference is {reference})"
+
+
 @dataclass(frozen=True, slots=True)
 class Short(Command):
     good: str
@@ -32,7 +40,7 @@ class Short(Command):
     title: ClassVar[str] = "Short a good"
     action: ClassVar[str] = "Short"
     summary: ClassVar[str] = (
-        f"short a good against the house ({INITIAL_MARGIN_PCT}% initial margin)"
+        f"short a good against the house, at its mark ({INITIAL_MARGIN_PCT}% initial margin)"
     )
     fields: ClassVar[tuple[Field, ...]] = (
         Field("good", "good", "good"),
@@ -56,16 +64,17 @@ class Short(Command):
             raise ActionError(f"already short {position.qty} {good}; cover {good} first to resize")
         if any(isinstance(c, Short) and c.good == good for c in ahead):
             raise ActionError(f"a short of {good} is already queued; cover {good} first to resize")
-        entry = desk.price(good)
+        entry = desk.mark(good)
+        at = f"{entry}{at_mark(entry, desk.price(good))}"
         need = ceil_pct(self.qty * entry, INITIAL_MARGIN_PCT)
         free = desk.free(ahead)
         if need > free:
             raise ActionError(
-                f"not enough margin: short {self.qty} {good} at {entry} needs {need} pebbles of "
+                f"not enough margin: short {self.qty} {good} at {at} needs {need} pebbles of "
                 f"initial margin ({INITIAL_MARGIN_PCT}% of {self.qty * entry}); "
                 f"you have {free} free"
             )
-        return f"short {self.qty} {good} at {entry}; {need} pebbles held as initial margin"
+        return f"short {self.qty} {good} at {at}; {need} pebbles held as initial margin"
 
     def make(self, desk: Desk) -> str:
         message = self.check(desk, ())
@@ -75,7 +84,7 @@ class Short(Command):
     def holds(self, desk: Desk, covered: set[str]) -> int:
         if self.good in covered:
             return 0
-        return ceil_pct(self.qty * desk.price(self.good), INITIAL_MARGIN_PCT)
+        return ceil_pct(self.qty * desk.mark(self.good), INITIAL_MARGIN_PCT)
 
     def follow_ups(self, lexicon: Lexicon) -> tuple[Command, ...]:
         return (Cover(self.good),)
@@ -89,7 +98,7 @@ class Cover(Command):
     usage: ClassVar[str] = "cover GOOD"
     title: ClassVar[str] = "Cover a short"
     action: ClassVar[str] = "Cover"
-    summary: ClassVar[str] = "close your short on GOOD at the reference price"
+    summary: ClassVar[str] = "close your short on GOOD at its mark"
     fields: ClassVar[tuple[Field, ...]] = (Field("good", "good", "good"),)
     usage_error: ClassVar[str] = "usage: cover GOOD (a good you are short of)"
 
@@ -107,18 +116,18 @@ class Cover(Command):
         position = desk.position(good)
         if (position is not None) + len(opened) - covers < 1:
             raise ActionError(f"nothing to cover: no short in {good}")
-        price = desk.price(good)
+        price = desk.mark(good)
+        at = f"{price}{at_mark(price, desk.price(good))}"
         if position is not None and not covers:
             pnl = position.pnl + position.qty * (position.mark - price)
-            return (
-                f"covered {position.qty} {good} at {price} (entry {position.entry}); P&L {pnl:+d}"
-            )
-        return f"covered {opened[-1].qty} {good} at {price} (entry {price}); P&L +0"
+            return f"covered {position.qty} {good} at {at} (entry {position.entry}); P&L {pnl:+d}"
+        return f"covered {opened[-1].qty} {good} at {at} (entry {price}); P&L +0"
 
     def make(self, desk: Desk) -> str:
         self.check(desk, ())
         c = desk.close_short(self.good)
-        return f"covered {c.qty} {c.good} at {c.exit} (entry {c.entry}); P&L {c.pnl:+d}"
+        at = f"{c.exit}{at_mark(c.exit, desk.price(c.good))}"
+        return f"covered {c.qty} {c.good} at {at} (entry {c.entry}); P&L {c.pnl:+d}"
 
     def covers(self) -> str | None:
         return self.good

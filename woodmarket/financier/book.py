@@ -1,37 +1,47 @@
 """The financier's book: shorts against the house, marks, margin and forced cover.
 
-This room owns the open shorts and the closed trades. It moves pebbles only
-between the `financier` and `house` ledger accounts, and reads reference
-prices; it knows nothing of commands, whispers or legends.
+This room owns the open shorts, the closed trades and every good's mark.
+It moves pebbles only between the `financier` and `house` ledger accounts,
+and reads reference prices; it knows nothing of commands, whispers or
+legends (the settlement tells it which goods a legend settled).
 
 Shorts and margin (whole pebbles, every product rounded up in the house's
 favour):
-- A short of QTY units of GOOD opens at the current reference price (the
-  entry). It never trades with creatures: it is a contract with the house.
+- The **mark** of a good is the price the house deals at. Each settlement
+  (after any `settle` legend lands) it moves toward the good's reference
+  price by at most the scenario's `[market] mark_step_pct` percent of the
+  last mark, rounded down, at least one pebble (rules.next_mark); a good
+  whose reference a `settle` legend set this turn is marked there in full.
+  With no rule (0, the default) the mark is the reference. The marks start
+  at the references when the book opens.
+- A short of QTY units of GOOD opens at GOOD's mark (the entry). It never
+  trades with creatures: it is a contract with the house.
 - Initial margin: opening needs free pebbles of at least 50% of the
   notional (QTY x entry). Free pebbles are the financier's pebbles less the
   initial margin of every open short (at its last mark) and less what
   pending buy orders reserve. One short per good; cover before resizing.
-- Variation margin: at every settlement each short is marked at the
-  reference price (after any `settle` legend lands) and the difference,
-  QTY x (last mark - new mark), moves between `financier` and `house`. So
-  the P&L is always paid, and pebbles are conserved, the house included.
+- Variation margin: at every settlement each short is marked at its good's
+  new mark and the difference, QTY x (last mark - new mark), moves between
+  `financier` and `house`. So the P&L is always paid, and pebbles are
+  conserved, the house included.
 - Maintenance: after marking, the financier's pebbles must be at least
   25% of the notional of the open shorts at their new marks. Below that,
   shorts are force-covered at the mark, largest first, until the rest is
   covered. Stores are not collateral: equity for margin is pebbles.
+- A cover, the financier's or forced, closes at the good's mark: the one
+  the last settlement paid to, so nothing more changes hands.
 - A loss larger than the financier's pebbles empties them; the rest is the
   house's loss (recorded as a shortfall). The financier never goes below 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from woodmarket.ledger import HOUSE, Ledger
-from woodmarket.rules import INITIAL_MARGIN_PCT, MAINTENANCE_PCT, ceil_pct
+from woodmarket.rules import INITIAL_MARGIN_PCT, MAINTENANCE_PCT, ceil_pct, next_mark
 
 FINANCIER = "financier"
 
@@ -70,9 +80,13 @@ class Closed:
 
 @dataclass
 class Book:
-    """The financier's shorts in one wood, settled through its ledger."""
+    """The financier's shorts in one wood, settled through its ledger, and the goods' marks."""
 
     ledger: Ledger
+    # Every good's mark: the price the house deals at (see the module's docstring).
+    marks: dict[str, int] = field(default_factory=dict)
+    # The scenario's mark rule, `[market] mark_step_pct`; 0: the mark is the reference.
+    step_pct: int = 0
     positions: dict[str, Position] = field(default_factory=dict)
     closed: list[Closed] = field(default_factory=list)
     shortfall: int = 0
@@ -117,9 +131,19 @@ class Book:
             self.shortfall += -gain - paid
         p.mark = price
 
-    def mark_all(self, prices: Mapping[str, int]) -> None:
+    def settle_marks(self, references: Mapping[str, int], landed: Collection[str]) -> None:
+        """Every good's mark at this settlement, then each short's variation margin at it.
+
+        `landed`: the goods whose reference an authored settlement (a `settle`
+        legend) set this turn; their mark is that reference, in full.
+        """
+        for good, reference in references.items():
+            if good in landed:
+                self.marks[good] = reference
+            else:
+                self.marks[good] = next_mark(self.marks[good], reference, self.step_pct)
         for good in sorted(self.positions):
-            self.mark(self.positions[good], prices[good])
+            self.mark(self.positions[good], self.marks[good])
 
     def margin_calls(self, turn: int) -> Iterator[tuple[int, int, Closed]]:
         """Force-cover the largest shorts while pebbles are below maintenance.

@@ -11,10 +11,11 @@ bribes, pacts) made in `events` are answered by their creatures in
 `decide` and read at the `after_clear` seam. The settlement is season.py's.
 
 `Financier` implements the command language's `Desk`: the queries a verb
-checks itself against (prices, the book, feelings, offers pending, legends
-told) and the primitives it is made with (open and close a short, place an
-order, deliver a whisper, offer a loan, a bribe or a pact, spring a
-legend). The per-verb rules live with the verbs (`woodmarket.commands`).
+checks itself against (reference prices and marks, the book, feelings,
+offers pending, legends told) and the primitives it is made with (open and
+close a short at the mark, place an order, deliver a whisper, offer a
+loan, a bribe or a pact, spring a legend). The per-verb rules live with
+the verbs (`woodmarket.commands`).
 
 This room may move pebbles between the `financier` and `house` accounts
 (through the book), place the financier's orders in `wood.outside_orders`,
@@ -122,7 +123,8 @@ class Financier:
         wood.ledger.open(FINANCIER, pebbles)
         if HOUSE not in wood.ledger.accounts:
             wood.ledger.open(HOUSE, 0)
-        fin = cls(wood, pebbles, Book(wood.ledger))
+        book = Book(wood.ledger, dict(wood.prices), wood.scenario.market.mark_step_pct)
+        fin = cls(wood, pebbles, book)
         fin.magistrate = Magistrate(wood.scenario.magistrate)
         fin.add_script(script or {}, source)
         wood.financier = fin
@@ -306,6 +308,10 @@ class Financier:
     def price(self, good: str) -> int:
         return self.wood.prices[good]
 
+    def mark(self, good: str) -> int:
+        """The price the house deals at: a short opens and is covered at its good's mark."""
+        return self.book.marks[good]
+
     def position(self, good: str) -> Position | None:
         return self.positions.get(good)
 
@@ -387,10 +393,10 @@ class Financier:
         return self.making
 
     def open_short(self, good: str, qty: int) -> None:
-        self.book.open(good, qty, self.wood.prices[good], self._now().turn)
+        self.book.open(good, qty, self.mark(good), self._now().turn)
 
     def close_short(self, good: str) -> Closed:
-        return self.book.close(good, self.wood.prices[good], self._now().turn, forced=False)
+        return self.book.close(good, self.mark(good), self._now().turn, forced=False)
 
     def place(self, side: str, good: str, qty: int, price: int) -> None:
         self.wood.outside_orders.append(Order(FINANCIER, side, good, qty, price))

@@ -1,12 +1,15 @@
 """The financier's settlement and season: what the `settle` seam does with the player's side.
 
 At the `settle` seam, after the legends have landed, in this order: the
-book marks every short and makes margin calls (a forced cover is a
-`financier` record of source `margin`); loans accrue and fall due; the
-magistrate rules on the settlement's wins; rumors whispered three turns
-ago are judged; the season is checked: lost for good (heat at the
-scenario's limit, or worth below its floor), or its objective met; and
-the `book` record closes the turn.
+book moves every good's mark by the scenario's mark rule (a good whose
+reference a `settle` legend set this turn is marked there in full),
+marks every short at it and makes margin calls (a forced cover is a
+`financier` record of source `margin`, closed at the mark); loans accrue
+and fall due; the magistrate rules on the settlement's wins (the marks'
+gains); rumors whispered three turns ago are judged; the season is
+checked: lost for good (heat at the scenario's limit, or worth below its
+floor), or its objective met; and the `book` record closes the turn (with
+every good's mark when the scenario states a mark rule).
 
 This room changes only what the financier's parts own (book, patron,
 magistrate, whisper ledger, season) and, through them, the ledger and
@@ -18,10 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from woodmarket.commands import at_mark
 from woodmarket.financier.book import FINANCIER, Book
 from woodmarket.financier.magistrate import Magistrate
 from woodmarket.financier.patron import Patron
 from woodmarket.financier.whispers import FALSE_RUMOR, RUMOR_TURNS, Whispered
+from woodmarket.legendbook import LegendBook
 
 if TYPE_CHECKING:
     from woodmarket.state import TurnState, WoodState
@@ -50,7 +55,7 @@ class Settling(Protocol):
 
 def settle(fin: Settling, wood: WoodState, t: TurnState) -> None:
     book = fin.book
-    book.mark_all(wood.prices)
+    book.settle_marks(wood.prices, LegendBook.of(wood).settled(t.turn))
     for have, need, c in book.margin_calls(t.turn):
         t.emit(
             "financier",
@@ -59,7 +64,8 @@ def settle(fin: Settling, wood: WoodState, t: TurnState) -> None:
             ok=True,
             outcome=(
                 f"forced cover: {have} pebbles below maintenance {need}; "
-                f"covered {c.qty} {c.good} at {c.exit}, P&L {c.pnl:+d}"
+                f"covered {c.qty} {c.good} at {c.exit}{at_mark(c.exit, wood.prices[c.good])}, "
+                f"P&L {c.pnl:+d}"
             ),
         )
     fin.patron.settle(wood, t)
@@ -70,6 +76,8 @@ def settle(fin: Settling, wood: WoodState, t: TurnState) -> None:
     reached = fin.pebbles >= spec.objective_pebbles
     if fin.met_turn is None and not fin.lost and reached and t.turn <= spec.objective_turn:
         fin.met_turn = t.turn
+    # A scenario with a mark rule records every good's mark; one without has none to record.
+    marks = {"marks": dict(book.marks)} if book.step_pct else {}
     t.emit(
         "book",
         pebbles=fin.pebbles,
@@ -79,6 +87,7 @@ def settle(fin: Settling, wood: WoodState, t: TurnState) -> None:
         realized=fin.realized(),
         maintenance=fin.maintenance(),
         shortfall=book.shortfall,
+        **marks,
     )
 
 

@@ -74,6 +74,10 @@ class MarketRules:
     max_orders: int = 4
     max_qty: int = 10
     band: int = 3
+    # The mark rule (rules.next_mark): at each settlement a good's mark moves toward
+    # its reference by at most this percent of the last mark (at least one pebble);
+    # 0 states no rule, and the mark is the reference.
+    mark_step_pct: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +247,12 @@ class Scenario:
 
 # Whole-number rules tables: each field's (least, greatest) allowed value.
 _LIMITS: dict[type, dict[str, tuple[int, int]]] = {
-    MarketRules: {"max_orders": (1, 20), "max_qty": (1, 1000), "band": (2, 100)},
+    MarketRules: {
+        "max_orders": (1, 20),
+        "max_qty": (1, 1000),
+        "band": (2, 100),
+        "mark_step_pct": (0, 100),
+    },
     LivingRules: {
         "meals": (0, 20),
         "burn": (0, MAX_NEED),
