@@ -26,6 +26,7 @@ from woodmarket.errors import ScenarioError
 from woodmarket.financier import Financier, recorded_moves
 from woodmarket.ledger import HOUSE
 from woodmarket.policies.replay import replay_policies
+from woodmarket.recap import explain
 from woodmarket.rules import INITIAL_MARGIN_PCT, ceil_pct, next_mark
 from woodmarket.scenario import MarketRules, bundled_scenarios, load_scenario, parse_scenario
 from woodmarket.spec import RunSpec, by_turn
@@ -295,10 +296,11 @@ def test_a_sustained_rise_forces_the_cover_at_the_mark(key):
     qty = int(opening.split()[-1])
     wood = Wood(sc, 0, _tape(sc, good, lambda t, ref: ref + max(1, ref // 4)))  # +25% a turn
     fin = Financier.attach(wood, script={1: [opening]})
-    entry, last, forced = sc.good(good).price, sc.good(good).price, []
+    entry, last, forced, seen = sc.good(good).price, sc.good(good).price, [], []
     while not forced:
         assert wood.turn < 12, "a rise of a quarter a turn must force the cover"
         records = wood.step().records
+        seen.extend(records)
         reference = wood.prices[good]
         mark = next_mark(last, reference, STEP)
         assert fin.book.marks[good] == mark <= reference  # the mark follows, at most a step
@@ -312,6 +314,9 @@ def test_a_sustained_rise_forces_the_cover_at_the_mark(key):
     assert closed.forced and closed.exit == last and closed.pnl == qty * (entry - last)
     quoted = f"covered {qty} {good} at {last} (the mark; the reference is {reference}), "
     assert quoted in cover["outcome"]
+    # The explanation says why the cover paid less than the reference: the mark lags it.
+    (why,) = explain(seen, wood.turn)
+    assert f"the reference went to {reference}" in why and f"at {last}: P&L" in why
     house = wood.ledger.accounts[HOUSE]
     assert house.pebbles == -fin.realized() and wood.ledger.total_pebbles() == (
         wood.ledger.start_pebbles

@@ -83,6 +83,12 @@ def _forced(records: Sequence[Record], turn: int, r: Record) -> str:
             moved += f" on {trades}: {said}"
         else:
             moved += " with no trade (the reference drifts toward unfilled orders)"
+        reference = _reference(r["outcome"])
+        if reference is not None:
+            moved += (
+                f"; the reference went to {reference}, and the mark steps toward it by at most "
+                "the scenario's share a settlement"
+            )
         loss = p["qty"] * (exit_price - p["mark"])
         have, need = _margin(r["outcome"])
         own = ceil_pct(qty * exit_price, MAINTENANCE_PCT)
@@ -121,6 +127,14 @@ def _closed(outcome: str) -> dict[str, Any]:
     if "P&L" in words:
         out["pnl"] = words[words.index("P&L") + 1].rstrip(".")
     return out
+
+
+def _reference(outcome: str) -> int | None:
+    """The reference a forced cover's outcome names when it paid a lagging mark (else None)."""
+    words = outcome.replace(")", " ").replace(",", " ").split()
+    if "reference" not in words:
+        return None
+    return int(words[words.index("reference") + 2])
 
 
 def _margin(outcome: str) -> tuple[int, int]:
