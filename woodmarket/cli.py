@@ -128,19 +128,25 @@ def cmd_models(args: argparse.Namespace) -> int:
     names = tuple(c.name for c in load_scenario("oona").creatures)
     council = parse_cast("council", names)
     rows = list_models()
-    print(f"{'model':<9} {'lab':<13} {'licence':<22} {'MB':>6}  {'sha256':<8}  creatures (council)")
+    print(
+        f"{'model':<8} {'lab':<15} {'params':>6}  {'licence':<22} {'MB':>6}  {'sha256':<8} "
+        "creatures (council)"
+    )
     broken = 0
     for row in rows:
-        users = ", ".join(s.creature for s in council if s.model == row["key"])
+        key = str(row["key"])
+        users = ", ".join(s.creature for s in council if s.model == key)
         status = "ok" if row["verified"] else "MISSING"
         broken += not row["verified"]
         print(
-            f"{row['key']:<9} {row['lab']:<13} {row['licence']:<22} {row['size_mb']:>6.1f}  "
-            f"{status:<8}  {users}"
+            f"{key:<8} {row['lab']:<15} {row['params']:>6}  {row['licence']:<22} "
+            f"{row['size_mb']:>6.1f}  "
+            f"{status:<8} {users or '-'}"
         )
-        print(f"          {row['title']}: {row['path']}")
+        print(f"         {row['title']}: {row['path']}")
+        print(f"         from: {row['source']}")
         if not row["verified"]:
-            print(f"          install: {row['install']}")
+            print(f"         {row['detail']}")
     print(
         f"\ncouncil = {' + '.join(COUNCIL)}; any GGUF path works as single:PATH or in a cast file"
     )
