@@ -315,6 +315,7 @@ def test_models_lists_three_labs_and_not_probed(
     out = capsys.readouterr().out
     rows = [line.split()[0] for line in out.splitlines()[1:] if line and not line[0].isspace()]
     assert rows[:3] == ["smollm2", "gemma3", "qwen"]
+    assert out.count("not probed (woodmarket models --probe)") == 3
     for text in ("Hugging Face", "Google", "Alibaba (Qwen)", "135M", "268M", "494M"):
         assert text in out
     assert "Apache-2.0 (upstream)" in out and "unrelated name" in out

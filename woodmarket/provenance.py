@@ -1,35 +1,27 @@
 """Provenance: what a run ran on, for run.json (models' sha256, runtime, threads, CPU).
 
 Two runs of one spec can only be compared when they ran the same model
-files on comparable machines, so this is written beside the spec. It reads
-package metadata, /proc/cpuinfo and the model registry; it loads no model
-and hashes a model file only when the registry does not know its digest.
+files on comparable machines, so this is written beside the spec, with
+each embedded model's batching verdict for this machine ("not probed" when
+there is none: see `woodmarket.probe`). It reads package metadata,
+/proc/cpuinfo, the model registry and the batching verdicts file; it loads
+no model and hashes a model file only when the registry does not know its
+digest.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-from functools import cache
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+# Kept here by name too: benchmarks print it beside every figure.
+from woodmarket.backends.batching import cpu_model
 
 if TYPE_CHECKING:
     from woodmarket.casts import Seat
     from woodmarket.spec import RunSpec
-
-
-@cache
-def cpu_model() -> str:
-    """The CPU's model name (these machines differ by up to 3x: print it with any figure)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def _version(package: str) -> str:
@@ -73,6 +65,22 @@ def _models(seats: list[Seat]) -> dict[str, str]:
     return out
 
 
+def _batching(seats: list[Seat], threads: int) -> dict[str, Any]:
+    """model -> this machine's batching verdict, for embedded model seats ("not probed": none)."""
+    from woodmarket.backends import batching
+    from woodmarket.errors import WoodmarketError
+
+    out: dict[str, Any] = {}
+    for seat in seats:
+        if seat.policy != "llm" or seat.backend != "embedded" or seat.model in out:
+            continue
+        try:
+            out[seat.model] = batching.summary(batching.verdict_for(seat.model, threads))
+        except (WoodmarketError, OSError) as e:
+            out[seat.model] = f"unknown ({e})"
+    return out
+
+
 _SEEN: dict[tuple[str, str, str, float], dict[str, Any]] = {}
 
 
@@ -95,15 +103,17 @@ def _provenance(spec: RunSpec) -> dict[str, Any]:
     from woodmarket.casts import describe
 
     seats = _seats(spec)
+    threads = default_threads()
     return {
         "woodmarket": __version__,
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_model(),
         "cores": os.cpu_count() or 0,
-        "threads": default_threads(),
+        "threads": threads,
         "xllamacpp": _version("xllamacpp"),
         "seats": describe(seats),
         "models": _models(seats),
+        "batching": _batching(seats, threads),
         "sampling": {"temperature": spec.sampling.temperature},
     }
