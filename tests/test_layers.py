@@ -70,6 +70,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "woodmarket.resume",
             "woodmarket.fork",
             "woodmarket.provenance",
+            "woodmarket.probe",
             "woodmarket.testing",
         ),
     ),

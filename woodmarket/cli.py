@@ -9,7 +9,7 @@
     compare    two sweeps' gambits, world by world, paired by seed
     export     run or sweep folders -> Parquet
     scenarios  the bundled scenarios        check      validate a scenario, legend or cast file
-    models     the bundled models, verified
+    models     the bundled models, verified (--probe: their batching verdicts)
 
 Each subcommand is a small function taking parsed arguments and calling
 the rooms that do the work; anything a user can get wrong (a broken
@@ -237,6 +237,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    """The bundled models, verified, with this machine's batching verdicts; or `--probe` them."""
+    if args.probe is not None:
+        return _probe_models(args)
+    from woodmarket.backends.batching import verdict_for, verdict_line
     from woodmarket.casts import COUNCIL, parse_cast
     from woodmarket.models import list_models
     from woodmarket.scenario import load_scenario
@@ -244,23 +248,112 @@ def cmd_models(args: argparse.Namespace) -> int:
     names = tuple(c.name for c in load_scenario("oona").creatures)
     council = parse_cast("council", names)
     rows = list_models()
-    print(f"{'model':<9} {'lab':<13} {'licence':<22} {'MB':>6}  {'sha256':<8}  creatures (council)")
+    print(
+        f"{'model':<8} {'lab':<15} {'params':>6}  {'licence':<22} {'MB':>6}  {'sha256':<8} "
+        f"{'batching':<12} creatures (council)"
+    )
     broken = 0
     for row in rows:
-        users = ", ".join(s.creature for s in council if s.model == row["key"])
+        key = str(row["key"])
+        users = ", ".join(s.creature for s in council if s.model == key)
         status = "ok" if row["verified"] else "MISSING"
         broken += not row["verified"]
+        verdict = verdict_for(key)
+        short = str(verdict.get("verdict")) if verdict else "not probed"
         print(
-            f"{row['key']:<9} {row['lab']:<13} {row['licence']:<22} {row['size_mb']:>6.1f}  "
-            f"{status:<8}  {users}"
+            f"{key:<8} {row['lab']:<15} {row['params']:>6}  {row['licence']:<22} "
+            f"{row['size_mb']:>6.1f}  "
+            f"{status:<8} {short:<12} {users or '-'}"
         )
-        print(f"          {row['title']}: {row['path']}")
+        print(f"         {row['title']}: {row['path']}")
+        print(f"         from: {row['source']}")
+        print(f"         batching: {verdict_line(verdict)}")
         if not row["verified"]:
-            print(f"          install: {row['install']}")
+            print(f"         {row['detail']}")
     print(
         f"\ncouncil = {' + '.join(COUNCIL)}; any GGUF path works as single:PATH or in a cast file"
     )
     return 1 if broken else 0
+
+
+def _probe_models(args: argparse.Namespace) -> int:
+    """`models --probe [KEY ...]`: measure each model's batching verdict and record it."""
+    from tqdm import tqdm
+
+    from woodmarket.backends.batching import record
+    from woodmarket.models import MODELS, resolve
+    from woodmarket.probe import probe_model
+    from woodmarket.scenario import load_scenario
+
+    keys = list(args.probe) or list(MODELS)
+    for key in keys:
+        if key not in MODELS:
+            resolve(key)  # a GGUF path, or one line naming the known keys
+    load_scenario(args.scenario)  # a bad scenario is refused before any model loads
+    for key in keys:
+        bar = tqdm(desc=f"probing {key}", unit="call", file=sys.stderr, leave=False)
+
+        def show(done: int, total: int, what: str, bar: tqdm = bar) -> None:
+            bar.total = total
+            bar.n = done
+            bar.set_postfix_str(what, refresh=False)
+            bar.refresh()
+
+        try:
+            verdict = probe_model(
+                key,
+                slots=args.slots,
+                repeats=args.repeats,
+                scenario=args.scenario,
+                progress=show,
+            )
+        finally:
+            bar.close()
+        where = record(verdict)
+        _print_verdict(verdict)
+        print(f"recorded in {where}")
+    return 0
+
+
+def _print_verdict(v: dict[str, Any]) -> None:
+    key = v["key"]
+    cache = v["prefix_cache"]
+    print(
+        f"\n{v['model']}: {v['verdict']} (batch-invariant: {v['batch_invariant']}); "
+        f"{v['requests']} creature requests of {v['scenario']}, prompts "
+        f"{v['prompt_tokens'][0]}-{v['prompt_tokens'][1]} tokens, "
+        f"{v['generated_tokens'][0]}-{v['generated_tokens'][1]} generated, greedy, grammar; "
+        f"{v['slots']} slots, {v['repeats']} repeats, {v['seconds']:.0f} s"
+    )
+    print(
+        f"  sha256 {key['sha256'][:16]}..., xllamacpp {key['xllamacpp']}, "
+        f"{key['threads']} threads, {key['cpu']}"
+    )
+    print(
+        f"  alone twice: {'identical' if v['alone_repeats'] else 'DIFFERENT'}; "
+        f"reusing a cached prefix: {cache['differed']}/{cache['compared']} differed"
+    )
+    print(
+        f"  {'k':>3} {'overlapped':>10} {'differed':>9} {'requests':>8} {'texts':>5} "
+        f"{'first tok':>9} {'batches':>7} {'1-by-1 s':>8} {'batch s':>8} {'speedup':>7}"
+    )
+    for s in v["sizes"]:
+        first = "-" if s["first_token"] is None else str(s["first_token"])
+        together = "-" if s["seconds_together"] is None else f"{s['seconds_together']:.2f}"
+        speed = "-" if s["speedup"] is None else f"{s['speedup']:.2f}x"
+        print(
+            f"  {s['k']:>3} {str(s['overlapped']) + '/' + str(s['runs']):>10} "
+            f"{str(s['differed']) + '/' + str(s['compared']):>9} "
+            f"{str(s['requests_differed']) + '/' + str(s['k']):>8} {s['texts_changed']:>5} "
+            f"{first:>9} {'agree' if s['batched_repeats'] else 'differ':>7} "
+            f"{s['seconds_one_by_one']:>8.2f} {together:>8} {speed:>7}"
+        )
+    print(
+        "  (differed: answers whose tokens or logprobs differ from alone; requests: of the k, "
+        "those that ever did;\n   texts: answers whose text changed; batches: whether the "
+        "repeats of a size agree with each other;\n   seconds: the best run, one by one "
+        "and together)"
+    )
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -643,7 +736,29 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("folder", help="a run folder written by `woodmarket run`")
     rp.set_defaults(func=cmd_replay)
 
-    m = sub.add_parser("models", help="list the bundled models, verify them (sha256)")
+    m = sub.add_parser(
+        "models", help="list the bundled models, verify them (sha256), probe their batching"
+    )
+    m.add_argument(
+        "--probe",
+        nargs="*",
+        metavar="MODEL",
+        default=None,
+        help="measure whether batched requests answer bit for bit as alone, and record it "
+        "(default: every bundled model; a key or a GGUF path)",
+    )
+    m.add_argument(
+        "--slots",
+        type=_positive,
+        default=None,
+        help="the probe server's slots: batch sizes 2..SLOTS (default $WOODMARKET_SLOTS or 10)",
+    )
+    m.add_argument(
+        "--repeats", type=_positive, default=3, help="repeats of each batch size (default 3)"
+    )
+    m.add_argument(
+        "--scenario", default="oona", help="whose creatures' requests the probe sends (oona)"
+    )
     m.set_defaults(func=cmd_models)
 
     pl = sub.add_parser("play", help="play the financier in the terminal")

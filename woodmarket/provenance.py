@@ -1,37 +1,33 @@
 """Provenance: what a run ran on, for run.json (models' sha256, runtime, threads, CPU).
 
 Two runs of one spec can only be compared when they ran the same model
-files on comparable machines, so this is written beside the spec. It reads
-package metadata, /proc/cpuinfo and the model registry; it loads no model
-and hashes a model file only when the registry does not know its digest.
+files on comparable machines, so this is written beside the spec, with
+each embedded model's batching verdict for this machine ("not probed" when
+there is none: see `woodmarket.probe`). It reads package metadata,
+/proc/cpuinfo, the model registry and the batching verdicts file; it loads
+no model and hashes a model file only when the registry does not know its
+digest.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-from functools import cache
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from woodmarket import models
+from woodmarket.backends import batching
+
+# Kept here by name too: benchmarks print it beside every figure.
+from woodmarket.backends.batching import cpu_model
+from woodmarket.backends.embedded import default_threads
+from woodmarket.casts import Seat, describe, parse_cast
+from woodmarket.errors import WoodmarketError
 from woodmarket.version import __version__
 
 if TYPE_CHECKING:
-    from woodmarket.casts import Seat
     from woodmarket.spec import RunSpec
-
-
-@cache
-def cpu_model() -> str:
-    """The CPU's model name (these machines differ by up to 3x: print it with any figure)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def _version(package: str) -> str:
@@ -42,8 +38,6 @@ def _version(package: str) -> str:
 
 
 def _seats(spec: RunSpec) -> list[Seat]:
-    from woodmarket.casts import parse_cast
-    from woodmarket.errors import WoodmarketError
 
     try:
         names = tuple(c.name for c in spec.load_scenario().creatures)
@@ -54,8 +48,6 @@ def _seats(spec: RunSpec) -> list[Seat]:
 
 def _models(seats: list[Seat]) -> dict[str, str]:
     """model -> sha256 for embedded model seats (served models: their name only)."""
-    from woodmarket import models
-    from woodmarket.errors import WoodmarketError
 
     out: dict[str, str] = {}
     for seat in seats:
@@ -72,6 +64,24 @@ def _models(seats: list[Seat]) -> dict[str, str]:
             out[seat.model] = models.sha256_of(models.resolve(seat.model))
         except (WoodmarketError, OSError):
             out[seat.model] = ""
+    return out
+
+
+def _batching(seats: list[Seat], threads: int) -> dict[str, Any]:
+    """model -> its batching verdict: probed on this machine for an embedded model ("not
+    probed": none), declared in the cast file for a served one ("not declared": none)."""
+    out: dict[str, Any] = {}
+    for seat in seats:
+        if seat.policy != "llm" or seat.model in out:
+            continue
+        if seat.backend == "openai":
+            declared = seat.batch_invariant
+            out[seat.model] = "not declared" if declared is None else batching.declared(declared)
+            continue
+        try:
+            out[seat.model] = batching.summary(batching.verdict_for(seat.model, threads))
+        except (WoodmarketError, OSError) as e:
+            out[seat.model] = f"unknown ({e})"
     return out
 
 
@@ -92,19 +102,19 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
 
 
 def _provenance(spec: RunSpec) -> dict[str, Any]:
-    from woodmarket.backends.embedded import default_threads
-    from woodmarket.casts import describe
 
     seats = _seats(spec)
+    threads = default_threads()
     return {
         "woodmarket": __version__,
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_model(),
         "cores": os.cpu_count() or 0,
-        "threads": default_threads(),
+        "threads": threads,
         "xllamacpp": _version("xllamacpp"),
         "seats": describe(seats),
         "models": _models(seats),
+        "batching": _batching(seats, threads),
         "sampling": spec.sampling.knobs(),
     }

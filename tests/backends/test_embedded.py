@@ -168,7 +168,7 @@ def test_close_waits_for_a_running_request() -> None:
 
 
 def test_unknown_model_is_model_missing_before_any_load() -> None:
-    with pytest.raises(ModelMissing, match="gemma3, smollm2"):
+    with pytest.raises(ModelMissing, match="gemma3, qwen, smollm2"):
         EmbeddedBackend("mistral", 1)
 
 

@@ -5,8 +5,10 @@ runs llama.cpp in this process through xllamacpp, one shared server per
 model whose slots woods lease (`get_embedded(model).lease(n)`); `openai`
 talks to any OpenAI-compatible server within a wall-clock budget.
 `serve_http` puts a model behind the real llama.cpp HTTP server on loopback.
-This package touches only model servers; xllamacpp is imported when a
-server is first started, not here.
+`batching` keeps each model file's batching verdict for this machine
+(measured by `woodmarket.probe`). This package touches only model servers
+and that verdicts file; xllamacpp is imported when a server is first
+started, not here.
 """
 
 from woodmarket.backends.embedded import (

@@ -190,7 +190,7 @@ def wait_listening(address: str, timeout_s: float = 10.0) -> None:
 class EmbeddedBackend:
     """A llama.cpp server in this process with `n_parallel` slots.
 
-    `model` is a registry key (`smollm2`, `gemma3`) or a `.gguf` path.
+    `model` is a registry key (`smollm2`, `gemma3`, `qwen`) or a `.gguf` path.
     `n_ctx` is the context of each slot. Holders take slots with `lease`;
     `complete` pins a request to `request.slot` whoever holds it. Safe to
     call from many threads.
