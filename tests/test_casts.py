@@ -55,6 +55,18 @@ def test_cast_file_mixes_backends(tmp_path):
         ('[creatures.Oona]\npolicy = "llm"\n', "creatures.Oona.model", "model name"),
         ('[creatures.Oona]\nmodel = "x"\ntemprature = 1\n', "creatures.Oona.temprature", "one of"),
         ("[creatures.Oona\n", "(syntax)", "valid TOML"),
+        # An embedded model's batching is probed, never declared; a declaration is a boolean.
+        (
+            '[creatures.Oona]\nmodel = "x"\nbatch_invariant = true\n',
+            "creatures.Oona.batch_invariant",
+            "--probe",
+        ),
+        (
+            '[creatures.Oona]\nbackend = "openai"\nbase_url = "http://h/v1"\nmodel = "x"\n'
+            'batch_invariant = "yes"\n',
+            "creatures.Oona.batch_invariant",
+            "true or false",
+        ),
     ],
 )
 def test_broken_cast_files_name_the_key(tmp_path, body, key, expected):
@@ -96,7 +108,7 @@ def test_openai_cast_against_a_real_llama_server(tmp_path, monkeypatch):
         cast = tmp_path / "cast.toml"
         cast.write_text(
             f'[defaults]\nbackend = "openai"\nbase_url = "{url}"\napi_key_env = "WOOD_TEST_KEY"\n'
-            'model = "smollm2"\n[creatures.Oona]\n[creatures.Rusk]\n'
+            'model = "smollm2"\nbatch_invariant = false\n[creatures.Oona]\n[creatures.Rusk]\n'
         )
         out = tmp_path / "served"
         # The nucleus and min-p filters as llama.cpp's own server reads them.
@@ -106,7 +118,15 @@ def test_openai_cast_against_a_real_llama_server(tmp_path, monkeypatch):
     served = [r for r in decisions if r["creature"] in ("Oona", "Rusk")]
     assert all(r["call"]["backend"] == "openai" and r["call"]["response"] for r in served)
     assert all(not r["call"].get("error") for r in served)  # the server took every knob
-    assert json.loads((out / "run.json").read_text())["sampling"]["top_p"] == 0.9
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["sampling"]["top_p"] == 0.9
+    # The served model's batching is recorded as the cast file declared it, not probed.
+    assert meta["provenance"]["seats"]["Oona"]["batch_invariant"] is False
+    assert meta["provenance"]["batching"]["smollm2"] == {
+        "verdict": "no",
+        "batch_invariant": False,
+        "source": "declared",
+    }
     assert all(r["policy"] == "standin" for r in decisions if r["creature"] not in ("Oona", "Rusk"))
     for path in out.iterdir():
         assert secret not in path.read_text()  # the key never reaches the run folder

@@ -208,6 +208,46 @@ def test_a_policy_past_its_deadline_is_abandoned_and_the_turn_goes_on():
     wood.close()
 
 
+@pytest.mark.parametrize(
+    ("serial", "invariant", "together"),
+    [(False, False, True), (True, False, False), (True, True, True)],
+)
+def test_a_serial_wood_asks_together_only_the_batch_invariant(
+    scenario_key, serial, invariant, together
+):
+    import threading
+
+    # Each decision waits for a second one to be asked at the same time: it
+    # passes only when the turn asks two creatures together.
+    meet = threading.Barrier(2, timeout=1.0)
+
+    class Meeting:
+        label = "meeting"
+        concurrent = True
+
+        def __init__(self) -> None:
+            self.batch_invariant = invariant
+
+        def decide(self, obs):
+            try:
+                meet.wait()
+            except threading.BrokenBarrierError:
+                meet.reset()
+                return Action.hold("asked alone")
+            return Action.hold("asked together")
+
+    wood = Wood.from_scenario(scenario_key, seed=0)
+    wood.serial = serial
+    first, second, *_ = wood.names
+    wood.policies[first] = Meeting()
+    wood.policies[second] = Meeting()
+    t = wood.step()
+    reasons = {r["creature"]: r["reason"] for r in t.records if r["kind"] == "decision"}
+    expected = "asked together" if together else "asked alone"
+    assert reasons[first] == reasons[second] == expected
+    wood.close()
+
+
 def _holder(obs):
     return Action.hold()
 

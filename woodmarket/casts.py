@@ -31,6 +31,13 @@ sampling knob of `Sampling` (`temperature`, `top_p`, `min_p`); the run's
 sampling (a sweep's, say) gives every knob a seat does not set. Embedded
 creatures on the same model share one in-process server, each pinned to
 its own slot.
+
+A reproducible run (`Sampling.serial`: a sweep's) asks creatures of one
+model together only where batched answers are known to equal lone ones:
+an embedded model's probed verdict for this machine (`woodmarket models
+--probe`), or a served seat's `batch_invariant = true` in the cast file
+(say, a vLLM server in its batch-invariant mode), recorded in run.json
+as declared. The game batches everything.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from woodmarket.backends.batching import batch_invariant
 from woodmarket.backends.embedded import get_embedded
 from woodmarket.backends.openai import OpenAIBackend
 from woodmarket.backends.slots import SlotLease
@@ -67,6 +75,7 @@ _SEAT_KEYS = {
     "max_tokens",
     "timeout_s",
     "retries",
+    "batch_invariant",
     *Sampling.KNOBS,
 }
 
@@ -86,6 +95,9 @@ class Seat:
     retries: int = 2
     # Sampling knobs the cast file set for this seat: they win over the run's.
     sampling: tuple[tuple[str, float], ...] = ()
+    # A served model's batching, as the cast file declares it (None: not declared).
+    # Embedded models are probed instead (`woodmarket models --probe`).
+    batch_invariant: bool | None = None
 
     def describe(self) -> dict[str, Any]:
         """For run.json: everything but secrets (only the variable's name is kept)."""
@@ -96,6 +108,8 @@ class Seat:
             out |= {"model": self.model, "backend": self.backend}
             if self.backend == "openai":
                 out |= {"base_url": self.base_url, "api_key_env": self.api_key_env}
+                if self.batch_invariant is not None:
+                    out["batch_invariant"] = self.batch_invariant
         return out
 
 
@@ -189,6 +203,14 @@ def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
     for k in ("max_tokens", "retries"):
         if k in table and (isinstance(table[k], bool) or not isinstance(table[k], int)):
             raise ScenarioError(where, key(k), "a whole number")
+    declared = table.get("batch_invariant")
+    if declared is not None and (not isinstance(declared, bool) or backend != "openai"):
+        raise ScenarioError(
+            where,
+            key("batch_invariant"),
+            'true or false, only with backend = "openai" '
+            "(embedded models are probed: woodmarket models --probe)",
+        )
     own = tuple((k, float(table[k])) for k in Sampling.KNOBS if k in table)
     try:
         Sampling().but(**dict(own))  # each knob in its range, checked now
@@ -205,6 +227,7 @@ def _seat(where: str, name: str, table: dict[str, Any]) -> Seat:
         float(table.get("timeout_s", 30.0)),
         int(table.get("retries", 2)),
         own,
+        declared,
     )
 
 
@@ -310,6 +333,7 @@ def _llm(
     if leased is not None:
         backend, slot = leased
         model = getattr(backend, "name", seat.model)
+        invariant = batch_invariant(seat.model, getattr(backend, "threads", None)) is True
     else:
         backend = OpenAIBackend(
             seat.base_url,
@@ -319,6 +343,7 @@ def _llm(
             retries=seat.retries,
         )
         model, timeout_s = seat.model, seat.timeout_s
+        invariant = seat.batch_invariant is True
     return LLMPolicy(
         backend,
         model=model,
@@ -329,6 +354,7 @@ def _llm(
         thoughts=thoughts,
         seed=wood.seed,
         timeout_s=timeout_s,
+        batch_invariant=invariant,
     )
 
 

@@ -165,11 +165,18 @@ def _tell(watch: Callable[[str], None], name: str) -> Callable[[Future[Action]],
     return done
 
 
+def _together(policy: Any, serial: bool) -> bool:
+    if not getattr(policy, "concurrent", False):
+        return False
+    return not serial or getattr(policy, "batch_invariant", False) is True
+
+
 def decide(wood: WoodState, t: TurnState) -> None:
     names = wood.names
     asked = [n for n in names if n not in t.overrides]
-    concurrent = not wood.serial
-    parallel = [n for n in asked if concurrent and getattr(wood.policies[n], "concurrent", False)]
+    # A reproducible (serial) run still asks together the creatures whose model
+    # answers a batch bit for bit as it answers alone.
+    parallel = [n for n in asked if _together(wood.policies[n], wood.serial)]
     futures = {}
     watchers = wood.on_decided
     if parallel:

@@ -308,8 +308,13 @@ class LLMPolicy:
         thoughts: bool = False,
         whole_words: bool | None = None,
         timeout_s: float | None = None,
+        batch_invariant: bool = False,
     ) -> None:
         self.backend = backend
+        # May a reproducible run ask it beside other creatures on the same server?
+        # Only when batched answers are known to equal lone ones (a probe's yes, or
+        # a served model declared so); otherwise a serial run asks one at a time.
+        self.batch_invariant = batch_invariant
         self.model = model
         # The decision's wall-clock budget (a served model's): past it the turn
         # goes on with a traced hold. None: the turn waits (an in-process model).
