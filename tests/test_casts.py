@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from woodmarket import councils
 from woodmarket.backends.serve import serve_http
 from woodmarket.casts import parse_cast
 from woodmarket.cli import main
@@ -18,12 +19,27 @@ NAMES = ("Oona", "Mossback", "Birch", "Pip", "Rusk")
 
 def test_specs():
     assert {s.policy for s in parse_cast("standin", NAMES)} == {"standin"}
-    council = parse_cast("council", NAMES)
-    assert {s.model for s in council} == {"smollm2", "gemma3"}  # both labs have creatures
+    two, three = parse_cast("council2", NAMES), parse_cast("council3", NAMES)
+    assert {s.model for s in two} == {"smollm2", "gemma3"}  # both labs have creatures
+    assert {s.model for s in three} == {"smollm2", "gemma3", "qwen"}  # all three labs do
+    assert parse_cast("council", NAMES) == parse_cast(councils.DEFAULT, NAMES)
     assert [s.model for s in parse_cast("single:gemma3", NAMES)] == ["gemma3"] * 5
     assert parse_cast("replay:/some/run", NAMES)[0].policy == "replay"
     with pytest.raises(ScenarioError, match="single:MODEL"):
         parse_cast("chorus", NAMES)
+
+
+def test_a_spec_records_the_council_that_runs_and_a_recorded_council_keeps_its_meaning():
+    from woodmarket.spec import RunSpec
+
+    spec = RunSpec.make("oona", cast="council", turns=1)
+    assert spec.cast == councils.DEFAULT and spec.to_dict()["cast"] == councils.DEFAULT
+    assert RunSpec.from_dict(spec.to_dict()) == spec  # the resolved name reads back as itself
+    # run.json written before councils had names says `council`: the two-lab council.
+    old = {**spec.to_dict(), "cast": "council"}
+    assert RunSpec.from_dict(old).cast == "council2"
+    forked = {**spec.to_dict(), "fork": {"at": 1, "parent": old}}
+    assert RunSpec.from_dict(forked).fork.parent.cast == "council2"
 
 
 def test_cast_file_mixes_backends(tmp_path):

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "woodmarket.text",
             "woodmarket.textfiles",
             "woodmarket.version",
+            "woodmarket.councils",
             "woodmarket.drawing",
             "woodmarket.commands",
         ),

@@ -3,8 +3,11 @@
     standin          the rule-based stand-in for every creature
     single:MODEL     one model drives all creatures (a registry key such as
                      `smollm2`, or a path to any GGUF file)
-    council          the bundled labs share the creatures: SmolLM2 (Hugging
-                     Face) and Gemma 3 (Google), alternating in scenario order
+    council2         two labs share the creatures: SmolLM2 (Hugging Face) and
+                     Gemma 3 (Google), alternating in scenario order
+    council3         three labs share them: SmolLM2, Gemma 3 and Qwen (Alibaba),
+                     seated as `councils.SEATING` says
+    council          the default council (`councils.DEFAULT`)
     replay:DIR       the recorded decisions of a run folder
     FILE.toml        a cast file: per creature a policy, model and backend
 
@@ -48,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from woodmarket import councils
 from woodmarket.backends.batching import batch_invariant
 from woodmarket.backends.embedded import get_embedded
 from woodmarket.backends.openai import OpenAIBackend
@@ -63,7 +67,6 @@ from woodmarket.types import Backend, Policy, Sampling, as_policy
 if TYPE_CHECKING:
     from woodmarket.state import WoodState
 
-COUNCIL = ("smollm2", "gemma3")
 BACKENDS = ("embedded", "openai")
 # A seat's keys; the sampling knobs (the temperature, ...) are `Sampling`'s own.
 _SEAT_KEYS = {
@@ -121,8 +124,9 @@ def parse_cast(spec: str, names: tuple[str, ...], text: str | None = None) -> li
     """
     if spec == "standin":
         return [Seat(n) for n in names]
-    if spec == "council":
-        return [Seat(n, "llm", COUNCIL[i % len(COUNCIL)]) for i, n in enumerate(names)]
+    if councils.is_council(spec):
+        models = councils.seats(spec, len(names))
+        return [Seat(n, "llm", m) for n, m in zip(names, models, strict=True)]
     if spec.startswith("single:"):
         model = spec.removeprefix("single:")
         if not model:
@@ -133,7 +137,9 @@ def parse_cast(spec: str, names: tuple[str, ...], text: str | None = None) -> li
     if spec.endswith(".toml"):
         return _cast_file(Path(spec), names, text)
     raise ScenarioError(
-        "--cast", spec, "standin, council, single:MODEL, replay:DIR or a cast FILE.toml"
+        "--cast",
+        spec,
+        "standin, council (council2, council3), single:MODEL, replay:DIR or a cast FILE.toml",
     )
 
 
@@ -366,6 +372,6 @@ def narrator_model(cast: str) -> str:
     """The model of a cast that narrates: a single model's, or the council's first."""
     if cast.startswith("single:"):
         return cast.split(":", 1)[1]
-    if cast == "council":
-        return str(COUNCIL[0])
+    if councils.is_council(cast):
+        return councils.seats(cast, 1)[0]
     raise WoodmarketError(f"the {cast} cast has no model to narrate; the template narrates")

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from woodmarket import councils
 from woodmarket.errors import WoodmarketError
 from woodmarket.rules import ARMS, MECHANISMS
 from woodmarket.types import Sampling
@@ -241,21 +242,25 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.probe is not None:
         return _probe_models(args)
     from woodmarket.backends.batching import verdict_for, verdict_line
-    from woodmarket.casts import COUNCIL, parse_cast
+    from woodmarket.casts import parse_cast
     from woodmarket.models import list_models
     from woodmarket.scenario import load_scenario
 
     names = tuple(c.name for c in load_scenario("oona").creatures)
-    council = parse_cast("council", names)
+    seated = {name: parse_cast(name, names) for name in councils.SEATING}
     rows = list_models()
     print(
         f"{'model':<8} {'lab':<15} {'params':>6}  {'licence':<22} {'MB':>6}  {'sha256':<8} "
-        f"{'batching':<12} creatures (council)"
+        f"{'batching':<12} creatures (the first bundled scenario's)"
     )
     broken = 0
     for row in rows:
         key = str(row["key"])
-        users = ", ".join(s.creature for s in council if s.model == key)
+        users = "; ".join(
+            f"{name}: {', '.join(s.creature for s in seats if s.model == key)}"
+            for name, seats in seated.items()
+            if any(s.model == key for s in seats)
+        )
         status = "ok" if row["verified"] else "MISSING"
         broken += not row["verified"]
         verdict = verdict_for(key)
@@ -270,9 +275,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"         batching: {verdict_line(verdict)}")
         if not row["verified"]:
             print(f"         {row['detail']}")
-    print(
-        f"\ncouncil = {' + '.join(COUNCIL)}; any GGUF path works as single:PATH or in a cast file"
-    )
+    print()
+    for name, title in councils.TITLES.items():
+        print(f"{name} = {title}{' (council: the default)' if name == councils.DEFAULT else ''}")
+    print("any GGUF path works as single:PATH or in a cast file")
     return 1 if broken else 0
 
 
@@ -789,7 +795,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--cast",
         default="standin",
-        choices=("standin", "single:smollm2", "single:gemma3", "council"),
+        choices=(*councils.PICKED, councils.ALIAS),
         help="the cast a new wood starts with (a player may pick another; default standin)",
     )
     a.add_argument("--scenario", default=None, help="the bundled scenario a new wood starts with")

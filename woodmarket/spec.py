@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from woodmarket import councils
 from woodmarket.errors import WoodmarketError
 from woodmarket.rules import ARMS
 from woodmarket.scenario import Gambit, Scenario, load_scenario, parse_scenario
@@ -99,6 +100,8 @@ class RunSpec:
         if not isinstance(self.sampling, Sampling):
             raise WoodmarketError(f"sampling must be a Sampling, got {self.sampling!r}")
         object.__setattr__(self, "moves", _moves(self.moves, "moves"))
+        # A spec names the council that runs, never the alias, so its run.json does too.
+        object.__setattr__(self, "cast", councils.resolve(self.cast))
         if self.fork is not None:
             if self.fork.parent.scenario_text != self.scenario_text:
                 raise WoodmarketError("a fork plays its parent's scenario; this one differs")
@@ -234,6 +237,8 @@ class RunSpec:
         ):
             raise WoodmarketError(f"{where}: 'scenario_files' must map names to texts")
         kwargs["scenario_files"] = tuple(sorted(files.items()))
+        if isinstance(kwargs.get("cast"), str):  # a recorded `council` is the one it meant then
+            kwargs["cast"] = councils.recorded(kwargs["cast"])
         try:
             kwargs["sampling"] = Sampling.from_dict(
                 kwargs.get("sampling", {}), f"{where}: sampling"

@@ -8,6 +8,7 @@ import zipfile
 import pandas as pd
 import pytest
 
+from woodmarket import councils
 from woodmarket.app import experiment
 from woodmarket.errors import WoodmarketError
 from woodmarket.experiments import Plan
@@ -86,13 +87,14 @@ def test_a_bad_sweep_is_refused():
 
 def test_model_worlds_use_the_instruments_casts():
     plan = experiment.plan("oona", ["council:glut", "standin:glut"], range(2))
+    council = councils.DEFAULT  # `council` is the default council, named
     assert [w.label for w in plan.worlds] == [
-        "council:none",
-        "council:glut",
+        f"{council}:none",
+        f"{council}:glut",
         "standin:none",
         "standin:glut",
     ]
-    assert plan.live == frozenset({"council"}) and plan.sampling.serial
+    assert plan.live == frozenset({council}) and plan.sampling.serial
 
 
 def test_every_bundled_scenario_has_a_gambit_to_sweep(scenario_key):

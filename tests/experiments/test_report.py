@@ -97,7 +97,7 @@ def _report(outcomes, worlds, temperature=0.7):
         scenario="Oona's Wood",
         turns=6,
         sampling=Sampling(temperature, serial=True),
-        live=frozenset({"council"}),
+        live=frozenset({"council2"}),
         factor=legend_of(GAMBIT).factor,
     )
 
@@ -109,38 +109,38 @@ def test_a_synthetic_disagreement_is_flagged_from_the_numbers():
     outcomes = (
         _outcomes("standin:none", [-2] * 8)
         + _outcomes("standin:glut", [16] * 8, ats=[8] * 8)
-        + _outcomes("council:none", [5 + n for n in noise])
-        + _outcomes("council:glut", [5 + n + rng.choice([-4, 4]) for n in noise])
+        + _outcomes("council2:none", [5 + n for n in noise])
+        + _outcomes("council2:glut", [5 + n + rng.choice([-4, 4]) for n in noise])
     )
-    rep = _report(outcomes, [World("standin", "glut"), World("council", "glut")])
+    rep = _report(outcomes, [World("standin", "glut"), World("council2", "glut")])
     rows = {r.world.label: r for r in rep.rows}
     assert rows["standin:glut"].effect.mean == 18 and rows["standin:glut"].effect.excludes_zero
-    assert not rows["council:glut"].effect.excludes_zero
-    assert rows["council:glut"].agreement == STANDIN_ONLY
-    assert any("council:glut" in n and "not a result" in n for n in rep.notes)
+    assert not rows["council2:glut"].effect.excludes_zero
+    assert rows["council2:glut"].agreement == STANDIN_ONLY
+    assert any("council2:glut" in n and "not a result" in n for n in rep.notes)
     assert "stand-in only !" in render_text(rep)
     # The same numbers with a council glut that does pay: the flag goes.
-    paying = [o | {"pnl": o["pnl"] + 20} if o["world"] == "council:glut" else o for o in outcomes]
-    rep = _report(paying, [World("standin", "glut"), World("council", "glut")])
-    assert {r.world.label: r for r in rep.rows}["council:glut"].agreement == AGREE
+    paying = [o | {"pnl": o["pnl"] + 20} if o["world"] == "council2:glut" else o for o in outcomes]
+    rep = _report(paying, [World("standin", "glut"), World("council2", "glut")])
+    assert {r.world.label: r for r in rep.rows}["council2:glut"].agreement == AGREE
 
 
 def test_the_paired_effect_is_seed_by_seed():
     # The control varies a lot between seeds; the legend adds exactly 3 to each.
     base = [-20, 0, 20, 40, -10]
-    outcomes = _outcomes("council:none", base) + _outcomes("council:rumor", [b + 3 for b in base])
-    rep = _report(outcomes, [World("council", "rumor")])
-    effect = {r.world.label: r for r in rep.rows}["council:rumor"].effect
+    outcomes = _outcomes("council2:none", base) + _outcomes("council2:rumor", [b + 3 for b in base])
+    rep = _report(outcomes, [World("council2", "rumor")])
+    effect = {r.world.label: r for r in rep.rows}["council2:rumor"].effect
     assert (effect.mean, effect.lo, effect.hi) == (3, 3, 3)
 
 
 def test_replicas_are_counted_and_warned_about():
-    outcomes = _outcomes("council:none", [6] * 6, behaviours=["same"] * 6) + _outcomes(
-        "council:rumor", [1, 2, 3, 4, 5, 6], behaviours=["a", "a", "b", "b", "c", "c"]
+    outcomes = _outcomes("council2:none", [6] * 6, behaviours=["same"] * 6) + _outcomes(
+        "council2:rumor", [1, 2, 3, 4, 5, 6], behaviours=["a", "a", "b", "b", "c", "c"]
     )
-    rep = _report(outcomes, [World("council", "rumor")], temperature=0.0)
+    rep = _report(outcomes, [World("council2", "rumor")], temperature=0.0)
     rows = {r.world.label: r for r in rep.rows}
-    assert (rows["council:none"].distinct, rows["council:rumor"].distinct) == (1, 3)
+    assert (rows["council2:none"].distinct, rows["council2:rumor"].distinct) == (1, 3)
     text = render_text(rep)
     assert "6 (1) !" in text and "6 (3) !" in text
     assert any("only 1 distinct runs of 6 (temperature 0" in n for n in rep.notes)

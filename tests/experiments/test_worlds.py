@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from woodmarket import councils
 from woodmarket.errors import ScenarioError, WoodmarketError
 from woodmarket.experiments.worlds import (
     World,
@@ -22,7 +23,8 @@ NAMES = ("Oona", "Mossback", "Birch", "Pip", "Rusk")
 @pytest.mark.parametrize(
     ("text", "world"),
     [
-        ("council:glut", World("council", "glut")),
+        ("council:glut", World(councils.DEFAULT, "glut")),
+        ("council2:glut", World("council2", "glut")),
         ("single:gemma3:rumor", World("single:gemma3", "rumor")),
         ("standin:settle:16", World("standin", "settle", 16)),
         ("single:smollm2:none:4", World("single:smollm2", "none", 4)),
@@ -52,15 +54,15 @@ def test_a_bad_world_is_one_clear_error(text, message):
 def test_the_article_table_gets_a_control_arm_per_cast():
     worlds = with_controls(expand(["article"]))
     labels = [w.label for w in worlds]
-    for cast in ("single:smollm2", "single:gemma3", "council", "standin"):
+    for cast in ("single:smollm2", "single:gemma3", "single:qwen", councils.DEFAULT, "standin"):
         assert f"{cast}:none" in labels
         assert labels.index(f"{cast}:none") < min(
             i for i, w in enumerate(worlds) if w.cast == cast and w.mechanism != "none"
         )
     every = {"none", "rumor", "glut", "settle"}
     assert {w.mechanism for w in worlds if w.cast == "standin"} == every
-    assert {w.mechanism for w in worlds if w.cast == "council"} == every
-    assert len(labels) == len(set(labels)) == 12
+    assert {w.mechanism for w in worlds if w.cast == councils.DEFAULT} == every
+    assert len(labels) == len(set(labels)) == 14
 
 
 def test_sized_worlds_have_sized_controls():

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from woodmarket import councils
 from woodmarket.build import build
 from woodmarket.commands import MAX_COMMAND_CHARS, VERBS, unknown
 from woodmarket.errors import ActionError, WoodmarketError
@@ -48,12 +49,14 @@ from woodmarket.traces import RunFolder, read_trace
 from woodmarket.types import Sampling
 
 # Casts a visitor may pick: names, never files or paths.
-CASTS = ("standin", "single:smollm2", "single:gemma3", "council")
+# (`council`, the default council, is taken too, as the council it names.)
+CASTS = councils.PICKED
 CAST_LABELS = {
     "standin": "stand-in (rules, instant)",
     "single:smollm2": "one model: SmolLM2-135M",
     "single:gemma3": "one model: Gemma 3 270M",
-    "council": "the council (SmolLM2 + Gemma 3)",
+    "single:qwen": "one model: Qwen2.5-Coder 0.5B",
+    **councils.TITLES,
 }
 NARRATORS = ("template", "model")
 DEFAULT_CAP = 8
@@ -337,6 +340,7 @@ class Sessions:
     ) -> None:
         if cap < 1:
             raise WoodmarketError(f"the session cap must be at least 1, got {cap}")
+        cast = councils.resolve(cast)
         if cast not in CASTS:
             raise WoodmarketError(f"unknown cast {cast!r}; the app offers {', '.join(CASTS)}")
         keys = level_keys()
@@ -388,7 +392,7 @@ class Sessions:
         `scenario` is a bundled level's key (`oona`, `oona:hard`), never a path.
         """
         scenario = _field(scenario, "the scenario") or self.scenario
-        cast = cast or self.cast
+        cast = councils.resolve(cast or self.cast)
         if scenario not in level_keys():
             raise Refused(f"unknown scenario {shown(scenario)}; bundled: {', '.join(level_keys())}")
         if cast not in CASTS:

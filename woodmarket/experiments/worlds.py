@@ -1,6 +1,7 @@
 """Worlds: what a sweep compares. A world is a cast x a mechanism, optionally with the short's size.
 
-    council:glut           the council, the gambit's legend landing as a glut
+    council:glut           the default council (`council3`; `council2` for two
+                           labs), the gambit's legend landing as a glut
     single:smollm2:rumor   one model drives every creature, the legend told as a rumor only
     standin:settle:16      the stand-in, the legend settled, the short sized to 16
     article                the article's Table 1 (see `ARTICLE`)
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from woodmarket import councils
 from woodmarket.errors import ScenarioError, WoodmarketError
 from woodmarket.rules import ARMS
 
@@ -39,6 +41,7 @@ STANDIN = "standin"
 ARTICLE = (
     "single:smollm2:rumor",
     "single:gemma3:rumor",
+    "single:qwen:rumor",
     "council:rumor",
     "council:glut",
     "council:settle",
@@ -59,6 +62,10 @@ class World:
     cast: str
     mechanism: str
     short: int | None = None
+
+    def __post_init__(self) -> None:
+        # A world names the council that runs (`council` is the default one's alias).
+        object.__setattr__(self, "cast", councils.resolve(self.cast))
 
     @property
     def label(self) -> str:
@@ -85,7 +92,9 @@ class World:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> World:
-        return cls(str(data["cast"]), str(data["mechanism"]), data.get("short"))
+        """A world as a sweep recorded it (a recorded `council` is the one it meant then)."""
+        cast = councils.recorded(str(data["cast"]))
+        return cls(cast, str(data["mechanism"]), data.get("short"))
 
 
 def parse_world(text: str) -> World:
