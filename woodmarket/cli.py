@@ -773,8 +773,9 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--turns", type=_positive, default=None, help="season length (scenario's)")
     pl.add_argument(
         "--cast",
-        default="council",
-        help="who drives the creatures: council (default, the bundled models), standin, ...",
+        default=councils.GAME,
+        help=f"who drives the creatures: {councils.GAME} (default, the two-lab council), "
+        "council3, council, single:MODEL, standin, a cast file",
     )
     pl.add_argument(
         "--mechanism",

@@ -5,7 +5,7 @@
                README, "A council of three labs")
     council    the default council: a name a run never keeps, resolved to
                `DEFAULT` when a spec is made, so run.json always records
-               which council ran
+               which council ran (a game starts with `GAME`)
 
 A run folder written before the councils had names records `council`, and
 then meant the two-lab council: `LEGACY` says so, and a recorded spec read
@@ -24,6 +24,9 @@ SEATING: dict[str, tuple[str, ...]] = {
     "council3": ("smollm2", "gemma3", "qwen"),
 }
 DEFAULT = "council3"
+# The council a game starts with: a player waits on every turn, and the two-lab
+# council's turn is the quicker (README, "A council of three labs").
+GAME = "council2"
 LEGACY = "council2"
 TITLES = {
     "council2": "the two-lab council (SmolLM2 + Gemma 3)",
