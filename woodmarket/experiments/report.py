@@ -213,6 +213,7 @@ class Forks:
     rebuilt_turns: int  # arms x (K-1): turns made from a record, not run
     trunk_turns: int
     notes: list[str]
+    fresh: bool = False  # the arms were also run whole
 
     @property
     def saved(self) -> int:
@@ -397,6 +398,7 @@ def _forks(
         rebuilt_turns=len(arms) * (setup.at - 1),
         trunk_turns=len(trunks) * (setup.at - 1),
         notes=[],
+        fresh=setup.fresh,
     )
     forks.notes = _fork_notes(forks, setup)
     return forks
@@ -574,9 +576,12 @@ def fork_cells(r: ForkRow) -> list[str]:
 
 
 def fork_title(f: Forks) -> str:
+    beside = "none run whole"
+    if f.fresh:
+        beside = "beside the same arm run whole (fresh) on the same seeds"
     return (
-        f"Forks: each arm forked at turn {f.at} from its trunk, beside the same arm run whole "
-        "(fresh) on the same seeds; paired effects and the widths of their 95% CIs"
+        f"Forks: each arm forked at turn {f.at} from its trunk, {beside}; paired effects and "
+        "the widths of their 95% CIs"
     )
 
 
