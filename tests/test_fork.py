@@ -2,7 +2,8 @@
 
 An unchanged fork writes its parent's trace byte for byte; a changed one
 shares exactly the turns before K; both replay, with and without the
-parent beside them; a fork of a fork works and a killed fork resumes.
+parent beside them; a fork of a fork works and a killed fork resumes; a
+fork runs on past a parent run only to the turn before it.
 Every bad request (a turn past the parent's end, an edited parent, a move
 that does not parse, one refused when made) is one line, and a refused
 fork writes nothing. Both bundled scenarios throughout.
@@ -246,3 +247,18 @@ def test_a_council_fork_rebuilds_its_past_without_a_model_and_repeats_itself(
                 (r.get("call") or {}).pop(key, None)
         traces.append(records)
     assert traces[0] == traces[1]
+
+
+def test_a_fork_goes_on_past_a_parent_run_only_to_the_turn_before(tmp_path, scenario_key):
+    """A sweep's trunk is run to K-1 only: its fork at K runs on to the length it is given,
+    and with nothing changed writes what the whole run writes."""
+    spec = RunSpec.make(scenario_key, seed=2, turns=6, gambit="showcase")
+    whole, trunk, out = tmp_path / "whole", tmp_path / "trunk", tmp_path / "fork"
+    run(spec, whole)
+    run(spec.but(turns=2), trunk)
+    with pytest.raises(WoodmarketError, match="a fork starts at a turn from 1 to 2"):
+        plan_fork(trunk, 3)  # its own length is its parent's
+    fork, p = plan_fork(trunk, 3, out=out, turns=6)
+    assert run_fork(fork, out, p).complete
+    assert (out / "trace.jsonl").read_bytes() == (whole / "trace.jsonl").read_bytes()
+    assert replay(out).passed

@@ -445,20 +445,22 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def _sweep_worlds(args: argparse.Namespace) -> list:
-    from woodmarket.experiments.worlds import expand, shorts
+    from woodmarket.experiments.worlds import arms_of, expand, shorts, with_arms
 
     names = list(args.worlds or []) + list(args.world or [])
     worlds = expand(names or ["article"])
     if args.short:
         worlds = shorts(worlds, args.short)
-    return worlds
+    return with_arms(worlds, arms_of(args.arm or ()))
 
 
-def _print_report(plan, outcomes, folder, *, plots: bool = True, cost: bool = True) -> None:
+def _print_report(
+    plan, outcomes, folder, *, plots: bool = True, cost: bool = True, others=()
+) -> None:
     from woodmarket.experiments import write_report
     from woodmarket.experiments.report import render_cost, render_text
 
-    rep, images = write_report(plan, outcomes, folder, plots=plots)
+    rep, images = write_report(plan, outcomes, folder, plots=plots, others=others)
     print(render_text(rep))
     if cost:
         print("\n" + render_cost(rep))
@@ -485,6 +487,8 @@ def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
         seeds=seeds,
         turns=args.turns,
         sampling=sampling_of(args, serial=not args.parallel_slots),
+        fork_at=args.fork_at,
+        fresh=args.compare_fresh,
     )
     workers = args.workers or default_workers(plan)
     names = tuple(c.name for c in plan.base.load_scenario().creatures)
@@ -496,9 +500,10 @@ def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
         if live:
             figures = from_outcomes(done)
             if figures is None and not args.no_calibrate:
-                tqdm.write("calibrating: one 2-turn run of " + live[0].world.label, sys.stderr)
-                folder, res = calibrate(live[0], out, executor)
-                seats = model_seats(live[0].spec.cast, names, live[0].spec.cast_text or None)
+                first = max(live, key=lambda t: min(2, t.spec.turns))  # (a trunk may be 1 turn)
+                tqdm.write("calibrating: one 2-turn run of " + first.world.label, sys.stderr)
+                folder, res = calibrate(first, out, executor)
+                seats = model_seats(first.spec.cast, names, first.spec.cast_text or None)
                 if "error" in res:
                     tqdm.write(f"calibration failed: {res['error']}", sys.stderr)
                 figures = from_calibration(folder, res, seats)
@@ -522,7 +527,7 @@ def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
         print(f"{result.skipped} runs were already finished in {out}; kept", file=sys.stderr)
     for e in result.errors:
         print(f"run {e['world']} seed {e['seed']} failed: {e['error']}", file=sys.stderr)
-    _print_report(plan, result.outcomes, out, plots=not args.no_plots)
+    _print_report(plan, result.outcomes, out, plots=not args.no_plots, others=result.others)
     rate = result.ran / result.elapsed_s if result.elapsed_s else 0.0
     print(
         f"{result.ran} runs in {result.elapsed_s:.1f} s ({rate:.2f} runs/s); "
@@ -538,10 +543,10 @@ def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One gambit across worlds x seeds; or `--replay DIR`: the report again from records."""
     if args.replay:
-        from woodmarket.experiments.sweep import recorded
+        from woodmarket.experiments.sweep import recorded_all
 
-        plan, outcomes = recorded(args.replay)
-        _print_report(plan, outcomes, Path(args.replay), plots=not args.no_plots)
+        plan, outcomes, others = recorded_all(args.replay)
+        _print_report(plan, outcomes, Path(args.replay), plots=not args.no_plots, others=others)
         return 0
     if not args.out:
         raise WoodmarketError("sweep needs --out DIR (or --replay DIR)")
@@ -643,6 +648,20 @@ def _add_sweep_options(p: argparse.ArgumentParser) -> None:
         "--parallel-slots",
         action="store_true",
         help="ask a run's model creatures at once (faster; runs no longer repeat exactly)",
+    )
+    p.add_argument(
+        "--fork-at",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="run turns 1 to K-1 once per cast (and mechanism, when the legend is told "
+        "before K) and seed, and fork every arm from it at K: arms then differ only from K",
+    )
+    p.add_argument(
+        "--compare-fresh",
+        action="store_true",
+        help="with --fork-at: also run every arm whole on the same seeds (in fresh/) and "
+        "print its paired effects' CI widths beside the forked ones",
     )
     p.add_argument("--workers", type=_positive, default=None, help="processes (default: cores)")
     p.add_argument("--ray", action="store_true", help="run on a local Ray instance")
@@ -856,6 +875,14 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="QTY",
         help="size the gambit's short to QTY in every world (repeatable: one world per size)",
+    )
+    sw.add_argument(
+        "--arm",
+        action="append",
+        metavar="NAME:TURN:COMMAND",
+        help="with --fork-at K: a move arm of every world, whose moves from turn K replace "
+        "the gambit's, e.g. 'cover-early:3:cover honey' (repeat a name to add moves); "
+        "paired with its world without them",
     )
     sw.add_argument("--out", default=None, help="the sweep folder (re-run to continue it)")
     sw.add_argument(

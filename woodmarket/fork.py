@@ -24,6 +24,13 @@ same changes repeat each other, but need not equal the parent's own
 continuation; `reask` asks the models of the prefix again, as resume
 does, for one that does (on serial sampling, on the machine that ran it).
 
+A fork may run longer than its parent (`turns`): a sweep's arms fork from
+a trunk that was run only to turn K-1. A parent that keeps its clock
+readings in timings.jsonl (a sweep's run) is read with them put back, and
+its fork keeps its own apart too (`apart`): the parent's readings of the
+turns before K, then its own, so its trace's prefix is the parent's byte
+for byte and it replays on its own.
+
 This room reads the parent's folder and writes only the fork's.
 """
 
@@ -46,12 +53,24 @@ from woodmarket.metrics import Tracker
 from woodmarket.narrator import RecordedNarrator, headline
 from woodmarket.policies.replay import Prefixed, replay_policies
 from woodmarket.policies.standin import StandinPolicy
-from woodmarket.replay import difference, folder_spec
+from woodmarket.replay import difference, folder_spec, put_back_timings
 from woodmarket.runner import run, run_json
+from woodmarket.scenario import Scenario
 from woodmarket.spec import Fork, RunResult, RunSpec, by_turn
 from woodmarket.state import Narrator, TurnState, WoodState
 from woodmarket.textfiles import read_text_file
-from woodmarket.traces import TRACE, RunFolder, dumps, load_trace, read_run, start_fields
+from woodmarket.traces import (
+    TIMED,
+    TIMINGS,
+    TRACE,
+    RunFolder,
+    Timings,
+    dumps,
+    load_trace,
+    read_run,
+    read_timings,
+    start_fields,
+)
 from woodmarket.wood import Wood
 
 
@@ -64,13 +83,15 @@ class Parent:
     records: list[dict[str, Any]]
     finished: int  # its last whole turn
     sha256: str  # of its trace.jsonl
+    apart: bool = False  # it keeps its clock readings in timings.jsonl (a sweep's run)
 
     def turn(self, t: int) -> list[dict[str, Any]]:
         return [r for r in self.records if r["turn"] == t]
 
 
 def parent_of(folder: str | Path) -> Parent:
-    """A run folder as a parent: its spec and records, checked for shape (one line otherwise)."""
+    """A run folder as a parent: its spec and records (the clock readings a sweep keeps in
+    timings.jsonl put back), checked for shape (one line otherwise)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "a file" if folder.exists() else "nothing"
@@ -78,10 +99,11 @@ def parent_of(folder: str | Path) -> Parent:
     spec, _ = folder_spec(folder, read_run(folder))
     trace = load_trace(folder)
     records = trace.records
+    put_back_timings(folder, records)
     done = max((r["turn"] for r in records if r["kind"] == "holdings"), default=0)
     whole = [r for r in records if r["turn"] <= done]
     digest = hashlib.sha256((folder / TRACE).read_bytes()).hexdigest()
-    return Parent(folder, spec, whole, done, digest)
+    return Parent(folder, spec, whole, done, digest, (folder / TIMINGS).exists())
 
 
 def plan_fork(
@@ -97,13 +119,15 @@ def plan_fork(
     knobs: Mapping[str, float] | None = None,
     serial: bool | None = None,
     reask: bool = False,
+    turns: int | None = None,
 ) -> tuple[RunSpec, Parent]:
     """The fork's spec: the parent's plus the turn K and what changes from it.
 
     `moves` (turn -> commands, turns from K on) replace the parent's moves
     from K on unless `keep_moves`; with none given, the parent's are kept,
     unless `keep_moves` is False: then none are made from K (an undo, as a
-    game's rewind is).
+    game's rewind is). `turns`: the fork's length (default its parent's), so
+    a fork can go on past a parent that ended at K-1.
     `short` resizes the shorts the fork makes from K on; `cast` seats other
     models, `knobs` (sampling knobs by name) decode otherwise from K,
     `serial` asks them one at a time (two forks then repeat each other); `reask` asks
@@ -111,7 +135,8 @@ def plan_fork(
     parent's). Every mistake is one `WoodmarketError` naming it.
     """
     p = parent if isinstance(parent, Parent) else parent_of(parent)
-    last = min(p.finished + 1, p.spec.turns)
+    length = p.spec.turns if turns is None else turns
+    last = min(p.finished + 1, length)
     if isinstance(at, bool) or not isinstance(at, int) or not 1 <= at <= last:
         raise WoodmarketError(
             f"--at {at}: {p.folder} finished {p.finished} of {p.spec.turns} turns; "
@@ -119,18 +144,9 @@ def plan_fork(
         )
     given = {int(t): list(cmds) for t, cmds in (moves or {}).items()}
     scenario = p.spec.load_scenario()
-    lexicon = replace(scenario.lexicon, legend_files=True)
-    for t, cmds in sorted(given.items()):
-        if t < at or t > p.spec.turns:
-            raise WoodmarketError(
-                f"--moves {t}:{cmds[0] if cmds else ''}: a fork's moves fall on its turns "
-                f"{at} to {p.spec.turns}"
-            )
-        for cmd in cmds:
-            try:
-                parse_command(cmd).named(lexicon)
-            except ActionError as exc:
-                raise WoodmarketError(f"--moves {t}:{cmd}: {exc}") from None
+    bad = move_problem(scenario, given, at, length)
+    if bad:
+        raise WoodmarketError(f"--moves {bad}")
     keep = not given if keep_moves is None else keep_moves
     whole = played(p.spec, p.records, p.finished)  # the moves its player typed, made again
     changed_cast = cast is not None and cast != p.spec.cast
@@ -170,8 +186,25 @@ def plan_fork(
         cast=spec_cast,
         cast_text=cast_text,
         sampling=sampling,
+        turns=length,
     )
     return spec, p
+
+
+def move_problem(scenario: Scenario, moves: Mapping[int, Sequence[str]], at: int, last: int) -> str:
+    """The first of a fork's moves (turn -> commands) it cannot make, as `TURN:COMMAND: why`;
+    "" when it can make them all: each falls on a turn from `at` to `last` and parses
+    against the scenario."""
+    lexicon = replace(scenario.lexicon, legend_files=True)
+    for t, cmds in sorted(moves.items()):
+        if t < at or t > last:
+            return f"{t}:{cmds[0] if cmds else ''}: a fork's moves fall on its turns {at} to {last}"
+        for cmd in cmds:
+            try:
+                parse_command(cmd).named(lexicon)
+            except ActionError as exc:
+                return f"{t}:{cmd}: {exc}"
+    return ""
 
 
 def _resized(command: str, qty: int) -> str:
@@ -192,19 +225,46 @@ class Forked:
     folder: RunFolder | None
     tracker: Tracker
     new: dict[int, list[str]]  # the moves a player changed, by turn
+    timings: Timings | None = None  # keeps its clock readings apart (a listener of its wood)
 
     def check(self, state: TurnState) -> None:
         """A changed move refused when it was made stops the fork there (its refusal traced)."""
         _made(self.new.get(state.turn, ()), state)
 
+    def run(self, on_turn: Callable[[TurnState], None] | None = None) -> RunResult:
+        """Run the fork on from turn K to its end into its folder, then close its wood."""
+
+        def turned(state: TurnState) -> None:
+            self.check(state)
+            if on_turn is not None:
+                on_turn(state)
+
+        try:
+            return run(
+                self.spec, wood=self.wood, on_turn=turned, folder=self.folder, tracker=self.tracker
+            )
+        finally:
+            if self.timings is not None:
+                self.timings.close()
+            self.wood.close()
+
 
 def open_fork(
-    spec: RunSpec, out: str | Path | None, parent: Parent, *, diverged: list[str] | None = None
+    spec: RunSpec,
+    out: str | Path | None,
+    parent: Parent,
+    *,
+    diverged: list[str] | None = None,
+    apart: bool | None = None,
 ) -> Forked:
     """Rebuild turns 1 to K-1 from `parent` and prove them, then write the fork's folder.
 
     Nothing is written when the parent's record does not hold (a `ReplayError`),
     nor anywhere when `out` is None (an environment's episode keeps no folder).
+    `apart` (default: as the parent does): the clock readings of model calls
+    are kept out of the fork's trace, in its timings.jsonl (the parent's of
+    turns before K, then the fork's own, by `Forked.timings`, which the caller
+    closes when it runs the fork on itself).
     The wood is the caller's to step on (the terminal or the web app plays it;
     `run_fork` runs it) and to close.
     """
@@ -217,11 +277,13 @@ def open_fork(
         if found:
             raise ReplayError(f"{parent.folder}: its start is not this wood's ({found})")
         prefix = _prefix(wood, spec, parent, diverged)
-        folder = None if out is None else _folder(out, wood, spec, start, prefix)
+        apart = parent.apart if apart is None else apart
+        folder = None if out is None else _folder(out, wood, spec, start, prefix, apart)
+        timings = None if folder is None or not apart else _timings(folder.path, wood, parent)
     except BaseException:
         wood.close()
         raise
-    return Forked(spec, wood, folder, prefix.tracker, _new_moves(spec, parent))
+    return Forked(spec, wood, folder, prefix.tracker, _new_moves(spec, parent), timings)
 
 
 def run_fork(
@@ -234,18 +296,7 @@ def run_fork(
 ) -> RunResult:
     """Rebuild the prefix from `parent` and prove it, then write the fork and run it on."""
     forked = open_fork(spec, out, parent, diverged=diverged)
-
-    def turned(state: TurnState) -> None:
-        forked.check(state)
-        if on_turn is not None:
-            on_turn(state)
-
-    try:
-        return run(
-            spec, wood=forked.wood, on_turn=turned, folder=forked.folder, tracker=forked.tracker
-        )
-    finally:
-        forked.wood.close()
+    return forked.run(on_turn)
 
 
 def _new_moves(spec: RunSpec, parent: Parent) -> dict[int, list[str]]:
@@ -323,9 +374,23 @@ def _folder(
     spec: RunSpec,
     start: dict[str, Any],
     prefix: _Prefix,
+    apart: bool,
 ) -> RunFolder:
     """The fork's folder: its spec, the start, and the prefix's records as re-made."""
-    folder = RunFolder.create(out, wood, run_json(spec), start=start)
+    folder = RunFolder.create(out, wood, run_json(spec), TIMED if apart else (), start=start)
     for records in prefix.turns:
         folder.writer.write(records)
     return folder
+
+
+def _timings(path: Path, wood: Wood, parent: Parent) -> Timings:
+    """The fork's timings.jsonl: the parent's readings of the model calls of its prefix
+    (its records carry them), then a listener of the wood keeping the fork's own."""
+    at = wood.turn + 1
+    asks = any(getattr(p, "label", "") == "llm" for p in wood.policies.values())
+    timings = Timings(path, append=True, buffered=not asks)
+    calls = [x for x in read_timings(parent.folder) if "creature" in x and x.get("turn", 0) < at]
+    if calls:
+        timings.write(calls)
+    wood.listeners.insert(0, timings)
+    return timings

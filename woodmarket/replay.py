@@ -114,7 +114,7 @@ def replay(folder: str | Path) -> ReplayReport:
     trace = load_trace(folder)
     summary = read_summary(folder)
     records = trace.records
-    _put_back_timings(folder, records)
+    put_back_timings(folder, records)
     if not records:
         torn = " but a torn line" if trace.torn else ""
         raise ReplayError(f"{trace.path}: empty{torn}: no start record, nothing to replay")
@@ -198,7 +198,7 @@ def _compare(
 # -- the folder ----------------------------------------------------------
 
 
-def _put_back_timings(folder: Path, records: list[dict[str, Any]]) -> None:
+def put_back_timings(folder: Path, records: list[dict[str, Any]]) -> None:
     """Model calls' timings kept in timings.jsonl go back into their decision records.
 
     Replay takes them from the record as it takes them from any trace, so a

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from woodmarket.types import Action, ModelCall, Observation
+import random
+
+from woodmarket.backends.fake import FunctionBackend
+from woodmarket.policies.llm import LLMPolicy
+from woodmarket.types import Action, Completion, CompletionRequest, ModelCall, Observation
 
 
 class Holder:
@@ -32,3 +36,25 @@ class TokenSpender:
             latency_ms=12.5,
         )
         return Action(call=call)
+
+
+GOODS = (
+    "acorns", "berries", "mushrooms", "honey", "firewood",
+    "minnows", "cress", "snails", "peat", "reeds",
+)  # fmt: skip
+
+
+def _jitter(request: CompletionRequest) -> Completion:
+    good = random.choice(GOODS)
+    text = random.choice(["hold", f"buy 1 {good} 30", f"sell 1 {good} 1"])
+    latency = random.uniform(1.0, 5.0)
+    cached = random.randint(0, 100)
+    return Completion(text, "jitter", 120, cached, 4, latency)
+
+
+class Jittery(LLMPolicy):
+    """A model creature whose replies never repeat (an unseeded draw per call), as a model
+    asked in parallel slots does not: real prompts, real parsing, no model loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(FunctionBackend(_jitter, "jitter"), "jitter", "fake")

@@ -9,11 +9,13 @@ SEEDS = range(4)
 TURNS = 5
 
 
-def cast_file(tmp: Path, policy: str) -> str:
-    """A cast file putting every creature on `policy` (an import path)."""
-    path = tmp / f"{policy.split(':')[-1].lower()}.toml"
+OONA = ("Oona", "Mossback", "Birch", "Pip", "Rusk")
+
+
+def cast_file(tmp: Path, policy: str, names: tuple[str, ...] = OONA) -> str:
+    """A cast file putting every creature named on `policy` (an import path)."""
+    path = tmp / f"{policy.split(':')[-1].lower()}-{names[0].lower()}.toml"
     path.write_text(
-        f'[defaults]\npolicy = "{policy}"\n'
-        + "".join(f"[creatures.{n}]\n" for n in ("Oona", "Mossback", "Birch", "Pip", "Rusk"))
+        f'[defaults]\npolicy = "{policy}"\n' + "".join(f"[creatures.{n}]\n" for n in names)
     )
     return str(path)

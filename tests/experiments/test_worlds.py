@@ -1,4 +1,4 @@
-"""Worlds: parsing, the article's table, control arms, clear errors for unknown names."""
+"""Worlds: parsing, the article's table, control arms, move arms, clear errors for unknown names."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import pytest
 from woodmarket import councils
 from woodmarket.errors import ScenarioError, WoodmarketError
 from woodmarket.experiments.worlds import (
+    Trunk,
     World,
+    arms_of,
     check_casts,
     expand,
     load_worlds_file,
     parse_world,
     shorts,
     sized_script,
+    with_arms,
     with_controls,
 )
 
@@ -106,3 +109,66 @@ def test_resizing_the_short_rewrites_only_the_short():
         2: ("spring oona_run",),
     }
     assert sized_script(script, None) == script
+
+
+def test_move_arms_are_siblings_of_each_world_paired_with_it():
+    arms = arms_of(["cover-early:3:cover honey", "late:3:spring oona_run", "late:4:cover honey"])
+    assert arms == {
+        "cover-early": ((3, ("cover honey",)),),
+        "late": ((3, ("spring oona_run",)), (4, ("cover honey",))),
+    }
+    worlds = with_controls(with_arms(expand(["council2:settle", "standin:glut:16"]), arms))
+    assert [w.label for w in worlds] == [
+        "council2:none", "council2:settle", "council2:settle+cover-early", "council2:settle+late",
+        "standin:none:16", "standin:glut:16", "standin:glut:16+cover-early",
+        "standin:glut:16+late",
+    ]  # fmt: skip
+    armed = worlds[2]
+    assert (
+        armed.control == World("council2", "settle") and armed.slug == "council2-settle-cover-early"
+    )
+    assert World.from_dict(armed.to_dict()) == armed
+    assert World("council2", "glut").to_dict() == {
+        "cast": "council2",
+        "mechanism": "glut",
+        "short": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("early", "expected NAME:TURN:COMMAND"),
+        ("early:three:cover honey", "expected NAME:TURN:COMMAND"),
+        ("a b:3:cover honey", "expected NAME:TURN:COMMAND"),
+        ("early:3:", "no command after the turn"),
+    ],
+)
+def test_a_bad_arm_is_one_clear_error(text, message):
+    with pytest.raises(WoodmarketError, match=message):
+        arms_of([text])
+
+
+def test_a_worlds_file_names_a_move_arm_as_a_gambit_writes_moves(tmp_path):
+    path = tmp_path / "worlds.toml"
+    path.write_text(
+        '[[world]]\ncast = "council"\nmechanism = "settle"\narm = "cover-early"\n'
+        'moves = [{ turn = 3, commands = ["cover honey"] }]\n'
+    )
+    assert expand([str(path)]) == [
+        World("council", "settle", None, "cover-early", ((3, ("cover honey",)),))
+    ]
+    path.write_text('[[world]]\ncast = "council"\nmechanism = "settle"\narm = "x"\n')
+    with pytest.raises(ScenarioError, match=r"world\[0\]\.moves"):
+        load_worlds_file(path)
+    path.write_text(
+        '[[world]]\ncast = "council"\nmechanism = "settle"\narm = "x"\n'
+        'moves = [{ turn = 0, commands = ["cover honey"] }]\n'
+    )
+    with pytest.raises(ScenarioError, match=r"world\[0\]\.moves\[0\]\.turn"):
+        load_worlds_file(path)
+
+
+def test_a_trunk_is_named_by_what_its_arms_share():
+    assert Trunk("council").label == "trunk council:*" and Trunk("council").slug == "council"
+    assert Trunk("standin", 16, "settle").slug == "standin-settle-16"

@@ -12,7 +12,9 @@
     export.py   run folders and sweeps -> Parquet tables
 
 `write_report(plan, outcomes, folder)` writes a sweep's report and plots;
-the CLI's `sweep`, `gambit` and `sweep --replay` all end there.
+the CLI's `sweep`, `gambit` and `sweep --replay` all end there. A forked
+sweep's report is also given the outcomes of the runs beside its arms
+(`others`: its trunks, and its fresh arms when it ran them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.experiments.report import (
+    ForkSetup,
     Report,
     build_report,
     render_cost,
@@ -30,7 +33,7 @@ from woodmarket.experiments.report import (
     render_runs_csv,
     render_text,
 )
-from woodmarket.experiments.sweep import Plan, SweepResult, execute, recorded
+from woodmarket.experiments.sweep import Plan, SweepResult, execute, recorded, recorded_all
 from woodmarket.experiments.worlds import World, expand, parse_world, with_controls
 
 __all__ = [
@@ -43,15 +46,27 @@ __all__ = [
     "legend_of",
     "parse_world",
     "recorded",
+    "recorded_all",
     "report_of",
     "with_controls",
     "write_report",
 ]
 
 
-def report_of(plan: Plan, outcomes: Sequence[Mapping[str, Any]]) -> Report:
+def report_of(
+    plan: Plan, outcomes: Sequence[Mapping[str, Any]], others: Sequence[Mapping[str, Any]] = ()
+) -> Report:
     gambit = plan.the_gambit()
     factor = getattr(legend_of(gambit), "factor", None)
+    forked = None
+    if plan.fork_at is not None:
+        forked = ForkSetup(
+            at=plan.fork_at,
+            shared={w.label: plan.trunk_of(w) == plan.trunk_of(w.control) for w in plan.worlds},
+            others=others,
+            fresh=plan.fresh,
+            reproducible=plan.sampling.serial or not plan.live,
+        )
     return build_report(
         outcomes,
         plan.worlds,
@@ -62,6 +77,7 @@ def report_of(plan: Plan, outcomes: Sequence[Mapping[str, Any]]) -> Report:
         sampling=plan.sampling,
         live=plan.live,
         factor=factor,
+        forked=forked,
     )
 
 
@@ -78,13 +94,17 @@ def legend_of(gambit: Any) -> Any:
 
 
 def write_report(
-    plan: Plan, outcomes: Sequence[Mapping[str, Any]], folder: str | Path, plots: bool = True
+    plan: Plan,
+    outcomes: Sequence[Mapping[str, Any]],
+    folder: str | Path,
+    plots: bool = True,
+    others: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Report, list[Path]]:
     """table.txt, report.md, report.csv, runs.csv and plots/*.png in `folder`."""
     from woodmarket.experiments import plots as plotting
 
     root = Path(folder)
-    rep = report_of(plan, outcomes)
+    rep = report_of(plan, outcomes, others)
     (root / "table.txt").write_text(render_text(rep) + "\n", encoding="utf-8")
     (root / "report.md").write_text(
         render_markdown(rep) + "\n" + _images(plots and plotting.available()), encoding="utf-8"

@@ -152,7 +152,7 @@ def estimate(
         cast = t.spec.cast
         if cast not in seats_of:
             seats_of[cast] = model_seats(cast, names, t.spec.cast_text or None)
-        calls += seats_of[cast] * t.spec.turns
+        calls += seats_of[cast] * t.turns_asked  # (a forked arm's prefix asks no model)
     if figures is None or not calls:
         return Estimate(len(tasks), calls, 0, 0, 0, 0.0, NO_FIGURES)
     w = max(1, min(workers, len(tasks)))
@@ -174,7 +174,7 @@ def calibrate(
     """Run a two-turn copy of task `first` through `run` into root/.calibration/."""
     from woodmarket.experiments.task import Task, land
 
-    spec = first.spec.but(turns=min(2, first.spec.turns))
+    spec = first.spec.but(turns=min(2, first.spec.turns))  # run whole, even for a forked arm
     task = Task(spec, first.world, first.gambit, f".calibration/{first.world.slug}")
     folder = root / task.folder
     if folder.exists():

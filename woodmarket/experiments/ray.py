@@ -5,7 +5,8 @@ the bundled models load once in it and keep their slots' cached prompt
 prefixes from run to run). An actor runs a task into a temporary folder
 and sends the folder's files back, so the cluster's machines need not
 share a filesystem with the caller; the caller writes them into the sweep
-folder, outcome.json last. The same `run_task` as the local pool, so Ray
+folder, outcome.json last; a forked arm is sent its trunk's files with it
+(`task.with_trunk`). The same `run_task` as the local pool, so Ray
 and the pool give the same runs, run for run. Stand-in runs go to the
 actors in chunks (a Ray call costs about as much as a short run).
 
@@ -68,7 +69,11 @@ class RayExecutor:
         self.actors: list[Any] = []
 
     def _start(self) -> Any:
+        """Ray, and the actors: started on the first call, kept for the next (a forked
+        sweep calls once for its trunks, then for its arms)."""
         ray = import_ray()
+        if self.actors:
+            return ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {
                 "include_dashboard": False,

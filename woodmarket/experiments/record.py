@@ -16,11 +16,15 @@ ran it.
 
 `outcome_of(folder, gambit)` computes an outcome from the recorded trace
 alone (no model loaded): the report of a sweep and of its `--replay` come
-from the same function. Besides prices, P&L and cost, an outcome counts
-the patron's levers and the magistrate's rulings (`Levers`): bribes
-offered, taken and complied with; what a creature bribed to `sell GOOD`
-put up for sale and sold on that turn (the dump the bribe bought, or not);
-loans taken, defaults and exiles; the magistrate's peak heat and fines.
+from the same function. An arm forked at turn K (`fork_at`) counts as its
+cost (calls, tokens) only the calls of its turns from K; the calls of its
+prefix, rebuilt from its trunk's record without a model, are its
+`prefix_calls` (the calls forking saved it; its trunk made them once).
+Besides prices, P&L and cost, an outcome counts the patron's levers and
+the magistrate's rulings (`Levers`): bribes offered, taken and complied
+with; what a creature bribed to `sell GOOD` put up for sale and sold on
+that turn (the dump the bribe bought, or not); loans taken, defaults and
+exiles; the magistrate's peak heat and fines.
 This room reads run folders and writes only the two files above.
 """
 
@@ -57,12 +61,13 @@ class Outcome:
     recomputes from the trace are the same.
     """
 
-    def __init__(self, gambit: Any) -> None:
+    def __init__(self, gambit: Any, fork_at: int = 0) -> None:
         self.gambit = gambit
+        self.fork_at = fork_at
         self.target = getattr(gambit, "target", "") or gambit.the_legend().target
         self.path: list[int] = []
         self.pnl: int | None = None
-        self.calls = self.prompt = self.cached = self.generated = 0
+        self.calls = self.prompt = self.cached = self.generated = self.prefix_calls = 0
         self.digest = hashlib.sha256()
         self.levers = Levers()
 
@@ -81,11 +86,14 @@ class Outcome:
             behaviour = [r["turn"], r["creature"], r["valid"], r["offers"], r["gossip"]]
             behaviour.append(r.get("thought", ""))
             if call:
+                behaviour.append(call.get("response", ""))
+            if call and r["turn"] < self.fork_at:
+                self.prefix_calls += 1  # rebuilt from the trunk's record: no model asked
+            elif call:
                 self.calls += 1
                 self.prompt += int(call.get("prompt_tokens") or 0)
                 self.cached += int(call.get("cached_tokens") or 0)
                 self.generated += int(call.get("generated_tokens") or 0)
-                behaviour.append(call.get("response", ""))
             self.digest.update(dumps({"d": behaviour}).encode())
 
     def __call__(self, t: TurnState) -> None:
@@ -110,7 +118,7 @@ class Outcome:
             "wall_s": round(wall_ms / 1e3, 3),
             "behaviour": self.digest.hexdigest()[:16],
             **self.levers.result(),
-        }
+        } | ({"fork_at": self.fork_at, "prefix_calls": self.prefix_calls} if self.fork_at else {})
 
 
 class Levers:
@@ -175,18 +183,20 @@ class Levers:
         return dict(self.n)
 
 
-def outcome_of(folder: str | Path, gambit: Any) -> dict[str, Any]:
-    """A run's outcome from its records: prices, P&L, cost, behaviour digest.
+def outcome_of(folder: str | Path, gambit: Any, fork_at: int | None = None) -> dict[str, Any]:
+    """A run's outcome from its records: prices, P&L, cost, behaviour digest (`fork_at`:
+    an arm forked at that turn, whose prefix cost no model call).
 
     `gambit` has `spring_turn`, `reckoning` and a target (`target`, or its
     legend's). `before` is the target's reference after the turn before the
     spring; `at_settlement` after the reckoning turn's settlement.
     """
-    acc = Outcome(gambit)
+    acc = Outcome(gambit, fork_at or 0)
     for r in read_trace(folder):
         acc.feed(r)
     timings = read_timings(folder)
-    acc.cached += sum(int(x.get("cached_tokens") or 0) for x in timings)
+    own = [x for x in timings if x.get("turn", 0) >= acc.fork_at]  # (a fork's prefix: its trunk's)
+    acc.cached += sum(int(x.get("cached_tokens") or 0) for x in own)
     # The worker's own reading of the whole run (model loading included) when there is one.
     whole = [x["wall_ms"] for x in timings if x.get("kind") == "run"]
     turns_ms = sum(x.get("wall_ms", 0.0) for x in timings if x.get("kind") == "turn")

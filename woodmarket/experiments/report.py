@@ -34,6 +34,20 @@ Replicas: when a world's runs do not all differ (effective n below n, as at
 temperature 0), its intervals are false precision; the table marks the row
 and says so below it.
 
+A move arm (a world with moves of its own from the fork's turn) is paired
+with the same world without them, so its effect is the intervention's.
+
+Forks: a sweep forked at turn K adds a table of the paired effects from
+the forked arms (every arm's turns before K its trunk's) beside the same
+effects from arms run whole on the same seeds (`--compare-fresh`), with
+each CI's width, and the model calls forking saved: the trunks made the
+prefix's calls once, where each arm run whole makes them again. Forked
+arms share their trunk's randomness: a paired difference isolates what
+changes from K, it is not more independent data; and where runs repeat
+themselves (serial sampling, the stand-in) arms run whole already share
+their history up to where they first differ, so forking narrows nothing
+there. Both are said below the table.
+
 This room only computes and formats; it runs nothing and reads no file.
 """
 
@@ -162,6 +176,51 @@ class Row:
         return self.n > 1 and self.distinct < self.n
 
 
+@dataclass(frozen=True)
+class ForkSetup:
+    """What the report is told of a forked sweep: the turn, whether each world forks from
+    its control's trunk, the trunks' and fresh arms' outcomes, whether fresh arms were
+    asked for, and whether its runs repeat themselves (serial sampling, the stand-in)."""
+
+    at: int
+    shared: Mapping[str, bool]
+    others: Sequence[Mapping[str, Any]]
+    fresh: bool
+    reproducible: bool
+
+
+@dataclass
+class ForkRow:
+    """One world's paired effect from forked arms and from arms run whole, same seeds."""
+
+    world: World
+    shared: bool  # the world and its control fork from one trunk
+    forked: Stat
+    fresh: Stat | None
+
+
+@dataclass
+class Forks:
+    """A forked sweep's comparison and savings."""
+
+    at: int
+    rows: list[ForkRow]
+    trunks: int  # trunk runs
+    trunk_calls: int  # model calls the trunks made, once each
+    prefix_calls: int  # calls the arms' prefixes hold, rebuilt from the trunks without a model
+    arm_calls: int  # calls the arms made from turn K
+    fresh_calls: int | None  # calls the arms run whole made, when they ran
+    rebuilt_turns: int  # arms x (K-1): turns made from a record, not run
+    trunk_turns: int
+    notes: list[str]
+    fresh: bool = False  # the arms were also run whole
+
+    @property
+    def saved(self) -> int:
+        """Calls a sweep of whole arms would make that this one did not."""
+        return self.prefix_calls - self.trunk_calls
+
+
 @dataclass
 class Report:
     title: list[str]
@@ -169,6 +228,7 @@ class Report:
     rows: list[Row]
     notes: list[str]
     by_mechanism: list[tuple[str, Stat | None, list[tuple[str, Stat | None, str]]]]
+    forks: Forks | None = None
 
 
 def runs_by_world(
@@ -193,8 +253,10 @@ def build_report(
     sampling: Sampling,
     live: frozenset[str] = frozenset(),
     factor: Any = None,
+    forked: ForkSetup | None = None,
 ) -> Report:
-    """Table 1 from outcomes (dicts with world, seed, before, at_settlement, pnl, ...)."""
+    """Table 1 from outcomes (dicts with world, seed, before, at_settlement, pnl, ...);
+    with `forked`, the forks' table too."""
     from woodmarket.legends import settle_price
 
     found = runs_by_world(outcomes)
@@ -223,21 +285,23 @@ def build_report(
             heat=Stat.of([r.get("heat") or 0 for r in runs], 0),
             fined=Stat.of([r.get("fined") or 0 for r in runs], 0),
         )
-        if w.mechanism == "settle" and factor is not None:
+        if w.mechanism == "settle" and factor is not None and not w.arm:  # (its moves decide)
             ok = sum(r["at_settlement"] == settle_price(r["before"], factor) for r in runs)
             row.settle_holds = (ok, len(runs))
         control = by_world.get(w.control.label)
-        if w.mechanism != "none" and control:
-            common = sorted(set(by_world[w.label]) & set(control))
-            diffs = [float(by_world[w.label][s]["pnl"]) - float(control[s]["pnl"]) for s in common]
-            row.effect = Stat.of(diffs)
-            row.paired = len(common)
+        if w.control != w and control:
+            row.effect, row.paired = paired(by_world[w.label], control)
         rows[w.label] = row
     # Agreement: each model world against the stand-in's world of the same mechanism.
     by_mech: list[tuple[str, Stat | None, list[tuple[str, Stat | None, str]]]] = []
     for mech in MECHANISMS:
         stand = next(
-            (r for r in rows.values() if r.world.is_standin and r.world.mechanism == mech), None
+            (
+                r
+                for r in rows.values()
+                if r.world.is_standin and r.world.mechanism == mech and not r.world.arm
+            ),
+            None,
         )
         others = []
         for r in rows.values():
@@ -250,8 +314,9 @@ def build_report(
                     if s.world.is_standin
                     and s.world.mechanism == mech
                     and s.world.short == r.world.short
+                    and s.world.arm == r.world.arm
                 ),
-                stand,
+                None if r.world.arm else stand,
             )
             r.agreement = agreement(same.effect if same else None, r.effect)
             others.append((r.world.label, r.effect, r.agreement))
@@ -265,14 +330,106 @@ def build_report(
         f"settlement on turn {gambit.reckoning}; {target} is the target",
         f"  seeds {_span(seeds)} (the same seeds in every world: common random numbers)",
         f"  mean ± sd; 95% CI: percentile bootstrap over seeds ({BOOTSTRAP} resamples)",
-        "  effect: P&L minus the same cast's none arm, seed by seed; n (eff): distinct runs",
+        "  effect: P&L minus the same cast's none arm"
+        + (" (a move arm: minus its world without the moves)" if any(w.arm for w in worlds) else "")
+        + ", seed by seed; n (eff): distinct runs",
     ]
     if live:
         mode = "one at a time (reproducible)" if sampling.serial else "in parallel slots"
         knobs = ", ".join(f"{k.replace('_', '-')} {v:g}" for k, v in sampling.knobs().items())
         title.append(f"  model casts sample at {knobs}, asked {mode}")
+    forks = None
+    if forked is not None:
+        title.append(
+            f"  arms forked at turn {forked.at}: {_before(forked.at)} their trunk's (run once "
+            "per seed), byte for byte; the table of forks is below"
+        )
+        forks = _forks(list(rows.values()), by_world, forked)
     notes = _notes(list(rows.values()), sampling.temperature, live)
-    return Report(title, target, list(rows.values()), notes, by_mech)
+    return Report(title, target, list(rows.values()), notes, by_mech, forks)
+
+
+def _before(at: int) -> str:
+    return "turn 1 is" if at == 2 else f"turns 1 to {at - 1} are"
+
+
+def paired(
+    mine: Mapping[int, Mapping[str, Any]],
+    control: Mapping[int, Mapping[str, Any]],
+    seeds: Sequence[int] | None = None,
+) -> tuple[Stat, int]:
+    """The paired P&L effect seed by seed (over `seeds`, or every seed both ran), and n."""
+    common = sorted(set(mine) & set(control) if seeds is None else seeds)
+    diffs = [float(mine[s]["pnl"]) - float(control[s]["pnl"]) for s in common]
+    return Stat.of(diffs), len(common)
+
+
+def _forks(
+    rows: list[Row], forked_runs: Mapping[str, Mapping[int, Mapping[str, Any]]], setup: ForkSetup
+) -> Forks:
+    """Each effect from the forked arms and from the fresh ones on the same seeds; the calls."""
+    roles: dict[str, list[Mapping[str, Any]]] = {"trunk": [], "fresh": []}
+    for o in setup.others:
+        roles.setdefault(str(o.get("role", "")), []).append(o)
+    fresh = runs_by_world(roles["fresh"])
+    out = []
+    for r in rows:
+        w = r.world
+        mine, control = forked_runs.get(w.label, {}), forked_runs.get(w.control.label, {})
+        if w.control == w or not control:
+            continue
+        seeds = set(mine) & set(control)
+        whole, whole_control = fresh.get(w.label, {}), fresh.get(w.control.label, {})
+        if whole and whole_control:
+            seeds &= set(whole) & set(whole_control)
+        effect, _ = paired(mine, control, sorted(seeds))
+        other = paired(whole, whole_control, sorted(seeds))[0] if whole and whole_control else None
+        out.append(ForkRow(w, bool(setup.shared.get(w.label)), effect, other))
+    arms = [o for runs in forked_runs.values() for o in runs.values()]
+    trunks, whole_runs = roles["trunk"], roles["fresh"]
+    forks = Forks(
+        at=setup.at,
+        rows=out,
+        trunks=len(trunks),
+        trunk_calls=sum(int(o.get("calls") or 0) for o in trunks),
+        prefix_calls=sum(int(o.get("prefix_calls") or 0) for o in arms),
+        arm_calls=sum(int(o.get("calls") or 0) for o in arms),
+        fresh_calls=sum(int(o.get("calls") or 0) for o in whole_runs) if whole_runs else None,
+        rebuilt_turns=len(arms) * (setup.at - 1),
+        trunk_turns=len(trunks) * (setup.at - 1),
+        notes=[],
+        fresh=setup.fresh,
+    )
+    forks.notes = _fork_notes(forks, setup)
+    return forks
+
+
+def _fork_notes(forks: Forks, setup: ForkSetup) -> list[str]:
+    at = setup.at
+    notes = [
+        "forked arms share their trunk's randomness: a paired difference isolates what changes "
+        f"from turn {at}; it is not more independent data (n is still the seeds)"
+    ]
+    if setup.reproducible:
+        notes.append(
+            "this sweep's runs repeat themselves (serial sampling, or the stand-in): arms run "
+            "whole already share their history up to where they first differ (a mechanism's: "
+            "up to the spring), so expect no narrower CI from forking here; it saves the "
+            "prefix's model calls"
+        )
+    for r in forks.rows:
+        if not r.shared:
+            notes.append(
+                f"{r.world.label} forks from another trunk than {r.world.control.label} (the "
+                f"legend is told before turn {at}, so each mechanism has its own): this paired "
+                "effect shares no history"
+            )
+    if not setup.fresh:
+        notes.append(
+            "fresh widths: run the same sweep with --compare-fresh (each arm also run whole "
+            "on the same seeds, in fresh/)"
+        )
+    return notes
 
 
 LEVER_COUNTS = (
@@ -394,6 +551,67 @@ def cells(r: Row) -> list[str]:
     ]
 
 
+FORK_HEADERS = (
+    "world", "shares trunk", "effect, forked [95% CI]", "CI width",
+    "effect, fresh [95% CI]", "CI width", "fresh / forked",
+)  # fmt: skip
+
+
+def width(s: Stat | None) -> float:
+    return math.nan if s is None or math.isnan(s.lo) else s.hi - s.lo
+
+
+def fork_cells(r: ForkRow) -> list[str]:
+    mine, theirs = width(r.forked), width(r.fresh)
+    ratio = f"{theirs / mine:.2f}" if mine > 0 and not math.isnan(theirs) else "-"
+    return [
+        r.world.label,
+        "yes" if r.shared else "no",
+        _effect(r.forked),
+        "-" if math.isnan(mine) else f"{mine:.1f}",
+        _effect(r.fresh),
+        "-" if math.isnan(theirs) else f"{theirs:.1f}",
+        ratio,
+    ]
+
+
+def fork_title(f: Forks) -> str:
+    beside = "none run whole"
+    if f.fresh:
+        beside = "beside the same arm run whole (fresh) on the same seeds"
+    return (
+        f"Forks: each arm forked at turn {f.at} from its trunk, {beside}; paired effects and "
+        "the widths of their 95% CIs"
+    )
+
+
+def fork_cost_lines(f: Forks) -> list[str]:
+    """What forking saved: model calls (the trunks made the prefix's once) and turns."""
+    turns = (
+        f"turns: {f.trunk_turns} in {f.trunks} trunks, run once; {f.rebuilt_turns} rebuilt in "
+        "the arms from their trunks' records, asking no model"
+    )
+    if not (f.trunk_calls or f.prefix_calls or f.arm_calls):
+        return ["model calls: none (no model cast)", turns]
+    whole = f.prefix_calls + f.arm_calls
+    made = "" if f.fresh_calls is None else f" (the fresh arms made {f.fresh_calls})"
+    share = f" ({f.saved / whole:.0%})" if whole else ""
+    calls = (
+        f"model calls: the trunks made {f.trunk_calls} once and the arms {f.arm_calls} from turn "
+        f"{f.at}, {f.trunk_calls + f.arm_calls} in all; arms run whole make {whole}{made}: "
+        f"{f.saved} saved{share}"
+    )
+    return [calls, turns]
+
+
+def fork_lines(rep: Report) -> list[str]:
+    f = rep.forks
+    if f is None:
+        return []
+    table = aligned([list(FORK_HEADERS), *map(fork_cells, f.rows)]) if f.rows else []
+    return [fork_title(f), *table, *fork_cost_lines(f), *(f"! {n}" for n in f.notes)]
+
+
 def render_text(rep: Report) -> str:
     """The terminal table."""
     headers = list(HEADERS)
@@ -402,6 +620,8 @@ def render_text(rep: Report) -> str:
     lines = [*rep.title, "", *aligned([headers, *map(cells, rep.rows)])]
     if has_levers(rep):
         lines += ["", LEVERS_TITLE, *aligned([list(LEVER_HEADERS), *map(lever_cells, rep.rows)])]
+    if rep.forks is not None:
+        lines += ["", *fork_lines(rep)]
     lines += ["", *mechanism_lines(rep)]
     if rep.notes:
         lines += ["", *rep.notes]
@@ -469,6 +689,14 @@ def render_markdown(rep: Report) -> str:
             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(LEVER_HEADERS))) + "|"
         )
         lines += ["| " + " | ".join(lever_cells(r)) + " |" for r in rep.rows]
+    if rep.forks is not None:
+        f = rep.forks
+        lines += ["", f"{fork_title(f)}:", "", "| " + " | ".join(FORK_HEADERS) + " |"]
+        lines.append(
+            "|" + "|".join("---" if i == 0 else "---:" for i in range(len(FORK_HEADERS))) + "|"
+        )
+        lines += ["| " + " | ".join(fork_cells(r)) + " |" for r in f.rows]
+        lines += ["", *(f"- {x}" for x in fork_cost_lines(f)), *(f"- ! {n}" for n in f.notes)]
     mech = mechanism_lines(rep)
     if mech:
         lines += ["", mech[0], "", *(f"- {m.strip()}" for m in mech[1:])]
@@ -487,10 +715,31 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
+FORK_COLUMNS = (
+    "fork_at", "shares_trunk", "forked_effect_ci_width",
+    "fresh_effect_mean", "fresh_effect_ci_lo", "fresh_effect_ci_hi", "fresh_effect_ci_width",
+)  # fmt: skip
+
+
+def _fork_csv(rep: Report, r: Row) -> list[Any]:
+    """A forked sweep's columns of report.csv for row `r` (blank for a control)."""
+    if rep.forks is None:
+        return []
+    f = next((x for x in rep.forks.rows if x.world == r.world), None)
+    if f is None:
+        return [rep.forks.at, "", "", "", "", "", ""]
+    e = f.fresh
+    return [
+        rep.forks.at, int(f.shared), _f(width(f.forked)),
+        _f(e.mean) if e else "", _f(e.lo) if e else "", _f(e.hi) if e else "",
+        _f(width(e)) if e else "",
+    ]  # fmt: skip
+
+
 def render_csv(rep: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
+    w.writerow([*CSV_COLUMNS, *(FORK_COLUMNS if rep.forks is not None else ())])
     for r in rep.rows:
         e = r.effect
         w.writerow(
@@ -506,6 +755,7 @@ def render_csv(rep: Report) -> str:
                 r.calls, r.prompt_tokens, r.generated_tokens, f"{r.wall_s:.3f}",
                 *(r.levers.get(k, 0) for k in LEVER_COUNTS),
                 *(_f(x.mean) if x else "" for x in (r.offered, r.sold, r.heat, r.fined)),
+                *_fork_csv(rep, r),
             ]
         )  # fmt: skip
     return buf.getvalue()

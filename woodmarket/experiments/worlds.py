@@ -6,11 +6,24 @@
     standin:settle:16      the stand-in, the legend settled, the short sized to 16
     article                the article's Table 1 (see `ARTICLE`)
     standin                the stand-in in every mechanism
-    worlds.toml            a file of [[world]] tables: cast, mechanism, short (optional)
+    worlds.toml            a file of [[world]] tables: cast, mechanism, short (optional),
+                           arm and moves (optional: a move arm, below)
 
 Every cast gets its control arm automatically: the same cast (and short
 size) under `none`, the gambit without its legend, so a legend's effect is
 measured against the same creatures doing without it (`with_controls`).
+
+A **move arm** (a sweep forked at turn K only) is a world whose gambit
+moves from turn K on are replaced by its own: `--arm NAME:TURN:COMMAND`
+(repeatable; one name's moves add up) gives every world named a sibling
+`CAST:MECHANISM[:SHORT]+NAME`, e.g. `council:settle+cover-early` for
+`--arm "cover-early:3:cover honey"`. Its control is the same world
+without its moves, so its paired effect is the intervention's alone.
+
+A **trunk** is the history a sweep's forked arms share: one run per seed
+of turns 1 to K-1, per cast and short size, and per mechanism too when
+the gambit's legend is told before K (the mechanism is then part of the
+history).
 
 The short's size is applied by rewriting the `short GOOD QTY` move of the
 gambit's script (`sized_script`); the sweep makes those moves as typed
@@ -31,6 +44,7 @@ from typing import Any
 from woodmarket import councils
 from woodmarket.errors import ScenarioError, WoodmarketError
 from woodmarket.rules import ARMS
+from woodmarket.spec import Moves, by_turn
 
 CONTROL = "none"
 STANDIN = "standin"
@@ -55,13 +69,20 @@ PRESETS: dict[str, tuple[str, ...]] = {
 }
 
 
+ARM_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class World:
-    """One arm of a sweep. `short` None keeps the gambit's own size."""
+    """One arm of a sweep. `short` None keeps the gambit's own size; a move arm has a
+    name (`arm`) and the moves (turn -> commands) that replace the gambit's from the
+    sweep's fork turn on."""
 
     cast: str
     mechanism: str
     short: int | None = None
+    arm: str = ""
+    moves: Moves = ()
 
     def __post_init__(self) -> None:
         # A world names the council that runs (`council` is the default one's alias).
@@ -69,9 +90,10 @@ class World:
 
     @property
     def label(self) -> str:
-        """`CAST:MECHANISM[:SHORT]`, the form `parse_world` reads back."""
+        """`CAST:MECHANISM[:SHORT][+ARM]` (`parse_world` reads it back without the arm)."""
         base = f"{self.cast}:{self.mechanism}"
-        return base if self.short is None else f"{base}:{self.short}"
+        base = base if self.short is None else f"{base}:{self.short}"
+        return f"{base}+{self.arm}" if self.arm else base
 
     @property
     def slug(self) -> str:
@@ -84,17 +106,53 @@ class World:
 
     @property
     def control(self) -> World:
-        """The same cast and short size without the legend."""
+        """What its paired effect is measured against: a move arm's is the same world
+        without its moves; any other world's the same cast and short size without the
+        legend (a `none` world is its own)."""
+        if self.arm:
+            return World(self.cast, self.mechanism, self.short)
         return World(self.cast, CONTROL, self.short)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cast": self.cast, "mechanism": self.mechanism, "short": self.short}
+        out: dict[str, Any] = {"cast": self.cast, "mechanism": self.mechanism, "short": self.short}
+        if self.arm:
+            out |= {"arm": self.arm, "moves": [[t, list(cmds)] for t, cmds in self.moves]}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> World:
         """A world as a sweep recorded it (a recorded `council` is the one it meant then)."""
-        cast = councils.recorded(str(data["cast"]))
-        return cls(cast, str(data["mechanism"]), data.get("short"))
+        moves = by_turn({int(t): tuple(cmds) for t, cmds in data.get("moves", ())})
+        return cls(
+            councils.recorded(str(data["cast"])),
+            str(data["mechanism"]),
+            data.get("short"),
+            str(data.get("arm", "")),
+            moves,
+        )
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Trunk:
+    """The history a forked sweep's arms share, per seed: turns 1 to K-1 of the gambit
+    for one cast and short size, and one mechanism (`None`: every mechanism shares it,
+    the legend being told from K on)."""
+
+    cast: str
+    short: int | None = None
+    mechanism: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`trunk CAST:MECHANISM[:SHORT]`, `*` for the mechanism when every one shares it."""
+        short = "" if self.short is None else f":{self.short}"
+        return f"trunk {self.cast}:{self.mechanism or '*'}{short}"
+
+    @property
+    def slug(self) -> str:
+        """A folder name: the cast, the mechanism when it has one, the short's size."""
+        parts = [self.cast, self.mechanism or "", "" if self.short is None else str(self.short)]
+        return re.sub(r"[^A-Za-z0-9_]+", "-", "-".join(p for p in parts if p)).strip("-")
 
 
 def parse_world(text: str) -> World:
@@ -121,8 +179,43 @@ def parse_world(text: str) -> World:
     return World(cast, mechanism, short)
 
 
+def parse_arm(text: str) -> tuple[str, int, str]:
+    """`NAME:TURN:COMMAND` (`cover-early:3:cover honey`) as (name, turn, command)."""
+    name, _, rest = text.strip().partition(":")
+    turn, _, command = rest.partition(":")
+    turn = turn.strip()
+    if not ARM_NAME.fullmatch(name) or not turn.isascii() or not turn.isdigit():
+        raise WoodmarketError(
+            f"--arm {text!r}: expected NAME:TURN:COMMAND, e.g. cover-early:3:cover honey "
+            "(a name of letters, digits, - and _)"
+        )
+    if not command.strip():
+        raise WoodmarketError(f"--arm {text!r}: no command after the turn")
+    return name, int(turn), command.strip()
+
+
+def arms_of(texts: Iterable[str]) -> dict[str, Moves]:
+    """`--arm` options as name -> moves, in the order named; one name's moves add up."""
+    found: dict[str, dict[int, list[str]]] = {}
+    for text in texts:
+        name, turn, command = parse_arm(text)
+        found.setdefault(name, {}).setdefault(turn, []).append(command)
+    return {name: by_turn(moves) for name, moves in found.items()}
+
+
+def with_arms(worlds: Sequence[World], arms: Mapping[str, Moves]) -> list[World]:
+    """Each world, followed by one sibling per move arm (the world with the arm's moves)."""
+    out: list[World] = []
+    for w in worlds:
+        out.append(w)
+        out += [World(w.cast, w.mechanism, w.short, name, moves) for name, moves in arms.items()]
+    return list(dict.fromkeys(out))
+
+
 def load_worlds_file(path: str | Path) -> list[World]:
-    """[[world]] tables with `cast`, `mechanism` and an optional whole `short`."""
+    """[[world]] tables with `cast`, `mechanism`, an optional whole `short`, and an
+    optional move arm: `arm` (its name) with `moves`, as a gambit's
+    (`[{ turn = 3, commands = ["cover honey"] }]`)."""
     where = str(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -138,9 +231,11 @@ def load_worlds_file(path: str | Path) -> list[World]:
         key = f"world[{i}]"
         if not isinstance(t, dict):
             raise ScenarioError(where, key, "a table")
-        unknown = sorted(set(t) - {"cast", "mechanism", "short"})
+        unknown = sorted(set(t) - {"cast", "mechanism", "short", "arm", "moves"})
         if unknown:
-            raise ScenarioError(where, f"{key}.{unknown[0]}", "one of cast, mechanism, short")
+            raise ScenarioError(
+                where, f"{key}.{unknown[0]}", "one of cast, mechanism, short, arm, moves"
+            )
         cast, mech, short = t.get("cast"), t.get("mechanism"), t.get("short")
         if not isinstance(cast, str) or not cast:
             raise ScenarioError(where, f"{key}.cast", "a cast: standin, council, single:MODEL")
@@ -150,8 +245,29 @@ def load_worlds_file(path: str | Path) -> list[World]:
             raise ScenarioError(where, f"{key}.short", "a whole number of units")
         if short is not None and short < 1:
             raise ScenarioError(where, f"{key}.short", "a whole number >= 1")
-        out.append(World(cast, mech, short))
+        arm, moves = _arm_of(t, where, key)
+        out.append(World(cast, mech, short, arm, moves))
     return out
+
+
+def _arm_of(table: Mapping[str, Any], where: str, key: str) -> tuple[str, Moves]:
+    """A worlds file's move arm: `arm` and `moves` together, or neither."""
+    arm, moves = table.get("arm"), table.get("moves")
+    if arm is None and moves is None:
+        return "", ()
+    if not isinstance(arm, str) or not ARM_NAME.fullmatch(arm):
+        raise ScenarioError(where, f"{key}.arm", "a name of letters, digits, - and _")
+    if not isinstance(moves, list) or not moves or not all(isinstance(m, dict) for m in moves):
+        raise ScenarioError(where, f"{key}.moves", "a list of { turn = N, commands = [...] }")
+    found: dict[int, list[str]] = {}
+    for i, m in enumerate(moves):
+        turn, cmds = m.get("turn"), m.get("commands")
+        if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+            raise ScenarioError(where, f"{key}.moves[{i}].turn", "a whole number >= 1")
+        if not isinstance(cmds, list) or not all(isinstance(c, str) for c in cmds):
+            raise ScenarioError(where, f"{key}.moves[{i}].commands", "a list of commands")
+        found.setdefault(turn, []).extend(cmds)
+    return arm, by_turn(found)
 
 
 def expand(names: Iterable[str]) -> list[World]:
@@ -169,13 +285,14 @@ def expand(names: Iterable[str]) -> list[World]:
 
 
 def with_controls(worlds: Sequence[World]) -> list[World]:
-    """`worlds` with each cast's `none` arm (same short size) added where missing, first."""
+    """`worlds` with each one's control added where missing, before it: each cast's `none`
+    arm (same short size), and a move arm's world without its moves (and that one's)."""
     out: list[World] = []
     for w in worlds:
-        if w.control not in out:
-            out.append(w.control)
-        if w not in out:
-            out.append(w)
+        chain = [w]
+        while chain[0].control != chain[0]:
+            chain.insert(0, chain[0].control)
+        out += [c for c in chain if c not in out]
     return out
 
 
