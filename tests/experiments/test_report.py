@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import random
+import re
 import statistics
 
 import pytest
@@ -167,3 +170,27 @@ def test_markdown_and_csv_carry_every_world():
     rows = render_csv(rep).splitlines()
     assert rows[0].startswith("world,cast,mechanism,short,n,distinct")
     assert len(rows) == 3 and rows[2].startswith("standin:glut,standin,glut,,3,3,0,")
+
+
+def test_forced_covers_are_counted_from_the_trace_and_shown_per_world(tmp_path):
+    """The recorded game whose short the house covered on turn 3: one forced cover,
+    read from its records; the table counts the runs that had one."""
+    from pathlib import Path
+
+    from woodmarket.experiments.record import outcome_of
+    from woodmarket.scenario import load_scenario
+
+    game = Path(__file__).parents[1] / "data" / "squeeze-oona-council-seed0"
+    showcase = load_scenario("oona").gambit("showcase")
+    o = outcome_of(game, showcase)
+    assert o["forced_covers"] == 1 and o["pnl"] < 0
+    outcomes = _outcomes("council2:none", [5, 5, 5]) + _outcomes("council2:rumor", [1, -80, 2])
+    for x in outcomes:
+        x["forced_covers"] = int(x["pnl"] == -80)
+    rep = _report(outcomes, [World("council2", "rumor")])
+    rows = {r.world.label: r for r in rep.rows}
+    assert (rows["council2:rumor"].forced, rows["council2:none"].forced) == (1, 0)
+    table = {row["world"]: row for row in csv.DictReader(io.StringIO(render_csv(rep)))}
+    assert (table["council2:rumor"]["forced"], table["council2:none"]["forced"]) == ("1", "0")
+    line = next(x for x in render_text(rep).splitlines() if x.startswith("council2:rumor"))
+    assert re.search(r" 2/3 +1/3 ", line)  # wins (+1, +2), then forced: 1 of 3

@@ -70,6 +70,7 @@ class Outcome:
         self.calls = self.prompt = self.cached = self.generated = self.prefix_calls = 0
         self.digest = hashlib.sha256()
         self.levers = Levers()
+        self.forced = 0  # the house's margin calls: covers the financier did not choose
 
     def feed(self, r: dict[str, Any]) -> None:
         kind = r["kind"]
@@ -81,6 +82,8 @@ class Outcome:
             self.path.append(r["reference"])
         elif kind == "book":
             self.pnl = r["pnl"]
+        elif kind == "financier" and r.get("source") == "margin":
+            self.forced += 1
         elif kind == "decision":
             call = r.get("call")
             behaviour = [r["turn"], r["creature"], r["valid"], r["offers"], r["gossip"]]
@@ -109,6 +112,7 @@ class Outcome:
             "before": path[spring - 1] if len(path) >= spring else None,
             "at_settlement": path[reckoning] if len(path) > reckoning else None,
             "pnl": self.pnl,
+            "forced_covers": self.forced,
             "turns": len(path) - 1,
             "complete": done,
             "calls": self.calls,

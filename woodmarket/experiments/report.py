@@ -2,7 +2,8 @@
 
 Per world: the target's reference price before the legend and at its
 settlement, and the gambit's P&L, each as mean ± sample sd; a 95%
-confidence interval of the mean P&L; wins (P&L > 0) of n; the effective
+confidence interval of the mean P&L; wins (P&L > 0) of n; forced, the
+runs in which the house force-covered the short (a margin call), of n; the effective
 n (distinct runs: runs whose decisions and model responses differ, clock
 readings aside); and the paired effect on P&L against the same cast's
 `none` arm (seed by seed: common random numbers), with its 95% CI.
@@ -166,6 +167,7 @@ class Row:
     sold: Stat | None = None
     heat: Stat | None = None  # the magistrate's peak heat, per run
     fined: Stat | None = None
+    forced: int = 0  # runs in which the house force-covered a short
 
     @property
     def n(self) -> int:
@@ -284,6 +286,7 @@ def build_report(
             sold=Stat.of([r.get("asked_sold") or 0 for r in runs], 0),
             heat=Stat.of([r.get("heat") or 0 for r in runs], 0),
             fined=Stat.of([r.get("fined") or 0 for r in runs], 0),
+            forced=sum(bool(r.get("forced_covers")) for r in runs),
         )
         if w.mechanism == "settle" and factor is not None and not w.arm:  # (its moves decide)
             ok = sum(r["at_settlement"] == settle_price(r["before"], factor) for r in runs)
@@ -531,7 +534,7 @@ def _agree(r: Row) -> str:
 
 
 HEADERS = (
-    "world", "n (eff)", "before", "at settlement", "P&L", "95% CI", "wins",
+    "world", "n (eff)", "before", "at settlement", "P&L", "95% CI", "wins", "forced",
     "effect vs none [95% CI]", "agreement",
 )  # fmt: skip
 
@@ -546,6 +549,7 @@ def cells(r: Row) -> list[str]:
         _ms(r.pnl, signed=True),
         ci_text(r.pnl),
         f"{r.wins}/{r.n}",
+        f"{r.forced}/{r.n}",
         _effect(r.effect),
         _agree(r),
     ]
@@ -708,7 +712,7 @@ def render_markdown(rep: Report) -> str:
 CSV_COLUMNS = (
     "world", "cast", "mechanism", "short", "n", "distinct", "replicas",
     "before_mean", "before_sd", "at_settlement_mean", "at_settlement_sd",
-    "pnl_mean", "pnl_sd", "pnl_ci_lo", "pnl_ci_hi", "wins",
+    "pnl_mean", "pnl_sd", "pnl_ci_lo", "pnl_ci_hi", "wins", "forced",
     "effect_mean", "effect_ci_lo", "effect_ci_hi", "effect_n", "agreement",
     "settle_holds", "calls", "prompt_tokens", "generated_tokens", "wall_s",
     *LEVER_COUNTS, "asked_offered_mean", "asked_sold_mean", "heat_mean", "fined_mean",
@@ -748,7 +752,7 @@ def render_csv(rep: Report) -> str:
                 "" if r.world.short is None else r.world.short,
                 r.n, r.distinct, int(r.replicas),
                 _f(r.before.mean), _f(r.before.sd), _f(r.at.mean), _f(r.at.sd),
-                _f(r.pnl.mean), _f(r.pnl.sd), _f(r.pnl.lo), _f(r.pnl.hi), r.wins,
+                _f(r.pnl.mean), _f(r.pnl.sd), _f(r.pnl.lo), _f(r.pnl.hi), r.wins, r.forced,
                 _f(e.mean) if e else "", _f(e.lo) if e else "", _f(e.hi) if e else "",
                 r.paired if e else "", r.agreement,
                 "" if r.settle_holds is None else f"{r.settle_holds[0]}/{r.settle_holds[1]}",
@@ -762,7 +766,7 @@ def render_csv(rep: Report) -> str:
 
 
 RUN_COLUMNS = (
-    "world", "seed", "before", "at_settlement", "pnl", "turns", "calls",
+    "world", "seed", "before", "at_settlement", "pnl", "forced_covers", "turns", "calls",
     "prompt_tokens", "cached_tokens", "generated_tokens", "wall_s", "behaviour", "folder",
     *Levers.FIELDS,
 )  # fmt: skip
