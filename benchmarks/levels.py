@@ -8,9 +8,11 @@ played through the web app's own session API (`Sessions`,
 `Session.first_trade`, `Session.form`, `Session.step`), as the page's
 header says: press First trade; spring the first trade's own legend with
 its own mechanism, on turn 2 in one arm and on turn 3 in the other; cover
-after it settles; play the season out. A season is won when the objective
-is met (the financier's pebbles reach the level's goal by its turn, and
-the season is not lost). Nothing of the market is touched: no creature is
+after it settles; play on. A season is won when the objective is met (the
+financier's pebbles reach the level's goal by its turn, and the season is
+not lost); it is played until it is decided (to its end once met, since a
+met season can still be lost; or until it is lost, or its objective's
+turn has passed unmet). Nothing of the market is touched: no creature is
 scripted, no rule looks at the player.
 
 Every finished season is one line of `OUT/seasons.jsonl`, written as it
@@ -59,7 +61,12 @@ def season(sessions: Sessions, level: str, cast: str, seed: int, arm: int) -> di
     try:
         s.first_trade()
         covered = False
+        by = s.wood.scenario.financier.objective_turn
+        # Played until the season is decided: lost, or past the objective's turn
+        # unmet (it can no longer be won); a met objective plays on, as it can be lost.
         while not s.game.over and not s.fin.lost:
+            if s.wood.turn >= by and s.fin.met_turn is None:
+                break
             turn = s.wood.turn + 1
             if turn == arm:
                 s.form("spring", {"legend": legend, "mechanism": ""})
