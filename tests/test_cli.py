@@ -162,3 +162,26 @@ def test_ctrl_c_stops_a_run_cleanly_and_keeps_its_turns(tmp_path):
     assert done >= 20 and summary["stopped"] == f"interrupted after {done} of 200000 turns"
     finished = [r for r in read_trace(out) if r["kind"] == "holdings"]
     assert len(finished) == done  # every finished turn is on disk, and only those
+
+
+MAIN = "import sys; from woodmarket.cli import main; raise SystemExit(main(sys.argv[1:]))"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`woodmarket scenarios | head -0`: the pipe closes before a word is written."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # nobody will ever read: every write fails
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", MAIN, "scenarios"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141  # as a shell reports a command ended by a closed pipe
+    assert done.stderr == ""  # no traceback, no "Exception ignored" line

@@ -21,6 +21,7 @@ run after its turn in progress, with exit status 130.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -918,6 +919,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("woodmarket: interrupted; finished turns are on disk", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`woodmarket models | head`): stop quietly, as Unix tools do.
+        # stdout is pointed at /dev/null so Python's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
