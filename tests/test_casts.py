@@ -172,7 +172,7 @@ def test_models_command_lists_and_verifies(capsys):
     out = capsys.readouterr().out
     for needle in ("smollm2", "gemma3", "Hugging Face", "Google", "Apache-2.0", "Gemma Terms"):
         assert needle in out
-    rows = [line for line in out.splitlines() if line.startswith(("smollm2", "gemma3"))]
+    rows = [line for line in out.splitlines() if line.split()[:1] in (["smollm2"], ["gemma3"])]
     assert len(rows) == 2 and all(" ok " in row for row in rows)
     # Every creature of the council appears under exactly one model.
     named = " ".join(rows)

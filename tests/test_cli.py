@@ -164,9 +164,6 @@ def test_ctrl_c_stops_a_run_cleanly_and_keeps_its_turns(tmp_path):
     assert len(finished) == done  # every finished turn is on disk, and only those
 
 
-MAIN = "import sys; from woodmarket.cli import main; raise SystemExit(main(sys.argv[1:]))"
-
-
 def test_a_reader_that_goes_away_ends_the_command_quietly():
     """`woodmarket scenarios | head -0`: the pipe closes before a word is written."""
     import os
@@ -175,7 +172,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     os.close(read)  # nobody will ever read: every write fails
     try:
         done = subprocess.run(
-            [sys.executable, "-c", MAIN, "scenarios"],
+            [sys.executable, "-m", "woodmarket", "scenarios"],
             stdout=write,
             stderr=subprocess.PIPE,
             text=True,

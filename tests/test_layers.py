@@ -57,6 +57,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "woodmarket.policies",
             "woodmarket.backends",
             "woodmarket.models",
+            "woodmarket.requant",
             "woodmarket.narrators",
         ),
     ),

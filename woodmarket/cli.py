@@ -250,8 +250,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     names = tuple(c.name for c in load_scenario("oona").creatures)
     seated = {name: parse_cast(name, names) for name in councils.SEATING}
     rows = list_models()
+    w = max(8, *(len(str(row["key"])) for row in rows))  # the key column, and the indent
+    pad = " " * (w + 1)
     print(
-        f"{'model':<8} {'lab':<15} {'params':>6}  {'licence':<22} {'MB':>6}  {'sha256':<8} "
+        f"{'model':<{w}} {'lab':<15} {'params':>6}  {'licence':<22} {'MB':>6}  {'sha256':<8} "
         f"{'batching':<12} creatures (the first bundled scenario's)"
     )
     broken = 0
@@ -267,15 +269,15 @@ def cmd_models(args: argparse.Namespace) -> int:
         verdict = verdict_for(key)
         short = str(verdict.get("verdict")) if verdict else "not probed"
         print(
-            f"{key:<8} {row['lab']:<15} {row['params']:>6}  {row['licence']:<22} "
+            f"{key:<{w}} {row['lab']:<15} {row['params']:>6}  {row['licence']:<22} "
             f"{row['size_mb']:>6.1f}  "
             f"{status:<8} {short:<12} {users or '-'}"
         )
-        print(f"         {row['title']}: {row['path']}")
-        print(f"         from: {row['source']}")
-        print(f"         batching: {verdict_line(verdict)}")
+        print(f"{pad}{row['title']}: {row['path']}")
+        print(f"{pad}from: {row['source']}")
+        print(f"{pad}batching: {verdict_line(verdict)}")
         if not row["verified"]:
-            print(f"         {row['detail']}")
+            print(f"{pad}{row['detail']}")
     print()
     for name, title in councils.TITLES.items():
         print(f"{name} = {title}{' (council: the default)' if name == councils.DEFAULT else ''}")

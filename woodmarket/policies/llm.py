@@ -124,8 +124,9 @@ DEFAULT_LINES = 2
 # generation steps a turn. Only these get the bias: Gemma 3 keeps to whole
 # words anyway, and with its 262k-token vocabulary each forced " " the
 # bias pushes out of first place costs a grammar pass over every token,
-# slower than the pieces it would save.
-PIECE_SPELLERS = frozenset({"smollm2"})
+# slower than the pieces it would save. SmolLM2 requantized to Q4_0 is the
+# same network and tokenizer, and spells the same way.
+PIECE_SPELLERS = frozenset({"smollm2", "smollm2-q4_0"})
 
 
 def _join(words: list[str]) -> str:
