@@ -21,7 +21,7 @@ def test_specs():
     assert {s.policy for s in parse_cast("standin", NAMES)} == {"standin"}
     two, three = parse_cast("council2", NAMES), parse_cast("council3", NAMES)
     assert {s.model for s in two} == {"smollm2", "gemma3"}  # both labs have creatures
-    assert {s.model for s in three} == {"smollm2", "gemma3", "qwen"}  # all three labs do
+    assert {s.model for s in three} == {"smollm2-q4_0", "gemma3", "qwen"}  # all three labs do
     assert parse_cast("council", NAMES) == parse_cast(councils.DEFAULT, NAMES)
     assert [s.model for s in parse_cast("single:gemma3", NAMES)] == ["gemma3"] * 5
     assert parse_cast("replay:/some/run", NAMES)[0].policy == "replay"

@@ -2,7 +2,7 @@
 
     council2   SmolLM2 (Hugging Face) and Gemma 3 (Google), alternating
     council3   the three labs, seated as `SEATING` says (chosen by measurement:
-               README, "A council of three labs")
+               README, "A council of three labs"); its SmolLM2 is the Q4_0 copy
     council    the default council: a name a run never keeps, resolved to
                `DEFAULT` when a spec is made, so run.json always records
                which council ran (a game starts with `GAME`)
@@ -21,7 +21,7 @@ ALIAS = "council"
 # Model keys by seat, in the scenario's creature order, repeating past the end.
 SEATING: dict[str, tuple[str, ...]] = {
     "council2": ("smollm2", "gemma3"),
-    "council3": ("smollm2", "gemma3", "qwen"),
+    "council3": ("smollm2-q4_0", "gemma3", "qwen"),
 }
 DEFAULT = "council3"
 # The council a game starts with: a player waits on every turn, and the two-lab
@@ -30,7 +30,7 @@ GAME = "council2"
 LEGACY = "council2"
 TITLES = {
     "council2": "the two-lab council (SmolLM2 + Gemma 3)",
-    "council3": "the three-lab council (SmolLM2 + Gemma 3 + Qwen)",
+    "council3": "the three-lab council (SmolLM2 Q4_0 + Gemma 3 + Qwen)",
 }
 
 
