@@ -262,3 +262,24 @@ def test_a_fork_goes_on_past_a_parent_run_only_to_the_turn_before(tmp_path, scen
     assert run_fork(fork, out, p).complete
     assert (out / "trace.jsonl").read_bytes() == (whole / "trace.jsonl").read_bytes()
     assert replay(out).passed
+
+
+def test_a_run_recorded_as_council_keeps_its_seats_and_a_reseated_one_is_refused(tmp_path):
+    """The recorded game says `council` (before the councils had names: the two-lab one).
+    Its fork plans on those seats; a record whose seats the cast no longer gives is refused
+    in one line, by fork and by resume alike, before anything is written."""
+    game = Path(__file__).parent / "data" / "squeeze-oona-council-seed0"
+    spec, _ = plan_fork(game, 2)
+    assert spec.cast == "council2" and spec.fork.parent.cast == "council2"
+    moved = tmp_path / "moved"
+    shutil.copytree(game, moved)
+    meta = json.loads((moved / "run.json").read_text())
+    meta["provenance"]["seats"]["Oona"]["model"] = "qwen"  # as if the council were reseated
+    (moved / "run.json").write_text(json.dumps(meta))
+    before = sorted(p.name for p in moved.iterdir())
+    for attempt in (lambda: plan_fork(moved, 2), lambda: resume(moved)):
+        with pytest.raises(ReplayError) as err:
+            attempt()
+        said = str(err.value)
+        assert "\n" not in said and "Oona ran on 'qwen'" in said and "'smollm2'" in said
+    assert sorted(p.name for p in moved.iterdir()) == before

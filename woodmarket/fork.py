@@ -53,7 +53,7 @@ from woodmarket.metrics import Tracker
 from woodmarket.narrator import RecordedNarrator, headline
 from woodmarket.policies.replay import Prefixed, replay_policies
 from woodmarket.policies.standin import StandinPolicy
-from woodmarket.replay import difference, folder_spec, put_back_timings
+from woodmarket.replay import difference, folder_spec, put_back_timings, seated_as_recorded
 from woodmarket.runner import run, run_json
 from woodmarket.scenario import Scenario
 from woodmarket.spec import Fork, RunResult, RunSpec, by_turn
@@ -96,7 +96,9 @@ def parent_of(folder: str | Path) -> Parent:
     if not folder.is_dir():
         what = "a file" if folder.exists() else "nothing"
         raise ReplayError(f"{folder}: {what} there, not a run folder")
-    spec, _ = folder_spec(folder, read_run(folder))
+    meta = read_run(folder)
+    spec, _ = folder_spec(folder, meta)
+    seated_as_recorded(spec, meta, str(folder / "run.json"))
     trace = load_trace(folder)
     records = trace.records
     put_back_timings(folder, records)

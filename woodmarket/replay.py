@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from woodmarket.build import build, played
+from woodmarket.casts import describe, parse_cast
 from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.financier import recorded_moves
 from woodmarket.metrics import Tracker
@@ -284,6 +285,31 @@ def spec_of(meta: dict[str, Any], scenario: Any, where: str = "run.json") -> Run
         mechanism=meta.get("mechanism"),
         financier=bool(meta.get("financier")),
     )
+
+
+def seated_as_recorded(spec: RunSpec, meta: Mapping[str, Any], where: str = "run.json") -> None:
+    """Refuse, in one line, a run whose cast no longer seats the models it recorded.
+
+    run.json's provenance keeps each creature's seat as it ran; resuming or
+    forking asks the spec's cast again, and a cast that now seats other
+    models (a council redefined, say) would continue another run.
+    """
+    recorded = (meta.get("provenance") or {}).get("seats")
+    if not isinstance(recorded, Mapping) or spec.cast.startswith("replay:"):
+        return
+    names = tuple(c.name for c in spec.load_scenario().creatures)
+    try:
+        now = describe(parse_cast(spec.cast, names, spec.cast_text or None))
+    except WoodmarketError:
+        return  # the builder names what is wrong with the cast itself
+    for name in names:
+        was, seat = recorded.get(name), now.get(name)
+        if isinstance(was, Mapping) and seat and was.get("model") != seat.get("model"):
+            raise ReplayError(
+                f"{where}: {name} ran on {was.get('model') or was.get('policy')!r}, and the cast "
+                f"{spec.cast!r} now seats {seat.get('model') or seat.get('policy')!r}: "
+                "this run cannot go on as it was recorded"
+            )
 
 
 def _by_turn(

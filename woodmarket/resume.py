@@ -39,7 +39,7 @@ from woodmarket.build import build, played, reset_slots
 from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.metrics import Tracker
 from woodmarket.policies.replay import Prefixed, replay_policies
-from woodmarket.replay import spec_of
+from woodmarket.replay import seated_as_recorded, spec_of
 from woodmarket.runner import result, summary_of
 from woodmarket.scenario import parse_scenario
 from woodmarket.spec import RunResult, RunSpec
@@ -129,6 +129,7 @@ def resume(
     lines = trace.read_text(encoding="utf-8").splitlines(keepends=True)
     done, keep = whole_turns(lines)
     spec: RunSpec = spec_of(meta, None) if "scenario_text" in meta else _old(meta, folder)
+    seated_as_recorded(spec, meta, str(folder / "run.json"))
     if done >= spec.turns:
         raise WoodmarketError(f"{folder}: all {spec.turns} turns are already done")
     records = [json.loads(x) for x in lines[:keep]]
