@@ -16,8 +16,10 @@ turn has passed unmet). Nothing of the market is touched: no creature is
 scripted, no rule looks at the player.
 
 Every finished season is one line of `OUT/seasons.jsonl`, written as it
-ends, so the same command again skips what is done (council seasons take
-minutes each on two cores: run it across sittings). Printed per level,
+ends with the digest of its level's texts, so the same command again
+skips what is done and plays again what a level retuned since made stale
+(council seasons take a minute or two each on two cores: run it across
+sittings). Printed per level,
 cast and arm: seasons won on the tuning seeds (0-19 by default) and on the
 report seeds (20-39), each with its Wilson 95% interval; and the CPU
 model. Seasons of one cast and seed share the wood's randomness across
@@ -39,6 +41,7 @@ from woodmarket.app.session import Sessions, level_keys
 from woodmarket.commands import Short, Spring, follow_ups, parse_command
 from woodmarket.provenance import cpu_model
 from woodmarket.scenario import load_scenario
+from woodmarket.spec import RunSpec
 
 ARMS = (2, 3)  # the turn the first trade's legend is sprung
 
@@ -50,6 +53,11 @@ def plan(level: str) -> tuple[str, str, int]:
     good = next(c.good for c in first if isinstance(c, Short))
     legend = next(c.legend for c in follow_ups(first, sc.lexicon) if isinstance(c, Spring))
     return good, legend, sc.legend(legend).delay
+
+
+def level_sha256(level: str) -> str:
+    """The level's texts' digest: a season played on other texts is not this level's."""
+    return RunSpec.make(level).scenario_sha256
 
 
 def season(sessions: Sessions, level: str, cast: str, seed: int, arm: int) -> dict[str, Any]:
@@ -77,6 +85,7 @@ def season(sessions: Sessions, level: str, cast: str, seed: int, arm: int) -> di
         fin = s.fin
         return {
             "level": level,
+            "level_sha256": level_sha256(level),
             "cast": cast,
             "seed": seed,
             "arm": arm,
@@ -142,6 +151,12 @@ def main() -> None:
     rows = [json.loads(x) for x in book.read_text().splitlines()] if book.exists() else []
     for r in rows:  # seasons are kept by the council that played them, never the alias
         r["cast"] = councils.recorded(r["cast"])
+    # A level retuned since a season was played makes that season another level's.
+    current = {level: level_sha256(level) for level in level_keys()}
+    stale = [r for r in rows if r.get("level_sha256") != current.get(r["level"])]
+    rows = [r for r in rows if r not in stale]
+    if stale:
+        print(f"{len(stale)} seasons of levels since retuned: left out", file=sys.stderr)
     done = {(r["level"], r["cast"], r["seed"], r["arm"]) for r in rows}
     sessions = Sessions(cap=1, idle_s=1e9, runs=out / "games")
     try:

@@ -436,7 +436,9 @@ def test_each_bundled_scenario_has_a_normal_and_a_hard_level(key, tmp_path, monk
     assert (normal.level, hard.level) == ("normal", "hard")
     assert hard.key == f"{key}:hard" and hard.creatures == normal.creatures
     assert hard.legends == normal.legends and hard.gambits == normal.gambits
-    assert hard.financier.objective_pebbles > normal.financier.objective_pebbles
+    # Harder by its magistrate and its deadline (its goal is set by measurement:
+    # benchmarks/levels.py), and never to be met by the showcase's settlement alone.
+    assert hard.financier.objective_turn < normal.financier.objective_turn
     assert hard.magistrate.fine_at < normal.magistrate.fine_at
     assert f"{key}.toml" in hard.files  # its base travels with it
     # A run folder rebuilds the level from the spec's texts alone.

@@ -884,7 +884,7 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME:TURN:COMMAND",
         help="with --fork-at K: a move arm of every world, whose moves from turn K replace "
-        "the gambit's, e.g. 'cover-early:3:cover honey' (repeat a name to add moves); "
+        "the gambit's, e.g. 'cover-early:3:cover GOOD' (repeat a name to add moves); "
         "paired with its world without them",
     )
     sw.add_argument("--out", default=None, help="the sweep folder (re-run to continue it)")

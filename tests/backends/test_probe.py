@@ -249,7 +249,7 @@ def test_run_json_records_the_verdict_of_each_embedded_model(
     threads = provenance.provenance(RunSpec.make("oona"))["threads"]
     sha = models.MODELS["gemma3"].sha256
     batching.record(_verdict(sha, threads=threads))
-    prov = provenance.provenance(RunSpec.make("oona", cast="council"))
+    prov = provenance.provenance(RunSpec.make("oona", cast="council2"))
     assert prov["batching"]["smollm2"] == "not probed"
     assert prov["batching"]["gemma3"]["verdict"] == "no"
     assert prov["batching"]["gemma3"]["key"]["sha256"] == sha

@@ -118,7 +118,7 @@ def finish(out: str | Path, the_plan: Plan) -> Finished:
 
 
 TABLE1_KEYS = (
-    "label", "n", "before", "at", "pnl", "ci", "wins", "effect", "agreement",
+    "label", "n", "before", "at", "pnl", "ci", "wins", "forced", "effect", "agreement",
 )  # fmt: skip
 LEVER_KEYS = (
     "label", "taken", "complied", "offered", "sold", "loans", "defaults", "exiled", "heat", "fined",

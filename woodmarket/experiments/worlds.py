@@ -186,7 +186,7 @@ def parse_arm(text: str) -> tuple[str, int, str]:
     turn = turn.strip()
     if not ARM_NAME.fullmatch(name) or not turn.isascii() or not turn.isdigit():
         raise WoodmarketError(
-            f"--arm {text!r}: expected NAME:TURN:COMMAND, e.g. cover-early:3:cover honey "
+            f"--arm {text!r}: expected NAME:TURN:COMMAND, e.g. cover-early:3:cover GOOD "
             "(a name of letters, digits, - and _)"
         )
     if not command.strip():
