@@ -263,7 +263,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--turns", type=int, default=6)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--casts", default="council")
+    # The game's council (two labs); older checkouts call the same council `council`.
+    ap.add_argument("--casts", default="council2")
     ap.add_argument(
         "--thoughts", action="store_true", help="the creatures think aloud (a line of why)"
     )
