@@ -13,8 +13,9 @@ divided by the workers; each sweep's wall time is printed as a ratio to it
 (1.00 = no overhead at all; the aim is within 1.25 with the pool on 2 cores).
 
 --live times a live sweep of the article's worlds (5 seeds x 6 turns by
-default; minutes on 2 cores), then its `--replay` (report and plots from
-the recorded runs, no model loaded).
+default; minutes on 2 cores; `--worlds` names others, e.g. the two-lab
+council's: `council2:rumor,...`), then its `--replay` (report and plots
+from the recorded runs, no model loaded).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def live(args: argparse.Namespace) -> None:
     plan = Plan.make(
         "oona",
         gambit="showcase",
-        worlds=expand(["article"]),
+        worlds=expand(args.worlds.split(",")),
         seeds=range(args.live_seeds),
         turns=args.live_turns,
     )
@@ -127,6 +128,11 @@ def main() -> None:
     ap.add_argument("--live-seeds", type=int, default=5)
     ap.add_argument("--live-turns", type=int, default=6)
     ap.add_argument("--live-out", default=None, help="keep the live sweep here")
+    ap.add_argument(
+        "--worlds",
+        default="article",
+        help="with --live: the worlds, comma-separated (default: the article's table)",
+    )
     args = ap.parse_args()
     live(args) if args.live else stand_in(args)
 
