@@ -13,7 +13,11 @@ the scenario, in order, one model, every lab at least one seat; it
 qualifies when every seat's creature was valid in 99% of its decisions
 or more under that model, and the qualifying seating with the least
 serial turn time (the sum of its seats' mean call times: a reproducible
-sweep asks one creature at a time) is the one to seat. `--check DIR`
+sweep asks one creature at a time) is the one to seat. `--models` names
+the council's candidates, one per lab (say the Q4_0 SmolLM2, Gemma and
+Qwen); every one of them must have a seat. Measure every model the same
+way (one sweep, or sweeps pinned alike: `taskset -c 1`), or the call
+times compare the machine's load, not the models. `--check DIR`
 reads a sweep of the seated council itself and prints each seat's
 validity there, where the market the creatures meet is the council's.
 
@@ -67,9 +71,10 @@ def seat_table(folders: list[Path]) -> dict[tuple[str, str], dict[str, float]]:
     }
 
 
-def seatings(table: dict[tuple[str, str], dict[str, float]], creatures: list[str]):
-    """Every seating with each model at least once: (serial turn ms, qualifies, models)."""
-    models = sorted({m for m, _ in table})
+def seatings(
+    table: dict[tuple[str, str], dict[str, float]], creatures: list[str], models: list[str]
+):
+    """Every seating of `models` with each at least once: (serial turn ms, qualifies, models)."""
     out = []
     for combo in itertools.product(models, repeat=len(creatures)):
         if set(combo) != set(models):
@@ -86,6 +91,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("singles", nargs="+", type=Path, help="sweeps of each model alone")
     ap.add_argument("--check", type=Path, help="a sweep of the seated council")
+    ap.add_argument(
+        "--models", default="", help="the council's models, one per lab (default: all measured)"
+    )
     args = ap.parse_args()
     print(f"CPU: {cpu_model()}")
     table = seat_table(args.singles)
@@ -104,10 +112,12 @@ def main() -> None:
                 else f"{'-':>26}"
             )
         print(row)
-    ranked = seatings(table, creatures)
+    council = args.models.split(",") if args.models else models
+    ranked = seatings(table, creatures, council)
     good = [s for s in ranked if s[1]]
     print(
-        f"\n{len(ranked)} seatings with every lab seated; {len(good)} at {VALID:.0%} valid or more"
+        f"\n{len(ranked)} seatings of {', '.join(council)}, each seated; "
+        f"{len(good)} at {VALID:.0%} valid or more"
     )
     for ms, _, combo in (good or ranked)[:5]:
         print(
