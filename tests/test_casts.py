@@ -103,14 +103,16 @@ def test_live_council_run_replays_exactly(tmp_path, capsys):
     decisions = [r for r in read_trace(out) if r["kind"] == "decision"]
     assert len(decisions) == 10
     models = {r["call"]["model"] for r in decisions}
-    assert models == {"smollm2", "gemma3"}
+    assert models == set(councils.SEATING[councils.DEFAULT])
     for r in decisions:
         call = r["call"]
         assert r["policy"] == "llm"
         assert call["system"] and call["user"] and call["prompt_tokens"] > 0
         assert call["generated_tokens"] > 0 and call["latency_ms"] > 0
     meta = json.loads((out / "run.json").read_text())
-    assert meta["provenance"]["seats"]["Oona"]["model"] in ("smollm2", "gemma3")
+    seated = councils.seats(councils.DEFAULT, len(NAMES))
+    assert [meta["provenance"]["seats"][n]["model"] for n in NAMES] == list(seated)
+    assert meta["cast"] == councils.DEFAULT  # the alias is never what a run keeps
     # Replay loads no model: it re-parses the recorded outputs and must match turn by turn.
     report = replay(out)
     assert report.ok, report.detail
@@ -170,13 +172,22 @@ def test_dead_server_turns_decisions_into_holds(tmp_path):
 def test_models_command_lists_and_verifies(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    for needle in ("smollm2", "gemma3", "Hugging Face", "Google", "Apache-2.0", "Gemma Terms"):
+    for needle in ("smollm2", "gemma3", "qwen", "Hugging Face", "Google", "Alibaba", "Gemma Terms"):
         assert needle in out
-    rows = [line for line in out.splitlines() if line.split()[:1] in (["smollm2"], ["gemma3"])]
-    assert len(rows) == 2 and all(" ok " in row for row in rows)
-    # Every creature of the council appears under exactly one model.
-    named = " ".join(rows)
-    assert all(named.count(n) == 1 for n in NAMES)
+    keys = [["smollm2"], ["gemma3"], ["qwen"], ["smollm2-q4_0"]]
+    rows = [line for line in out.splitlines() if line.split()[:1] in keys]
+    assert len(rows) == 4 and all(" ok " in row for row in rows)
+    # Under each council, every creature appears under exactly one model: its seat.
+    for council in councils.SEATING:
+        seated = {}
+        for row in rows:
+            for part in row.split(";"):
+                if f"{council}:" in part:
+                    for name in part.split(f"{council}:")[1].split(","):
+                        seated.setdefault(name.strip(), []).append(row.split()[0])
+        assert sorted(seated) == sorted(NAMES)
+        assert [seated[n][0] for n in NAMES] == list(councils.seats(council, len(NAMES)))
+        assert all(len(models) == 1 for models in seated.values())
 
 
 def test_a_recorded_run_is_a_cast(tmp_path):

@@ -21,6 +21,7 @@ pytest.importorskip("pettingzoo", reason="the env extra is not installed")
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 
 import woodmarket.scenario as scenario_room
+from woodmarket import councils
 from woodmarket.env import KINDS, Talk, WoodEnv, env, parallel_env
 from woodmarket.errors import ActionError, WoodmarketError
 from woodmarket.financier.whispers import legends_of
@@ -343,7 +344,10 @@ def test_the_council_drives_the_others(key):
     others = [r for r in records if r["kind"] == "decision" and r["creature"] != me]
     assert len(others) == 2 * (len(sc.creatures) - 1)
     assert {r["policy"] for r in others} == {"llm"}
-    assert {r["call"]["model"] for r in others} == {"smollm2", "gemma3"}
+    seated = councils.seats("council", len(sc.creatures))
+    assert {r["creature"]: r["call"]["model"] for r in others} == {
+        c.name: m for c, m in zip(sc.creatures[1:], seated[1:], strict=True)
+    }
 
 
 @pytest.mark.parametrize("cast", ["standin", "replay"])
