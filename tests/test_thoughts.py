@@ -8,6 +8,8 @@ every sweep's), nothing of it is asked for or shown.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from woodmarket.app import view
@@ -56,6 +58,19 @@ def test_the_page_shows_the_thought_column_only_when_they_think(tmp_path, scenar
             assert s.wood.turn == 1
         finally:
             sessions.close_all()
+
+
+def test_a_new_wood_thinks_aloud_as_its_player_chose(tmp_path, scenario_key):
+    sessions = Sessions(cap=1, runs=tmp_path / "runs", thoughts=False)
+    try:
+        for chosen, shown in ((True, True), (None, False), (False, False), ("yes", False)):
+            s = sessions.seat("a", scenario=scenario_key, thoughts=chosen)  # type: ignore[arg-type]
+            recorded = json.loads((s.run_folder / "run.json").read_text())
+            assert s.thoughts is shown and recorded.get("thoughts", False) is shown
+            s.step()
+            assert ("<th>thought</th>" in view.thoughts(s)) is shown
+    finally:
+        sessions.close_all()
 
 
 @pytest.mark.models

@@ -583,6 +583,7 @@ def test_the_council_thinks_in_the_browser(tmp_path, browser):
         page.goto(served.url)
         page.wait_for_selector("[data-wm=header]", timeout=180_000)
         page.locator("#wm-narrator").get_by_text("model", exact=True).click()
+        page.locator("#wm-think input[type=checkbox]").check()  # the creatures think aloud
         press(page, "New wood")
         said(page, "a new wood")
         press(page, "First trade")
@@ -591,6 +592,10 @@ def test_the_council_thinks_in_the_browser(tmp_path, browser):
         page.wait_for_selector("[data-wm=status][data-busy='1']:has-text('thinking')")
         page.wait_for_selector("[data-wm=header][data-turn='1']", timeout=180_000)
         assert page.locator("[data-wm=answer]").count() == 5  # every creature's model reply
+        thought = page.locator("[data-wm=thought]")
+        assert thought.count() == 5 and any(t.strip() for t in thought.all_inner_texts())
+        decisions = [r for r in read_trace(folder_of_page(served, page)) if r["kind"] == "decision"]
+        assert [r["thought"] for r in decisions] == [t.strip() for t in thought.all_inner_texts()]
         folder = folder_of_page(served, page)
         assert shown_figures(page, "honey") == traced_figures(folder, "honey")
         narrations = [r for r in read_trace(folder) if r["kind"] == "narration"]

@@ -96,3 +96,29 @@ def test_forked_arms_share_their_prefix_bytes_on_parallel_slots(tmp_path):
     # (Whether the two arms run whole differ in turn 1 is up to the batching: in the run
     # this test was written on they did, by one generated token; benchmarks/fork.py counts.)
     assert all(turn_1(root / t.folder) for t in plan.fresh_tasks())
+
+
+def test_the_same_council_sweep_twice_writes_the_same_traces(tmp_path):
+    # The default council (three labs), two seeds, the pool of two workers: which
+    # worker ran which run differs between the two sweeps, the bytes do not.
+    plan = Plan.make("oona", worlds=[World("council", "rumor")], seeds=[0, 1], turns=3)
+    assert plan.sampling.serial and plan.sampling.temperature == 0.7
+    traces = []
+    for name in ("first", "second"):
+        result = execute(plan, tmp_path / name, workers=2, progress=False)
+        assert not result.errors and result.ran == 4
+        traces.append(
+            {
+                p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
+                for p in sorted((tmp_path / name).glob("runs/**/trace.jsonl"))
+            }
+        )
+    assert len(traces[0]) == 4  # rumor and its none arm, two seeds
+    assert traces[0] == traces[1]
+    models = {
+        r["call"]["model"]
+        for p in (tmp_path / "first").glob("runs/**/trace.jsonl")
+        for r in read_trace(p.parent)
+        if r["kind"] == "decision"
+    }
+    assert len(models) == 3  # three labs at the table

@@ -386,10 +386,12 @@ class Sessions:
         cast: str | None = None,
         seed: object = 0,
         narrator: str = "template",
+        thoughts: bool | None = None,
     ) -> Session:
         """A new game for `key` (its old one closed); `Full` when every seat is taken.
 
-        `scenario` is a bundled level's key (`oona`, `oona:hard`), never a path.
+        `scenario` is a bundled level's key (`oona`, `oona:hard`), never a path;
+        `thoughts` (model creatures think aloud) is the app's own setting unless given.
         """
         scenario = _field(scenario, "the scenario") or self.scenario
         cast = councils.resolve(cast or self.cast)
@@ -414,7 +416,15 @@ class Sessions:
             old.close()
         try:
             session = _build(
-                key, scenario, cast, number, narrator, self.runs, seq, self.sampling, self.thoughts
+                key,
+                scenario,
+                cast,
+                number,
+                narrator,
+                self.runs,
+                seq,
+                self.sampling,
+                self.thoughts if thoughts is None else thoughts is True,
             )
         except BaseException:
             with self.lock:

@@ -85,6 +85,12 @@ def build(sessions: Sessions) -> gr.Blocks:
                     scale=1,
                     elem_id="wm-narrator",
                 )
+                think = gr.Checkbox(
+                    value=sessions.thoughts,
+                    label="think aloud (a line of why from each model creature; slower turns)",
+                    scale=1,
+                    elem_id="wm-think",
+                )
                 new = gr.Button("New wood", scale=1)
             header = gr.HTML(elem_id="wm-header")
             with gr.Row():
@@ -200,7 +206,12 @@ def build(sessions: Sessions) -> gr.Blocks:
             ]
 
         def open_wood(
-            scenario_v: str, cast_v: str, seed_v: str, narrator_v: str, request: gr.Request
+            scenario_v: str,
+            cast_v: str,
+            seed_v: str,
+            narrator_v: str,
+            think_v: bool,
+            request: gr.Request,
         ) -> list[Any]:
             try:
                 s = sessions.seat(
@@ -209,6 +220,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                     cast=cast_v,
                     seed=seed_v,
                     narrator=narrator_v,
+                    thoughts=think_v is True,
                 )
             except Full as exc:
                 return [*draw(None, str(exc), False), *choices(None), gr.Timer(active=True)]
@@ -223,13 +235,15 @@ def build(sessions: Sessions) -> gr.Blocks:
             s = sessions.get(request.session_hash or "")
             if s is not None:
                 return [*draw(s, fresh=True), *choices(s), gr.Timer(active=False)]
-            return open_wood(sessions.scenario, sessions.cast, "0", "template", request)
+            return open_wood(
+                sessions.scenario, sessions.cast, "0", "template", sessions.thoughts, request
+            )
 
         def tick(request: gr.Request) -> list[Any]:
             return load(request)
 
         wood_out = [*board, *setup, timer]
-        new.click(open_wood, [scenario, cast, seed, narrator], wood_out, api_name="new_wood")
+        new.click(open_wood, [scenario, cast, seed, narrator, think], wood_out, api_name="new_wood")
         demo.load(load, None, wood_out, api_name="load")
         timer.tick(tick, None, wood_out, api_visibility="private", show_progress="hidden")
 
