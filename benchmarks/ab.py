@@ -1,8 +1,13 @@
 """Two checkouts of the code, one benchmark, alternating: is the new one as fast as the old?
 
     .venv/bin/python benchmarks/ab.py OLD_DIR NEW_DIR --pairs 3 -- engine.py --turns 0
-    .venv/bin/python benchmarks/ab.py OLD_DIR NEW_DIR --figure "median s" --key cast,turns \
+    .venv/bin/python benchmarks/ab.py OLD_DIR NEW_DIR --figure "median s" --key turns \
         --lower-is-better -- live_turn.py --turns 6
+
+When the two sides name their rows differently (an older
+checkout's live_turn.py calls the two-lab council `council`, a newer one
+`council2`), leave the differing column out of `--key` (`--key turns`);
+rows that match nowhere stop the comparison with both sides' rows named.
 
 Runs `benchmarks/SCRIPT` of each checkout (its own copy, on its own code:
 `PYTHONPATH` set to the checkout) old, new, old, new, ... for `--pairs`
@@ -88,6 +93,11 @@ def main() -> None:
             runs[side].append(table(out, args.figure, args.key.split(",")))
             print(f"pair {pair + 1}: {side} done", file=sys.stderr, flush=True)
     keys = [k for k in runs["old"][0] if all(k in r for r in runs["old"] + runs["new"])]
+    if not keys:
+        # Rows named differently on the two sides (a cast renamed, say): name them, or no
+        # comparison is made at all. `--key` can leave the differing column out.
+        named = {side: sorted({" ".join(k) for r in runs[side] for k in r}) for side in runs}
+        raise SystemExit(f"no row common to both sides by --key {args.key}: {named}")
     print(f"{script} {' '.join(rest)}: {args.figure}, median of {args.pairs} alternating runs")
     print(f"{'row':<36} {'old':>9} {'new':>9} {'new/old':>8}  within {args.within:.0%}")
     held = 0
