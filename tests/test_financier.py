@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from bookkit import random_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -347,27 +348,7 @@ def test_the_showcase_settles_into_profit_and_the_house_pays_it(scenario_key):
 def test_random_books_conserve_pebbles_in_every_scenario(data, seed):
     key = data.draw(st.sampled_from(bundled_scenarios()))
     sc = load_scenario(key)
-    goods = st.sampled_from(sc.good_names)
-    command = st.one_of(
-        st.builds(lambda g, q: f"short {g} {q}", goods, st.integers(1, 30)),
-        st.builds(lambda g: f"cover {g}", goods),
-        st.builds(
-            lambda s, g, q, p: f"order {s} {g} {q} {p}",
-            st.sampled_from(["buy", "sell"]),
-            goods,
-            st.integers(1, 10),
-            st.integers(1, 20),
-        ),
-        st.builds(
-            lambda lg, m: f"spring {lg} {m}",
-            st.sampled_from([lg.id for lg in sc.legends]),
-            st.sampled_from(["rumor", "glut", "settle"]),
-        ),
-    )
-    moves = data.draw(st.lists(st.tuples(st.integers(1, 6), command), max_size=10))
-    script: dict[int, list[str]] = {}
-    for turn, cmd in moves:
-        script.setdefault(turn, []).append(cmd)
+    script = random_script(data, sc)
     wood = Wood(sc, seed)
     fin = Financier.attach(wood, script=script)
     house = wood.ledger.accounts[HOUSE]

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 import pytest
+from bookkit import random_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -417,37 +418,12 @@ def test_the_magistrate_judges_the_marks_gains_settlement_by_settlement(key):
 # -- properties -------------------------------------------------------------------
 
 
-def _random_books(data, sc):
-    goods = st.sampled_from(sc.good_names)
-    command = st.one_of(
-        st.builds(lambda g, q: f"short {g} {q}", goods, st.integers(1, 30)),
-        st.builds(lambda g: f"cover {g}", goods),
-        st.builds(
-            lambda s, g, q, p: f"order {s} {g} {q} {p}",
-            st.sampled_from(["buy", "sell"]),
-            goods,
-            st.integers(1, 10),
-            st.integers(1, 20),
-        ),
-        st.builds(
-            lambda lg, m: f"spring {lg} {m}",
-            st.sampled_from([lg.id for lg in sc.legends]),
-            st.sampled_from(["rumor", "glut", "settle"]),
-        ),
-    )
-    moves = data.draw(st.lists(st.tuples(st.integers(1, 6), command), max_size=10))
-    script: dict[int, list[str]] = {}
-    for turn, cmd in moves:
-        script.setdefault(turn, []).append(cmd)
-    return script
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), seed=st.integers(0, 30))
 def test_without_the_rule_every_mark_is_the_reference(data, seed):
     sc = _scenario(data.draw(st.sampled_from(bundled_scenarios())), None)
     wood = Wood(sc, seed)
-    fin = Financier.attach(wood, script=_random_books(data, sc))
+    fin = Financier.attach(wood, script=random_script(data, sc))
     for _ in range(6):
         records = wood.step().records
         assert fin.book.marks == wood.prices
@@ -460,7 +436,7 @@ def test_without_the_rule_every_mark_is_the_reference(data, seed):
 def test_with_the_rule_every_mark_steps_or_lands(data, seed):
     sc = _scenario(data.draw(st.sampled_from(bundled_scenarios())))
     wood = Wood(sc, seed)
-    fin = Financier.attach(wood, script=_random_books(data, sc))
+    fin = Financier.attach(wood, script=random_script(data, sc))
     house = wood.ledger.accounts[HOUSE]
     last = dict(wood.prices)
     for _ in range(6):
