@@ -1,4 +1,4 @@
-"""Random financier books for property tests: a script of moves by turn a scenario can hold.
+"""Financier books for tests: random scripts of moves by turn, and a squeeze legend to add.
 
 A module of its own name (not a conftest), so tests in any folder import it.
 """
@@ -11,6 +11,18 @@ from hypothesis import strategies as st
 
 from woodmarket.rules import MECHANISMS
 from woodmarket.scenario import Scenario
+
+# A legend that multiplies a good's reference by `factor` at the same turn's settlement.
+SQUEEZE = """
+[legends.{id}]
+title = "A Squeeze"
+episode = "A corner."
+target = "{good}"
+rumor = "Someone is buying every last one."
+tips = ["Someone is buying."]
+mechanism = "settle"
+settle = {{ factor = {factor}, delay = 0 }}
+"""
 
 
 def random_script(data: Any, sc: Scenario, turns: int = 6) -> dict[int, list[str]]:

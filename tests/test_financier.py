@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bookkit import random_script
+from bookkit import SQUEEZE, random_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,16 +21,6 @@ from woodmarket.scenario import bundled_scenarios, load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
 
-SQUEEZE = """
-[legends.{id}]
-title = "A Squeeze"
-episode = "A corner."
-target = "{good}"
-rumor = "Someone is buying every last one."
-tips = ["Someone is buying."]
-mechanism = "settle"
-settle = {{ factor = {factor}, delay = 0 }}
-"""
 SQUEEZED = {
     (good, factor): f"sq_{good}_{factor.replace('.', '_')}"
     for good in ("honey", "firewood", "acorns")

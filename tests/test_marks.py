@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 import pytest
-from bookkit import random_script
+from bookkit import SQUEEZE, random_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -361,23 +361,13 @@ def _settles_in_full(scenario):
     assert fin.pnl() == position["qty"] * (position["entry"] - landed) - fin.judge.fined
 
 
-SQUEEZE = """
-[legends.squeeze_up]
-title = "A Squeeze"
-episode = "A corner."
-target = "{good}"
-rumor = "Someone is buying every last one."
-tips = ["Someone is buying."]
-mechanism = "settle"
-settle = {{ factor = 3, delay = 0 }}
-"""
-
-
 @pytest.mark.parametrize("key", bundled_scenarios())
 def test_a_settled_squeeze_forces_the_cover_at_the_settled_price(key):
     sc = _scenario(key)
     good = sc.gambit("showcase").target
-    sc = parse_scenario(sc.text + SQUEEZE.format(good=good), sc.path, sc.files)
+    sc = parse_scenario(
+        sc.text + SQUEEZE.format(id="squeeze_up", good=good, factor=3), sc.path, sc.files
+    )
     price = sc.good(good).price
     wood = Wood(sc, 0)
     fin = Financier.attach(wood, script={1: [f"short {good} 8", "spring squeeze_up"]})

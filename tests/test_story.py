@@ -95,7 +95,8 @@ def test_story_writes_one_page_or_one_line(tmp_path, capsys):
     assert page.startswith("<!DOCTYPE html>") and "Pip bought 1 honey from Mossback" in page
     assert page.count("data-wm='answer'") == 30  # five creatures, six turns
     for args, message in [
-        ([str(tmp_path / "nowhere"), "--out", str(out)], "missing"),
+        ([str(tmp_path / "nowhere"), "--out", str(out)], "nowhere: nothing there, not a run"),
+        ([str(out), "--out", str(tmp_path / "s.html")], "a file there, not a run folder"),
         ([str(SQUEEZE), "--out", str(tmp_path)], "a folder is there"),
         ([str(SQUEEZE), "--out", str(tmp_path / "no" / "x.html")], "no folder"),
     ]:

@@ -53,7 +53,7 @@ from woodmarket.metrics import Tracker
 from woodmarket.narrator import RecordedNarrator, headline
 from woodmarket.policies.replay import Prefixed, replay_policies
 from woodmarket.policies.standin import StandinPolicy
-from woodmarket.replay import difference, folder_spec, put_back_timings, seated_as_recorded
+from woodmarket.replay import difference, opened, put_back_timings, seated_as_recorded
 from woodmarket.runner import run, run_json
 from woodmarket.scenario import Scenario
 from woodmarket.spec import Fork, RunResult, RunSpec, by_turn
@@ -67,7 +67,6 @@ from woodmarket.traces import (
     Timings,
     dumps,
     load_trace,
-    read_run,
     read_timings,
     start_fields,
 )
@@ -92,12 +91,7 @@ class Parent:
 def parent_of(folder: str | Path) -> Parent:
     """A run folder as a parent: its spec and records (the clock readings a sweep keeps in
     timings.jsonl put back), checked for shape (one line otherwise)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        what = "a file" if folder.exists() else "nothing"
-        raise ReplayError(f"{folder}: {what} there, not a run folder")
-    meta = read_run(folder)
-    spec, _ = folder_spec(folder, meta)
+    folder, meta, spec, _ = opened(folder)
     seated_as_recorded(spec, meta, str(folder / "run.json"))
     trace = load_trace(folder)
     records = trace.records

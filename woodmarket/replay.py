@@ -104,14 +104,20 @@ class ReplayReport:
         return f"all {self.turns} turns match"
 
 
-def replay(folder: str | Path) -> ReplayReport:
-    """Replay the run in `folder` and compare; a damaged folder raises `ReplayError`."""
+def opened(folder: str | Path) -> tuple[Path, dict[str, Any], RunSpec, Scenario]:
+    """A run folder's path, run.json, spec and scenario, checked (one line otherwise)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "a file" if folder.exists() else "nothing"
         raise ReplayError(f"{folder}: {what} there, not a run folder")
     meta = read_run(folder)
-    spec, _ = folder_spec(folder, meta)
+    spec, scenario = folder_spec(folder, meta)
+    return folder, meta, spec, scenario
+
+
+def replay(folder: str | Path) -> ReplayReport:
+    """Replay the run in `folder` and compare; a damaged folder raises `ReplayError`."""
+    folder, _, spec, _ = opened(folder)
     trace = load_trace(folder)
     summary = read_summary(folder)
     records = trace.records

@@ -25,8 +25,8 @@ from typing import Any
 from woodmarket.drawing import chart, esc
 from woodmarket.errors import WoodmarketError
 from woodmarket.recap import of_kind, recap
-from woodmarket.replay import folder_spec
-from woodmarket.traces import load_trace, read_run, read_summary, write_whole
+from woodmarket.replay import opened
+from woodmarket.traces import load_trace, read_summary, write_whole
 
 CSS = """
 body { font-family: ui-sans-serif, system-ui, sans-serif; font-size: 14px; margin: 16px;
@@ -44,8 +44,7 @@ pre { white-space: pre-wrap; margin: 0; font-size: 12px; }
 
 def story(folder: str | Path) -> str:
     """The season of the run in `folder`, as one HTML page."""
-    folder = Path(folder)
-    spec, scenario = folder_spec(folder, read_run(folder))
+    folder, _, spec, scenario = opened(folder)
     records = load_trace(folder).records
     summary = read_summary(folder)
     gambit = spec.the_gambit(scenario) if spec.gambit else None

@@ -3,6 +3,8 @@ so no other folder's conftest can stand in for it)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 SEEDS = range(4)
@@ -19,3 +21,13 @@ def cast_file(tmp: Path, policy: str, names: tuple[str, ...] = OONA) -> str:
         f'[defaults]\npolicy = "{policy}"\n' + "".join(f"[creatures.{n}]\n" for n in names)
     )
     return str(path)
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`python -m woodmarket.cli ARGS` in a process of its own (what a user types)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "woodmarket.cli", *args], capture_output=True, text=True
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from sweepkit import cast_file
+from sweepkit import cast_file, cli
 
 from woodmarket.cli import main
 from woodmarket.errors import WoodmarketError
@@ -206,15 +204,6 @@ def test_replies_that_never_repeat_differ_whole_and_not_forked(tmp_path):
     assert [x for x in timed if x["turn"] < 2] == read_timings(root / task.trunk)[:5]
     outcome = next(o for o in result.outcomes if o["folder"] == task.folder)
     assert outcome["cached_tokens"] == sum(x["cached_tokens"] for x in timed if x["turn"] >= 2)
-
-
-def cli(*args, check=True):
-    proc = subprocess.run(
-        [sys.executable, "-m", "woodmarket.cli", *args], capture_output=True, text=True
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def test_the_command_line_forks_replays_and_exports(tmp_path):

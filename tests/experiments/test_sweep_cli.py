@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-
-
-def cli(*args, check=True):
-    proc = subprocess.run(
-        [sys.executable, "-m", "woodmarket.cli", *args], capture_output=True, text=True
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from sweepkit import cli
 
 
 def test_sweep_writes_runs_and_report_and_replays_it(tmp_path):
