@@ -154,6 +154,7 @@ def test_bad_requests_are_one_line_and_write_nothing(tmp_path, scenario_key, cap
         (["--at", "2", "--moves", "2:shrot x"], "--moves 2:shrot x: unknown command 'shrot x'"),
         (["--at", "3", "--moves", "2:cover x"], "a fork's moves fall on its turns 3 to 5"),
         (["--at", "2", "--moves", "two:cover x"], "expected TURN:COMMAND"),
+        (["--at", "2", "--moves", "2: "], "--moves '2: ': no command after the turn"),
         (["--at", "2", "--cast", "chorus"], "key 'chorus'"),
         (["--at", "2", "--reask", "--temperature", "0.5"], "--reask asks the parent's models"),
     ]

@@ -157,12 +157,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _moves(given: Sequence[str] | None) -> dict[int, list[str]]:
     """`--moves TURN:COMMAND` options as turn -> commands, in the order given."""
+    from woodmarket.spec import timed_move
+
     out: dict[int, list[str]] = {}
     for item in given or ():
-        turn, sep, command = item.partition(":")
-        if not sep or not turn.strip().isascii() or not turn.strip().isdigit():
-            raise WoodmarketError(f"--moves {item!r}: expected TURN:COMMAND, e.g. 3:cover GOOD")
-        out.setdefault(int(turn), []).append(command.strip())
+        turn, command = timed_move(item, f"--moves {item!r}")
+        out.setdefault(turn, []).append(command)
     return out
 
 

@@ -321,6 +321,20 @@ class Fork:
         return cls(**{**dict(data), "parent": parent})
 
 
+def timed_move(
+    text: str, where: str, expected: str = "TURN:COMMAND, e.g. 3:cover GOOD"
+) -> tuple[int, str]:
+    """`TURN:COMMAND` (`3:cover honey`) as (turn, command): the one reading of a move typed
+    with its turn (`fork --moves`, a sweep's `--arm`); one line naming `where` otherwise."""
+    turn, sep, command = text.partition(":")
+    turn = turn.strip()
+    if not sep or not turn.isascii() or not turn.isdigit():
+        raise WoodmarketError(f"{where}: expected {expected}")
+    if not command.strip():
+        raise WoodmarketError(f"{where}: no command after the turn")
+    return int(turn), command.strip()
+
+
 def by_turn(moves: Mapping[int, Iterable[str]]) -> Moves:
     """Moves as the spec holds them: (turn, commands) in turn order, turns without any left out."""
     return tuple((t, tuple(cmds)) for t, cmds in sorted(moves.items()) if tuple(cmds))

@@ -44,7 +44,7 @@ from typing import Any
 from woodmarket import councils
 from woodmarket.errors import ScenarioError, WoodmarketError
 from woodmarket.rules import ARMS
-from woodmarket.spec import Moves, by_turn
+from woodmarket.spec import Moves, by_turn, timed_move
 
 CONTROL = "none"
 STANDIN = "standin"
@@ -181,17 +181,14 @@ def parse_world(text: str) -> World:
 
 def parse_arm(text: str) -> tuple[str, int, str]:
     """`NAME:TURN:COMMAND` (`cover-early:3:cover honey`) as (name, turn, command)."""
-    name, _, rest = text.strip().partition(":")
-    turn, _, command = rest.partition(":")
-    turn = turn.strip()
-    if not ARM_NAME.fullmatch(name) or not turn.isascii() or not turn.isdigit():
-        raise WoodmarketError(
-            f"--arm {text!r}: expected NAME:TURN:COMMAND, e.g. cover-early:3:cover GOOD "
-            "(a name of letters, digits, - and _)"
-        )
-    if not command.strip():
-        raise WoodmarketError(f"--arm {text!r}: no command after the turn")
-    return name, int(turn), command.strip()
+    expected = (
+        "NAME:TURN:COMMAND, e.g. cover-early:3:cover GOOD (a name of letters, digits, - and _)"
+    )
+    name, sep, rest = text.strip().partition(":")
+    if not sep or not ARM_NAME.fullmatch(name):
+        raise WoodmarketError(f"--arm {text!r}: expected {expected}")
+    turn, command = timed_move(rest, f"--arm {text!r}", expected)
+    return name, turn, command
 
 
 def arms_of(texts: Iterable[str]) -> dict[str, Moves]:
