@@ -263,6 +263,12 @@ def test_a_fork_goes_on_past_a_parent_run_only_to_the_turn_before(tmp_path, scen
     assert run_fork(fork, out, p).complete
     assert (out / "trace.jsonl").read_bytes() == (whole / "trace.jsonl").read_bytes()
     assert replay(out).passed
+    # The command line says the same with --turns.
+    typed = tmp_path / "typed"
+    assert main(["fork", str(trunk), "--at", "3", "--turns", "6", "--out", str(typed)]) == 0
+    assert (typed / "trace.jsonl").read_bytes() == (whole / "trace.jsonl").read_bytes()
+    assert main(["fork", str(trunk), "--at", "3", "--out", str(tmp_path / "no")]) == 2
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_run_recorded_as_council_keeps_its_seats_and_a_reseated_one_is_refused(tmp_path):

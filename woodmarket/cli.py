@@ -186,6 +186,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
         knobs=knobs,
         serial=True if args.serial else None,
         reask=args.reask,
+        turns=args.turns,
     )
     out = out_folder(args.out, spec.scenario, spec.seed, "fork-")
     bar = tqdm(total=spec.turns, desc="turns", unit="turn", file=sys.stderr, leave=False)
@@ -738,6 +739,12 @@ def parser() -> argparse.ArgumentParser:
     )
     fk.add_argument(
         "--mechanism", choices=ARMS, default=None, help="the mechanism of legends told from --at"
+    )
+    fk.add_argument(
+        "--turns",
+        type=_positive,
+        default=None,
+        help="the fork's length (default the parent's; longer goes on past the parent's end)",
     )
     fk.add_argument("--short", type=_positive, default=None, help="resize shorts from --at on")
     fk.add_argument("--cast", default=None, help="another cast from --at on")
