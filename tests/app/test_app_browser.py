@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from appkit import SHOTS, serve, wait_for
 
+from woodmarket import councils
 from woodmarket.app.session import level_label
 from woodmarket.replay import replay
 from woodmarket.traces import read_trace
@@ -577,10 +578,10 @@ def test_the_experiment_tab_sweeps_the_patron_gambit_on_a_hard_level(app, browse
 
 @pytest.mark.models
 def test_the_council_thinks_in_the_browser(tmp_path, browser):
-    served = serve(tmp_path / "runs", cast="council")
+    served = serve(tmp_path / "runs", cast=councils.GAME)  # the game's council
     try:
         page = browser.context().new_page()
-        page.goto(served.url)
+        page.goto(served.url, timeout=180_000)  # the first wood loads the models
         page.wait_for_selector("[data-wm=header]", timeout=180_000)
         page.locator("#wm-narrator").get_by_text("model", exact=True).click()
         page.locator("#wm-think input[type=checkbox]").check()  # the creatures think aloud
