@@ -12,16 +12,17 @@ from hypothesis import strategies as st
 from woodmarket.rules import MECHANISMS
 from woodmarket.scenario import Scenario
 
-# A legend that multiplies a good's reference by `factor` at the same turn's settlement.
+# A legend that multiplies a good's reference by `factor` at its settlement, `delay`
+# turns after it is sprung (0: the same turn's).
 SQUEEZE = """
 [legends.{id}]
-title = "A Squeeze"
+title = "A Squeeze {id}"
 episode = "A corner."
 target = "{good}"
 rumor = "Someone is buying every last one."
 tips = ["Someone is buying."]
 mechanism = "settle"
-settle = {{ factor = {factor}, delay = 0 }}
+settle = {{ factor = {factor}, delay = {delay} }}
 """
 
 

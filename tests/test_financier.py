@@ -33,7 +33,8 @@ def scenario():
     """Oona's Wood with legends that multiply a good's reference at the same turn's settlement."""
     oona = load_scenario("oona")
     extra = "".join(
-        SQUEEZE.format(id=lid, good=good, factor=factor) for (good, factor), lid in SQUEEZED.items()
+        SQUEEZE.format(id=lid, good=good, factor=factor, delay=0)
+        for (good, factor), lid in SQUEEZED.items()
     )
     return parse_scenario(oona.text + extra, oona.path, oona.files)
 

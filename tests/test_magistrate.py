@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from bookkit import SQUEEZE
 
 from woodmarket.build import build
 from woodmarket.financier import Financier
@@ -18,17 +19,6 @@ from woodmarket.play import Game
 from woodmarket.scenario import load_scenario, parse_scenario
 from woodmarket.spec import RunSpec
 from woodmarket.wood import Wood
-
-SQUEEZE = """
-[legends.{id}]
-title = "A Squeeze {id}"
-episode = "A corner."
-target = "{good}"
-rumor = "Someone is buying every last one."
-tips = ["Someone is buying."]
-mechanism = "settle"
-settle = {{ factor = {factor}, delay = {delay} }}
-"""
 
 
 def _scenario(key, magistrate=None, financier=None, squeezes=()):

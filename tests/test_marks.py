@@ -366,7 +366,7 @@ def test_a_settled_squeeze_forces_the_cover_at_the_settled_price(key):
     sc = _scenario(key)
     good = sc.gambit("showcase").target
     sc = parse_scenario(
-        sc.text + SQUEEZE.format(id="squeeze_up", good=good, factor=3), sc.path, sc.files
+        sc.text + SQUEEZE.format(id="squeeze_up", good=good, factor=3, delay=0), sc.path, sc.files
     )
     price = sc.good(good).price
     wood = Wood(sc, 0)
