@@ -366,17 +366,23 @@ def test_models_names_a_missing_part_in_one_line(
 
 
 @pytest.mark.models
-def test_single_qwen_drives_a_wood(scenario_key: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["qwen", "smollm2-q4_0"])
+def test_a_single_model_drives_a_wood_that_replays(
+    model: str, scenario_key: str, tmp_path: Path
+) -> None:
+    """Each model new to the registry (Qwen, joined from parts; SmolLM2 Q4_0, made here)."""
     from woodmarket.cli import main
+    from woodmarket.replay import replay
     from woodmarket.traces import read_trace
 
-    out = tmp_path / "qwen"
-    argv = ["run", "--cast", "single:qwen", "--scenario", scenario_key, "--turns", "2"]
+    out = tmp_path / model
+    argv = ["run", "--cast", f"single:{model}", "--scenario", scenario_key, "--turns", "2"]
     assert main([*argv, "--out", str(out)]) == 0
     decisions = [r for r in read_trace(out) if r["kind"] == "decision"]
     assert decisions and all(r["policy"] == "llm" and r["valid"] for r in decisions)
-    assert {r["call"]["model"] for r in decisions} == {"qwen"}
+    assert {r["call"]["model"] for r in decisions} == {model}
     assert all(r["call"]["generated_tokens"] > 0 for r in decisions)
+    assert replay(out).ok
 
 
 # --- the Q4_0 SmolLM2, made here ---------------------------------------------
@@ -614,19 +620,3 @@ def test_the_q4_0_smollm2_is_made_to_its_pinned_sha256(
     kinds = {t.tensor_type for t in reader.tensors}
     assert Q4_1 not in kinds and Q4_0 in kinds
     assert reader.fields["general.file_type"].contents() == gguf.LlamaFileType.MOSTLY_Q4_0
-
-
-@pytest.mark.models
-def test_single_smollm2_q4_0_drives_a_wood_that_replays(scenario_key: str, tmp_path: Path) -> None:
-    from woodmarket.cli import main
-    from woodmarket.replay import replay
-    from woodmarket.traces import read_trace
-
-    out = tmp_path / "q40"
-    argv = ["run", "--cast", "single:smollm2-q4_0", "--scenario", scenario_key, "--turns", "2"]
-    assert main([*argv, "--out", str(out)]) == 0
-    decisions = [r for r in read_trace(out) if r["kind"] == "decision"]
-    assert decisions and all(r["policy"] == "llm" and r["valid"] for r in decisions)
-    assert {r["call"]["model"] for r in decisions} == {"smollm2-q4_0"}
-    assert all(r["call"]["generated_tokens"] > 0 for r in decisions)
-    assert replay(out).ok
