@@ -9,10 +9,10 @@ metadata (no package's Python code is ever imported); each part is checked
 by size and sha256 as it is copied. A fourth entry, `smollm2-q4_0`, is no
 download: it is made on this machine from the verified SmolLM2 Q4_1 file by
 `requant` (the `gguf` package), and its bytes are pinned by sha256 like the
-others. It reads
-site-packages and writes only to the model cache (`$WOODMARKET_CACHE/models/`,
-else `~/.cache/woodmarket/models/`): the assembled Gemma and Qwen files and
-the requantized SmolLM2. It touches no wood state.
+others. It reads site-packages and writes only to the model cache
+(`$WOODMARKET_CACHE/models/`, else `~/.cache/woodmarket/models/`): the
+assembled Gemma and Qwen files and the requantized SmolLM2. It touches no
+wood state.
 """
 
 from __future__ import annotations
@@ -356,6 +356,17 @@ def installed_path(key: str) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
+def _staged(info: ModelInfo) -> tuple[Path, Path]:
+    """The model's path in the cache, and the temporary file beside it to write first.
+
+    Written there and renamed into place, the file is never seen half-written at
+    its final path, by a crash or by a concurrent sweep worker.
+    """
+    target = cache_dir() / info.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target, target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+
+
 def part_path(part: Part) -> Path | None:
     """Where an installed distribution keeps a part's data file, read from its RECORD.
 
@@ -403,11 +414,7 @@ def _assemble_parts(info: ModelInfo) -> Path:
                 part.reinstall,
             )
         paths.append(path)
-    target = cache_dir() / info.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Assemble beside the target and rename: a crash or a concurrent sweep
-    # worker never sees a half-written file at the final path.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    target, tmp = _staged(info)
     whole = hashlib.sha256()
     try:
         with tmp.open("wb") as out:
@@ -460,9 +467,7 @@ def _derive(info: ModelInfo) -> Path:
         source = _resolve_key(_info(info.derived_from))
     except ModelMissing as e:
         raise ModelMissing(f"model {info.key!r} cannot be made: {e}") from None
-    target = cache_dir() / info.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    target, tmp = _staged(info)
     try:
         try:
             requant.requantize(source, tmp)

@@ -220,7 +220,7 @@ def build(sessions: Sessions) -> gr.Blocks:
                     cast=cast_v,
                     seed=seed_v,
                     narrator=narrator_v,
-                    thoughts=think_v is True,
+                    thoughts=think_v,
                 )
             except Full as exc:
                 return [*draw(None, str(exc), False), *choices(None), gr.Timer(active=True)]
