@@ -153,11 +153,15 @@ def main() -> None:
         r["cast"] = councils.recorded(r["cast"])
     # A level retuned since a season was played makes that season another level's.
     current = {level: level_sha256(level) for level in level_keys()}
-    stale = [r for r in rows if r.get("level_sha256") != current.get(r["level"])]
-    rows = [r for r in rows if r not in stale]
-    if stale:
-        print(f"{len(stale)} seasons of levels since retuned: left out", file=sys.stderr)
-    done = {(r["level"], r["cast"], r["seed"], r["arm"]) for r in rows}
+    fresh = [r for r in rows if r.get("level_sha256") == current.get(r["level"])]
+    if len(fresh) < len(rows):
+        left = len(rows) - len(fresh)
+        print(f"{left} seasons of levels since retuned: left out", file=sys.stderr)
+    # Two processes may split the seeds and meet on one season: the first recorded counts.
+    first: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    for r in fresh:
+        first.setdefault((r["level"], r["cast"], r["seed"], r["arm"]), r)
+    rows, done = list(first.values()), set(first)
     sessions = Sessions(cap=1, idle_s=1e9, runs=out / "games")
     try:
         # Seed by seed, so a run stopped early is balanced across levels and arms.
@@ -180,11 +184,7 @@ def main() -> None:
                         )
     finally:
         sessions.close_all()
-    # Two processes may split the seeds and meet on one season: the first recorded counts.
-    first: dict[tuple[str, str, int, int], dict[str, Any]] = {}
-    for r in rows:
-        first.setdefault((r["level"], r["cast"], r["seed"], r["arm"]), r)
-    print("\n".join(report(list(first.values()), seeds_of(args.tune), seeds_of(args.report))))
+    print("\n".join(report(rows, seeds_of(args.tune), seeds_of(args.report))))
 
 
 if __name__ == "__main__":
