@@ -523,6 +523,7 @@ def _sweep(args: argparse.Namespace, worlds: list, out: Path) -> int:
         ray=args.ray,
         ray_address=args.ray_address,
         budget_tokens=args.budget_tokens,
+        mixed_threads=args.mixed_threads,
         before=before,
     )
     if args.estimate_only:
@@ -668,6 +669,12 @@ def _add_sweep_options(p: argparse.ArgumentParser) -> None:
         "print its paired effects' CI widths beside the forked ones",
     )
     p.add_argument("--workers", type=_positive, default=None, help="processes (default: cores)")
+    p.add_argument(
+        "--mixed-threads",
+        action="store_true",
+        help="resume a sweep on another thread count than its finished live runs had "
+        "(their bytes then differ from a sweep run whole)",
+    )
     p.add_argument("--ray", action="store_true", help="run on a local Ray instance")
     p.add_argument("--ray-address", default=None, help="run on the Ray cluster at ADDRESS")
     p.add_argument(

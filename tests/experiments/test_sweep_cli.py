@@ -46,3 +46,52 @@ def test_mistakes_are_one_line(tmp_path, args, message):
 def test_sweep_needs_an_out_folder():
     proc = cli("sweep", "--worlds", "standin", check=False)
     assert proc.returncode == 2 and "--out DIR" in proc.stderr
+
+
+def test_a_live_sweep_resumed_on_another_thread_count_is_refused(tmp_path):
+    """The thread count changes a live run's bytes, so a resumed sweep must not mix two counts
+    without being asked; the refusal comes before any model loads or run starts."""
+    import json
+
+    from woodmarket.experiments.pool import PoolExecutor
+    from woodmarket.experiments.record import OUTCOME
+
+    out = tmp_path / "s"
+    sweep = ("sweep", "--world", "council2:rumor", "--seeds", "2", "--turns", "3")
+    cli(*sweep, "--no-calibrate", "--estimate-only", "--out", str(out))  # sweep.json only
+    here = PoolExecutor(1, str(out)).threads  # what `--workers 1` runs on here
+    run = out / "runs" / "council2-rumor" / "seed-0"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"provenance": {"threads": here + 1}}))
+    (run / OUTCOME).write_text(json.dumps({"world": "council2:rumor", "seed": 0}))
+    proc = cli(*sweep, "--workers", "1", "--out", str(out), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"(1 on {here + 1})" in proc.stderr and f"would ({here} each)" in proc.stderr
+    assert "--mixed-threads" in proc.stderr
+    assert sorted(p.name for p in (out / "runs").rglob("*") if p.is_file()) == [
+        "outcome.json",
+        "run.json",
+    ]
+
+
+def test_check_threads_passes_one_count_stand_in_runs_and_a_cluster(tmp_path):
+    import json
+
+    from woodmarket.errors import WoodmarketError
+    from woodmarket.experiments.record import OUTCOME
+    from woodmarket.experiments.sweep import Plan, check_threads, prepare
+    from woodmarket.experiments.worlds import expand
+
+    plan = Plan.make("oona", worlds=expand(["council2:rumor", "standin:rumor"]), seeds=[0, 1])
+    root = prepare(plan, tmp_path / "s")
+    live = [t for t in plan.tasks() if t.world.cast == "council2"]
+    standin = [t for t in plan.tasks() if t.world.cast == "standin"]
+    for t, threads in ((live[0], 2), (standin[0], 7)):
+        (root / t.folder).mkdir(parents=True)
+        (root / t.folder / "run.json").write_text(json.dumps({"provenance": {"threads": threads}}))
+        (root / t.folder / OUTCOME).write_text("{}")
+    check_threads(root, plan, live[1:], 2)  # the same count: fine (the stand-in's 7 is no run)
+    check_threads(root, plan, standin[1:], 1)  # stand-in runs sample nothing
+    check_threads(root, plan, live[1:], None)  # a cluster's machines: not known here
+    with pytest.raises(WoodmarketError, match=r"\(1 on 2\) than these would \(1 each\)"):
+        check_threads(root, plan, live[1:], 1)

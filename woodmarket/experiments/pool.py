@@ -51,6 +51,10 @@ class PoolExecutor:
         self.root = root
         self.window = window
         self.pool: ProcessPoolExecutor | None = None
+        # The threads each run's models get (what run.json records): one on a
+        # pinned worker; every core for a lone worker (the caller) or an unpinned one.
+        mine = cores()
+        self.threads = 1 if 1 < self.workers <= len(mine) else len(mine)
 
     def _start(self) -> ProcessPoolExecutor:
         if self.pool is None:

@@ -67,6 +67,8 @@ class RayExecutor:
         self.window = window
         self.started = False
         self.actors: list[Any] = []
+        # A local actor is pinned to a core (one thread); a cluster's machines are unknown here.
+        self.threads: int | None = None if address else 1
 
     def _start(self) -> Any:
         """Ray, and the actors: started on the first call, kept for the next (a forked

@@ -455,6 +455,7 @@ def execute(
     ray_address: str | None = None,
     budget_tokens: int | None = None,
     progress: bool = True,
+    mixed_threads: bool = False,
     before: Callable[[list[dict[str, Any]], list[Task], Executor], bool | None] | None = None,
 ) -> SweepResult:
     """Run the plan's pending tasks into `out`; finished runs are kept, not redone.
@@ -463,6 +464,8 @@ def execute(
     (the CLI prints its cost estimate there); if it returns False, no run
     starts. With `budget_tokens`, no new
     run starts once the runs of this invocation have spent that many tokens.
+    A sweep whose finished live runs ran on another thread count than its
+    new ones would is refused unless `mixed_threads` (`check_threads`).
     A forked sweep runs its trunks first; each arm then gets its trunk's
     files when its worker may not share the sweep's folder (Ray).
     """
@@ -474,6 +477,8 @@ def execute(
     if todo:
         ship = bool(ray or ray_address)
         executor = _executor(plan, root, workers, ray, ray_address)
+        if not mixed_threads:
+            check_threads(root, plan, todo, getattr(executor, "threads", None))
         bar = _bar(len(done) + len(todo), len(done)) if progress else None
         try:
             if before is not None and before(done, todo, executor) is False:
@@ -502,6 +507,44 @@ def execute(
     if not whole and not result.stopped:
         result.stopped = f"{len(result.errors)} runs failed"
     return result
+
+
+def recorded_threads(root: Path, plan: Plan) -> dict[int, int]:
+    """How many of the sweep's finished live runs ran on each thread count (run.json)."""
+    counts: dict[int, int] = {}
+    for t in [*plan.trunk_tasks(), *plan.fresh_tasks(), *plan.tasks()]:
+        run = root / t.folder
+        if t.world.cast not in plan.live or not (run / OUTCOME).exists():
+            continue
+        try:
+            meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        n = (meta.get("provenance") or {}).get("threads")
+        if isinstance(n, int):
+            counts[n] = counts.get(n, 0) + 1
+    return counts
+
+
+def check_threads(root: Path, plan: Plan, todo: Sequence[Task], threads: int | None) -> None:
+    """Refuse to add live runs on `threads` threads to finished ones on another count.
+
+    llama.cpp's sums depend on how many threads split them, so the same spec
+    gives other bytes on another count: a sweep resumed with another
+    `--workers` would mix two populations of traces without a word. `None`
+    (a Ray cluster's machines) cannot be known here and is not checked.
+    """
+    if threads is None or not any(t.world.cast in plan.live for t in todo):
+        return
+    other = {n: k for n, k in recorded_threads(root, plan).items() if n != threads}
+    if other:
+        had = ", ".join(f"{k} on {n}" for n, k in sorted(other.items()))
+        raise WoodmarketError(
+            f"--out {root}: finished live runs ran on other thread counts ({had}) than these "
+            f"would ({threads} each), and the thread count changes a run's bytes: use the "
+            "--workers they ran with (one per core runs 1 thread each, a single worker all "
+            "cores), or --mixed-threads to mix them"
+        )
 
 
 def _executor(
