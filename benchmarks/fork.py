@@ -38,7 +38,7 @@ from pathlib import Path
 
 from woodmarket.build import build, reset_slots
 from woodmarket.experiments import Plan, execute, expand, report_of
-from woodmarket.experiments.report import fork_cells, fork_cost_lines
+from woodmarket.experiments.render import fork_cells, fork_cost_lines
 from woodmarket.experiments.worlds import arms_of, with_arms
 from woodmarket.fork import open_fork, plan_fork
 from woodmarket.provenance import cpu_model

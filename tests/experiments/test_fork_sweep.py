@@ -21,7 +21,7 @@ from sweepkit import cast_file, cli
 from woodmarket.cli import main
 from woodmarket.errors import WoodmarketError
 from woodmarket.experiments import Plan, execute, recorded_all, report_of
-from woodmarket.experiments.report import render_csv, render_markdown, render_text
+from woodmarket.experiments.render import render_csv, render_markdown, render_text
 from woodmarket.experiments.worlds import World, arms_of, expand, with_arms
 from woodmarket.replay import replay
 from woodmarket.scenario import bundled_scenarios, load_scenario

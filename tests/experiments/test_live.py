@@ -9,7 +9,7 @@ import json
 import pytest
 
 from woodmarket.experiments import execute, report_of
-from woodmarket.experiments.report import render_text
+from woodmarket.experiments.render import render_text
 from woodmarket.experiments.sweep import Plan
 from woodmarket.experiments.task import Task, run_task
 from woodmarket.experiments.worlds import World

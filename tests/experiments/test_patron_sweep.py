@@ -17,7 +17,8 @@ from sweepkit import cast_file
 from woodmarket.build import build
 from woodmarket.experiments import Plan, execute, recorded, report_of
 from woodmarket.experiments.record import Levers, Outcome
-from woodmarket.experiments.report import has_levers, render_csv, render_markdown, render_text
+from woodmarket.experiments.render import render_csv, render_markdown, render_text
+from woodmarket.experiments.report import has_levers
 from woodmarket.experiments.worlds import World
 from woodmarket.financier import Financier
 from woodmarket.spec import RunSpec

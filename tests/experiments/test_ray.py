@@ -7,7 +7,7 @@ import pytest
 from sweepkit import SEEDS, TURNS
 
 from woodmarket.experiments import Plan, execute, expand, report_of
-from woodmarket.experiments.report import render_text
+from woodmarket.experiments.render import render_text
 from woodmarket.experiments.worlds import arms_of, with_arms
 from woodmarket.replay import replay
 

@@ -12,7 +12,9 @@ import statistics
 import pytest
 
 from woodmarket.experiments import legend_of
-from woodmarket.experiments.report import (
+from woodmarket.experiments.render import render_csv, render_markdown, render_text
+from woodmarket.experiments.report import build_report
+from woodmarket.experiments.stats import (
     AGREE,
     MODELS_ONLY,
     NA,
@@ -21,10 +23,6 @@ from woodmarket.experiments.report import (
     Stat,
     agreement,
     bootstrap_ci,
-    build_report,
-    render_csv,
-    render_markdown,
-    render_text,
 )
 from woodmarket.experiments.worlds import World, with_controls
 from woodmarket.spec import RunSpec

@@ -17,7 +17,8 @@ from woodmarket.experiments import (
     report_of,
     write_report,
 )
-from woodmarket.experiments.report import STANDIN_ONLY, render_text
+from woodmarket.experiments.render import render_text
+from woodmarket.experiments.stats import STANDIN_ONLY
 from woodmarket.experiments.worlds import World
 from woodmarket.legends import settle_price
 from woodmarket.replay import replay

@@ -25,15 +25,15 @@ from typing import Any
 
 from woodmarket.errors import WoodmarketError
 from woodmarket.experiments import Plan, Report, expand, write_report
-from woodmarket.experiments.report import (
+from woodmarket.experiments.render import (
     HEADERS,
     LEVER_HEADERS,
     LEVERS_TITLE,
     cells,
-    has_levers,
     lever_cells,
     mechanism_lines,
 )
+from woodmarket.experiments.report import has_levers
 from woodmarket.experiments.sweep import collect, finished, prepare
 from woodmarket.experiments.task import run_task
 from woodmarket.experiments.worlds import PRESETS

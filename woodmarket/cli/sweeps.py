@@ -30,7 +30,7 @@ def _print_report(
     plan, outcomes, folder, *, plots: bool = True, cost: bool = True, others=()
 ) -> None:
     from woodmarket.experiments import write_report
-    from woodmarket.experiments.report import render_cost, render_text
+    from woodmarket.experiments.render import render_cost, render_text
 
     rep, images = write_report(plan, outcomes, folder, plots=plots, others=others)
     print(render_text(rep))
@@ -164,7 +164,7 @@ def cmd_gambit(args: argparse.Namespace) -> int:
         _can_write(args.json, "--json")  # refused now, not after the sweep
     code = _sweep(args, worlds, out)
     if args.json and code == 0:
-        from woodmarket.experiments.report import Stat
+        from woodmarket.experiments.stats import Stat
         from woodmarket.experiments.sweep import Plan, collect
 
         plan = Plan.load(out)

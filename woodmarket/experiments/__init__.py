@@ -5,7 +5,9 @@
     task.py     one run of a sweep, in whichever process; landed in the sweep folder
     pool.py     the local process pool        ray.py   the same on Ray
     record.py   timings out of the trace; a run's outcome (and the patron's levers) from its records
-    report.py   Table 1: means, bootstrap CIs, paired effects, agreement, effective n
+    stats.py    means, sds, bootstrap CIs, paired effects, the agreement rule
+    report.py   Table 1's rows and notes: effects vs none, effective n, forks, levers
+    render.py   the table as text, Markdown and CSV
     compare.py  two sweeps' gambits, world by world, paired by seed
     plots.py    price paths and P&L distributions (PNG)
     cost.py     the estimate before a live sweep
@@ -23,16 +25,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from woodmarket.experiments.report import (
-    ForkSetup,
-    Report,
-    build_report,
+from woodmarket.experiments.render import (
     render_cost,
     render_csv,
     render_markdown,
     render_runs_csv,
     render_text,
 )
+from woodmarket.experiments.report import ForkSetup, Report, build_report
 from woodmarket.experiments.sweep import Plan, SweepResult, execute, recorded, recorded_all
 from woodmarket.experiments.worlds import World, expand, parse_world, with_controls
 

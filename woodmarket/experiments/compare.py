@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from woodmarket.errors import WoodmarketError
-from woodmarket.experiments.report import Stat, aligned, ci_text, runs_by_world
+from woodmarket.experiments.render import aligned, ci_text
+from woodmarket.experiments.report import runs_by_world
+from woodmarket.experiments.stats import Stat
 
 FIGURES = (
     ("at_settlement", "settled"),

@@ -5,7 +5,7 @@
                                        plus timings.jsonl and outcome.json (record.py)
     DIR/trunks/TRUNK/seed-S/           with --fork-at K: turns 1 to K-1, run once (a run folder)
     DIR/fresh/WORLD/seed-S/            with --compare-fresh: each arm run whole, to compare
-    DIR/report.md, report.csv, runs.csv, table.txt, plots/*.png   (report.py, plots.py)
+    DIR/report.md, report.csv, runs.csv, table.txt, plots/*.png   (report.py, render.py, plots.py)
 
 Common random numbers: a seed is the wood's seed in every world, and the
 wood's random streams are named by purpose, so two worlds of one seed share
