@@ -122,3 +122,25 @@ def test_the_same_council_sweep_twice_writes_the_same_traces(tmp_path):
         if r["kind"] == "decision"
     }
     assert len(models) == 3  # three labs at the table
+
+
+def _resident_mib() -> float:
+    import os
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.parametrize("scenario", ["oona", "reedmere"])
+def test_a_worker_running_run_after_run_does_not_grow(tmp_path, scenario):
+    """Each run starts its slots afresh; llama.cpp's host prompt cache would keep every
+    replaced prefix (about 30 MiB a one-turn SmolLM2 run, up to 8 GiB a model), and a sweep
+    worker serving four models would grow until the machine ran out of memory."""
+    plan = Plan.make(scenario, worlds=[World("single:smollm2-q4_0", "none")], seeds=range(4))
+    tasks = [t for t in plan.tasks() if t.world.mechanism == "none"]
+    sizes = []
+    for t in tasks:
+        one = Task(t.spec.but(turns=1), t.world, t.gambit, f"seed-{t.spec.seed}")
+        assert "error" not in run_task(one, str(tmp_path))
+        sizes.append(_resident_mib())
+    assert sizes[-1] - sizes[0] < 16, sizes  # three runs after the first: no prefix kept

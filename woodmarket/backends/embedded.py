@@ -20,11 +20,14 @@ Facts about xllamacpp this relies on (checked against 2026.10.11549):
 - Failures come back as a payload `{"error": {...}}`, not as exceptions.
 - An `id_slot` outside the server's slots is silently ignored (any free slot
   is used), so slots are checked here.
-- llama.cpp keeps a host-memory prompt cache (8 GiB by default): a slot's
-  prefix replaced by another prompt is saved there and restored when it
-  comes back, so sharing a slot costs waiting for it and copying, not
-  always recomputing. `cache_ram_mib=0` turns it off (the lease tests do,
-  so an eviction shows in the token counts).
+- llama.cpp keeps a host-memory prompt cache (8 GiB by default, per
+  server): a slot's prefix replaced by another prompt is saved there and
+  restored when it comes back. `cache_ram_mib=0` turns it off. The shared
+  servers run with it off (`SHARED_CACHE_RAM_MIB`): a wood's creatures
+  each keep their own slot, so nothing comes back to be restored, while
+  every fresh start of a slot (`build.reset_slots`, each run of a sweep)
+  saved the slot's old prefix there, and a sweep worker serving four
+  models grew by gigabytes until the machine ran out of memory.
 - The server also listens on a loopback port even when only used in-process;
   it gets a random API key so no other local process can use it.
 - That listener starts on its own thread. A server deleted before the thread
@@ -69,6 +72,8 @@ DEFAULT_N_CTX = 2048
 # n_ctx tokens of KV cache up front: at 2048 tokens, about 45 MiB (SmolLM2)
 # or 37 MiB (Gemma 3); 10 slots took SmolLM2 from 203 to 609 MiB resident.
 DEFAULT_SLOTS = 10
+# llama.cpp's host-memory prompt cache of a shared server, in MiB: off (see above).
+SHARED_CACHE_RAM_MIB = 0
 SLOTS_ENV = "WOODMARKET_SLOTS"
 _MOST_SLOTS = 256
 
@@ -363,7 +368,9 @@ def get_embedded(
     with _shared_lock:
         backend = _shared.get(key)
         if backend is None or backend.closed:
-            backend = EmbeddedBackend(path, size, n_ctx=n_ctx, threads=threads)
+            backend = EmbeddedBackend(
+                path, size, n_ctx=n_ctx, threads=threads, cache_ram_mib=SHARED_CACHE_RAM_MIB
+            )
             _shared[key] = backend
     need = max(n_parallel, slots or 0)
     if need > backend.n_parallel:
