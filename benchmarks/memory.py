@@ -67,8 +67,8 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--worker", way]
         cmd += ["--runs", str(args.runs), "--turns", str(args.turns)]
         cmd += ["--cast", args.cast, "--scenario", args.scenario]
-        sizes = [int(x) for x in subprocess.run(cmd, check=True, capture_output=True,
-                                                text=True).stdout.split()]  # fmt: skip
+        printed = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        sizes = [int(x) for x in printed.split()]
         growth[way] = sizes[-1] - sizes[0]
         print(f"host prompt cache {way:>3}: resident MiB after each run {sizes}")
         print(f"  grew {growth[way]} MiB over {len(sizes) - 1} runs after the first")

@@ -51,22 +51,22 @@ class PoolExecutor:
         self.root = root
         self.window = window
         self.pool: ProcessPoolExecutor | None = None
+        self.cores = cores()
+        # Pinned to a core each when there are no more workers than cores.
+        self.pinned = self.workers <= len(self.cores)
         # The threads each run's models get (what run.json records): one on a
         # pinned worker; every core for a lone worker (the caller) or an unpinned one.
-        mine = cores()
-        self.threads = 1 if 1 < self.workers <= len(mine) else len(mine)
+        self.threads = 1 if self.pinned and self.workers > 1 else len(self.cores)
 
     def _start(self) -> ProcessPoolExecutor:
         if self.pool is None:
             ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-            mine = cores()
-            pin = self.workers <= len(mine)
             counter = ctx.Value("i", 0)
             self.pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=ctx,
                 initializer=_pin,
-                initargs=(counter, mine, pin),
+                initargs=(counter, self.cores, self.pinned),
             )
         return self.pool
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from woodmarket.errors import WoodmarketError
+from woodmarket.errors import ReplayError, WoodmarketError
 from woodmarket.experiments.record import OUTCOME, outcome_of
 from woodmarket.experiments.task import Task, land, with_trunk
 from woodmarket.experiments.worlds import (
@@ -61,7 +61,7 @@ from woodmarket.experiments.worlds import (
 )
 from woodmarket.fork import move_problem
 from woodmarket.spec import Moves, RunSpec, by_turn
-from woodmarket.traces import write_whole
+from woodmarket.traces import read_run, write_whole
 from woodmarket.types import Sampling
 
 SWEEP_JSON = "sweep.json"
@@ -517,8 +517,8 @@ def recorded_threads(root: Path, plan: Plan) -> dict[int, int]:
         if t.world.cast not in plan.live or not (run / OUTCOME).exists():
             continue
         try:
-            meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            meta = read_run(run)
+        except ReplayError:  # unreadable: its run is made again, not counted
             continue
         n = (meta.get("provenance") or {}).get("threads")
         if isinstance(n, int):
